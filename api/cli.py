@@ -1,0 +1,208 @@
+"""`headwater`: the command line. Each command opens the store, calls one service, renders.
+
+Imports of the store, the graph and (later) Great Expectations happen inside the commands, so
+`headwater --help` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+
+import typer
+
+from api.config import Settings
+
+if TYPE_CHECKING:
+    from catalog.store import Store
+
+app = typer.Typer(
+    name="headwater",
+    help="Data-governance lineage catalog for AI training data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output as text for people or JSON for tools.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"headwater {version('headwater')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", envvar="HEADWATER_DB", show_envvar=True,
+        help="Store URL: sqlite:///path.db (default sqlite:///headwater.db) or postgresql+psycopg://user:pw@host/db.",
+    )] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    ctx.obj = Settings.from_env(db=db)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a HeadwaterError into its message on stderr and the exit code of api/errors.py."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from catalog.errors import HeadwaterError
+
+        try:
+            return command(*args, **kwargs)
+        except HeadwaterError as error:
+            from rich.markup import escape
+
+            from api.errors import classify
+
+            _status, code, _title = classify(error)
+            _console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}")
+            raise typer.Exit(code) from None
+
+    return wrapper
+
+
+def open_store(ctx: typer.Context) -> "Store":
+    from catalog.store import Store
+
+    settings: Settings = ctx.obj
+    return Store(settings.db)
+
+
+def _emit_json(result: Any) -> None:
+    sys.stdout.write(result.model_dump_json(indent=2) if hasattr(result, "model_dump_json") else str(result))
+    sys.stdout.write("\n")
+
+
+@app.command()
+@handle_errors
+def load(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Catalog files (YAML or JSON), or folders holding them.")],
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Upsert catalog files into the store: all of them or, on any error, none."""
+    from catalog.loader import iter_catalog_files, load_catalog
+
+    with open_store(ctx) as store:
+        result = load_catalog(store, iter_catalog_files(files))
+    if fmt is Format.json:
+        import json
+
+        print(json.dumps({"files": result.files, "counts": result.counts, "revision": result.revision}, indent=2))
+    else:
+        from api import render
+
+        render.load_result(_console(), result)
+
+
+@app.command()
+@handle_errors
+def lineage(
+    ctx: typer.Context,
+    node: Annotated[str, typer.Argument(help="A node id (dataset:NS:NAME, model:NS:NAME) or an unambiguous name.")],
+    upstream: Annotated[bool, typer.Option("--upstream/--downstream", help="Walk towards sources or towards models.")] = True,
+    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0, help="Levels to walk (jobs do not count); default all.")] = None,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Print the lineage tree of a dataset or model."""
+    from lineage import service
+
+    with open_store(ctx) as store:
+        result = service.lineage(store, node, direction="upstream" if upstream else "downstream", depth=depth)
+    if fmt is Format.json:
+        _emit_json(result)
+    else:
+        from api import render
+
+        render.lineage_result(_console(), result)
+
+
+@app.command()
+@handle_errors
+def impact(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The dataset whose consequences you want: e.g. a breached source.")],
+    paths: Annotated[int, typer.Option("--paths", min=1, help="At most this many paths per model, shortest first.")] = 10,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Every model and dataset downstream of DATASET, with the paths that reach each model."""
+    from lineage import service
+
+    with open_store(ctx) as store:
+        result = service.impact(store, dataset, path_limit=paths)
+    if fmt is Format.json:
+        _emit_json(result)
+    else:
+        from api import render
+
+        render.impact_result(_console(), result)
+
+
+@app.command()
+@handle_errors
+def path(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Where the path starts (usually a dataset).")],
+    target: Annotated[str, typer.Argument(help="Where it ends (a dataset or a model).")],
+    paths: Annotated[int, typer.Option("--paths", min=1, help="At most this many paths, shortest first.")] = 10,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """The paths through the lineage from SOURCE to TARGET."""
+    from lineage import service
+
+    with open_store(ctx) as store:
+        result = service.path(store, source, target, limit=paths)
+    if fmt is Format.json:
+        _emit_json(result)
+    else:
+        from api import render
+
+        render.path_result(_console(), result)
+
+
+@app.command()
+@handle_errors
+def demo(
+    workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Folder for the demo's store and outputs; recreated.")] = Path("headwater-demo"),
+    examples: Annotated[Optional[Path], typer.Option("--examples", help="The example catalog folder (default: the bundled examples/).")] = None,
+) -> None:
+    """Load the bundled example into a fresh store and show what it tells you."""
+    from api.demo import run_demo
+
+    run_demo(_console(), workdir=workdir, examples=examples)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

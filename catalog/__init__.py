@@ -1,0 +1,4 @@
+"""The catalog: the store of datasets, models and their edges, and the catalog-file loader.
+
+Nothing here imports from `lineage`, `checks` or `api`: layering flows one way.
+"""

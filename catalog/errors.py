@@ -1,0 +1,65 @@
+"""Errors a user can act on.
+
+Every error the product raises on purpose derives from `HeadwaterError`. The API and the CLI map
+each class to an HTTP status and an exit code in one table (`api/errors.py`), so a new error class
+only needs a place there, not a try/except in every command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class HeadwaterError(Exception):
+    """Base class: the message is written for the person who has to fix the input."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one input file, located as precisely as we can."""
+
+    file: str
+    path: str  # e.g. "datasets[3].licence.expires"; "" for the document itself
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+@dataclass
+class InvalidCatalogFile(HeadwaterError):
+    """One or more catalog files are wrong. Carries every problem found, not just the first."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the catalog; nothing was written"
+        return head + "".join(f"\n  {p}" for p in self.problems)
+
+
+class NotFound(HeadwaterError):
+    """A dataset, model or node named by the user does not exist."""
+
+
+class AmbiguousName(HeadwaterError):
+    """A bare name matches more than one node; the user must qualify it."""
+
+    def __init__(self, name: str, candidates: list[str]) -> None:
+        self.name = name
+        self.candidates = candidates
+        listed = ", ".join(candidates[:10])
+        super().__init__(f"'{name}' is ambiguous; use one of: {listed}")
+
+
+class StoreUnavailable(HeadwaterError):
+    """The database URL is wrong or the server cannot be reached."""
+
+
+class ConfigurationError(HeadwaterError):
+    """A setting (URL, option, environment variable) is invalid."""

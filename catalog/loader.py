@@ -1,0 +1,343 @@
+"""`headwater load`: catalog files into the store, all or nothing.
+
+Loading is in two passes. The first reads and validates every file and resolves every reference
+(against the files and the store) without writing; any problem stops the load with the complete
+list of problems. The second writes everything in one transaction. A catalog file is declarative
+for what it declares: a dataset's `derived_from` and a model's `trained_on` replace the edges that
+earlier catalog loads gave it, but never edges that arrived from OpenLineage.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from catalog.document import Document, Loc, format_loc, read_document
+from catalog.errors import InvalidCatalogFile, Problem
+from catalog.locations import parse_location
+from catalog.spec import CatalogFileSpec, DatasetSpec, ModelSpec
+from catalog.store import Change, Store, Writer
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass
+class LoadResult:
+    files: list[str]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    revision: int = 0
+
+    def count(self, kind: str, change: Change) -> None:
+        bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
+        bucket[change] += 1
+
+    @property
+    def changed(self) -> bool:
+        return any(c["created"] or c["updated"] for c in self.counts.values())
+
+
+@dataclass
+class _Declared:
+    """One dataset or model as declared in one file, with where it was declared."""
+
+    key: Key
+    spec: Any
+    doc: Document
+    loc: Loc
+    namespace: str  # the file's default namespace, used to resolve the names it refers to
+
+    def problem(self, message: str, *extra: str | int) -> Problem:
+        loc = self.loc + tuple(extra)
+        return Problem(str(self.doc.path), format_loc(loc), message, self.doc.line_of(loc))
+
+
+def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
+    """Validate `paths` together and upsert them in one transaction; raise InvalidCatalogFile."""
+    documents: list[tuple[Document, CatalogFileSpec]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        document, read_problems = read_document(Path(path))
+        problems += read_problems
+        if document is None:
+            continue
+        try:
+            documents.append((document, CatalogFileSpec.model_validate(document.data)))
+        except ValidationError as exc:
+            problems += _validation_problems(document, exc)
+    if problems:
+        raise InvalidCatalogFile(problems)
+
+    result = LoadResult(files=[str(Path(p)) for p in paths])
+    with store.transaction() as writer:
+        plan = _Plan(documents, writer)
+        if plan.problems:
+            raise InvalidCatalogFile(plan.problems)
+        plan.apply(result)
+    result.revision = store.revision()
+    return result
+
+
+def _validation_problems(document: Document, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+        problems.append(Problem(str(document.path), format_loc(loc), _explain(error), document.line_of(loc)))
+    return problems
+
+
+def _explain(error: dict[str, Any]) -> str:
+    """pydantic's message, reworded where it is unclear to someone editing YAML."""
+    kind, given = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see the catalog file reference in the README)"
+    if kind == "missing":
+        return "required field is missing"
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = message[0].lower() + message[1:] if message else message
+    if given is not None and not isinstance(given, (dict, list)):
+        message += f" (got {given!r})"
+    return message
+
+
+class _Plan:
+    """Everything a load will write, resolved and checked before the first write."""
+
+    def __init__(self, documents: list[tuple[Document, CatalogFileSpec]], writer: Writer) -> None:
+        self.writer = writer
+        self.documents = documents
+        self.problems: list[Problem] = []
+        self.datasets: dict[Key, _Declared] = {}
+        self.models: dict[Key, _Declared] = {}
+        self.stored_datasets = set(writer.dataset_keys())
+        self.stored_models = set(writer.model_keys())
+        self._declare()
+        self.known_datasets = self.stored_datasets | set(self.datasets)
+        self.known_models = self.stored_models | set(self.models)
+        self.derived_from: dict[Key, list[Key]] = {}
+        self.feeds: dict[Key, list[tuple[Key, Any]]] = {}
+        self.base_models: dict[Key, Key | None] = {}
+        self.incidents: list[tuple[Key, Any]] = []
+        self.locations: dict[Key, str | None] = {}
+        self._resolve()
+        if not self.problems:
+            self._check_cycles()
+
+    # --- pass 1: what is declared where ---------------------------------------------------------
+    def _declare(self) -> None:
+        for doc, spec in self.documents:
+            for kind, items, registry in (("datasets", spec.datasets, self.datasets), ("models", spec.models, self.models)):
+                for index, item in enumerate(items):
+                    declared = _Declared((item.namespace or spec.catalog, item.name), item, doc, (kind, index), spec.catalog)
+                    first = registry.get(declared.key)
+                    if first is not None:
+                        where = f"{first.doc.path}:{first.doc.line_of(first.loc)}"
+                        self.problems.append(
+                            declared.problem(f"duplicate {kind[:-1]} '{item.name}' (first declared at {where})", "name")
+                        )
+                        continue
+                    registry[declared.key] = declared
+
+    # --- pass 2: references ---------------------------------------------------------------------
+    def _resolve(self) -> None:
+        for key, declared in self.datasets.items():
+            spec: DatasetSpec = declared.spec
+            self.derived_from[key] = [
+                ref for i, name in enumerate(spec.derived_from)
+                if (ref := self._dataset_ref(name, declared, "derived_from", i)) is not None
+            ]
+            if key in self.derived_from[key]:
+                self.problems.append(declared.problem("a dataset cannot be derived from itself", "derived_from"))
+            self.locations[key] = None
+            if spec.location:
+                try:
+                    self.locations[key] = parse_location(spec.location, declared.doc.path.resolve().parent).value
+                except ValueError as exc:
+                    self.problems.append(declared.problem(str(exc), "location"))
+        for key, declared in self.models.items():
+            spec: ModelSpec = declared.spec
+            feeds = []
+            for i, feed in enumerate(spec.trained_on):
+                ref = self._dataset_ref(feed.dataset, declared, "trained_on", i, "dataset")
+                if ref is not None:
+                    feeds.append((ref, feed))
+            self.feeds[key] = feeds
+            self.base_models[key] = None
+            if spec.base_model:
+                base = self._ref(spec.base_model, declared.namespace, self.known_models, "model")
+                if isinstance(base, str):
+                    self.problems.append(declared.problem(base, "base_model"))
+                elif base == key:
+                    self.problems.append(declared.problem("a model cannot be its own base model", "base_model"))
+                else:
+                    self.base_models[key] = base
+        for doc, spec in self.documents:
+            for index, incident in enumerate(spec.incidents):
+                ref = self._ref(incident.dataset, spec.catalog, self.known_datasets, "dataset")
+                if isinstance(ref, str):
+                    loc = ("incidents", index, "dataset")
+                    self.problems.append(Problem(str(doc.path), format_loc(loc), ref, doc.line_of(loc)))
+                else:
+                    self.incidents.append((ref, incident))
+
+    def _dataset_ref(self, name: str, declared: _Declared, *loc: str | int) -> Key | None:
+        ref = self._ref(name, declared.namespace, self.known_datasets, "dataset")
+        if isinstance(ref, str):
+            self.problems.append(declared.problem(ref, *loc))
+            return None
+        return ref
+
+    @staticmethod
+    def _ref(name: str, namespace: str, known: set[Key], kind: str) -> Key | str:
+        """Resolve a reference to a key, or return the problem as text.
+
+        Accepted: `kind:namespace:name` (namespaces may hold ':'), a name in the file's own
+        namespace, or a name that exists in exactly one namespace.
+        """
+        prefix = f"{kind}:"
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            for cut in range(len(rest)):
+                if rest[cut] == ":" and (rest[:cut], rest[cut + 1:]) in known:
+                    return (rest[:cut], rest[cut + 1:])
+        elif (namespace, name) in known:
+            return (namespace, name)
+        else:
+            matches = sorted(k for k in known if k[1] == name)
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                options = ", ".join(f"{kind}:{ns}:{n}" for ns, n in matches)
+                return f"'{name}' is ambiguous; write one of: {options}"
+        close = difflib.get_close_matches(name, sorted({k[1] for k in known}), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown {kind} '{name}': expected a {kind} declared in a catalog file or already in the store{hint}"
+
+    def _check_cycles(self) -> None:
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for inp, out, source in self.writer.derivation_keys():
+            if source == "catalog" and out in self.datasets:
+                continue  # this load replaces those edges
+            graph.add_edge(inp, out)
+        for out, inputs in self.derived_from.items():
+            graph.add_edges_from((inp, out) for inp in inputs)
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            names = " -> ".join(node[1] for node, _ in cycle) + f" -> {cycle[0][0][1]}"
+            blamed = next((self.datasets[out] for _, out in cycle if out in self.datasets), None)
+            problem = f"derivation cycle: {names}; lineage must flow one way"
+            if blamed is not None:
+                self.problems.append(blamed.problem(problem, "derived_from"))
+        bases = nx.DiGraph((model, base) for model, base in self.base_models.items() if base)
+        try:
+            loop = nx.find_cycle(bases)
+        except nx.NetworkXNoCycle:
+            loop = None
+        if loop:
+            names = " -> ".join(node[1] for node, _ in loop) + f" -> {loop[0][0][1]}"
+            self.problems.append(self.models[loop[0][0]].problem(f"base_model cycle: {names}", "base_model"))
+
+    # --- the write ------------------------------------------------------------------------------
+    def apply(self, result: LoadResult) -> None:
+        writer = self.writer
+        rows: dict[Key, Any] = {}
+        changes: dict[Key, Change] = {}
+        for key, declared in self.datasets.items():
+            rows[key], changes[key] = writer.upsert_dataset(*key, self._dataset_fields(declared))
+        for key, declared in self.datasets.items():
+            job = writer.upsert_job(key[0], declared.spec.job) if declared.spec.job else None
+            inputs = [(rows.get(ref) or writer.dataset(*ref), job) for ref in self.derived_from[key]]
+            if writer.replace_derivations(rows[key], inputs, source="catalog") and changes[key] == "unchanged":
+                changes[key] = "updated"
+            result.count("datasets", changes[key])
+
+        models: dict[Key, Any] = {}
+        model_changes: dict[Key, Change] = {}
+        for key, declared in self.models.items():
+            models[key], model_changes[key] = writer.upsert_model(*key, self._model_fields(declared))
+        for key, declared in self.models.items():
+            base = self.base_models[key]
+            base_id = (models.get(base) or writer.model(*base)).id if base else None
+            if models[key].base_model_id != base_id:
+                models[key].base_model_id = base_id
+                writer.changed = True
+                model_changes[key] = "updated" if model_changes[key] == "unchanged" else model_changes[key]
+            feeds = [
+                {"dataset": rows.get(ref) or writer.dataset(*ref), "role": feed.role,
+                 "fingerprint": feed.fingerprint, "consumed_at": feed.at}
+                for ref, feed in self.feeds[key]
+            ]
+            if writer.replace_feeds(models[key], feeds, source="catalog") and model_changes[key] == "unchanged":
+                model_changes[key] = "updated"
+            result.count("models", model_changes[key])
+
+        for ref, incident in self.incidents:
+            dataset = rows.get(ref) or writer.dataset(*ref)
+            change = writer.upsert_incident(
+                dataset, incident.kind, incident.opened, {"resolved": incident.resolved, "note": incident.note}
+            )
+            result.count("incidents", change)
+
+    def _dataset_fields(self, declared: _Declared) -> dict[str, Any]:
+        spec: DatasetSpec = declared.spec
+        defaults = next(s.defaults for d, s in self.documents if d is declared.doc)
+        licence = spec.licence
+        return {
+            "description": spec.description,
+            "location": self.locations[declared.key],
+            "owner": spec.owner or defaults.owner,
+            "origin": spec.origin or defaults.origin,
+            "personal_data": spec.personal_data,
+            "special_categories": list(spec.special_categories),
+            "legal_basis": spec.legal_basis,
+            "purpose": spec.purpose,
+            "licence_id": licence.id if licence else None,
+            "licence_expires": licence.expires if licence else None,
+            "licence_url": licence.url if licence else None,
+            "licence_revoked": licence.revoked if licence else False,
+            "retention": spec.retention or defaults.retention,
+            "freshness": spec.freshness or defaults.freshness,
+            "last_updated": spec.last_updated,
+            "documentation": spec.documentation,
+            "tags": list(spec.tags),
+            "expectations": list(spec.expectations),
+            "catalog_file": str(declared.doc.path.resolve()),
+            "catalog_line": declared.doc.line_of(declared.loc),
+        }
+
+    @staticmethod
+    def _model_fields(declared: _Declared) -> dict[str, Any]:
+        spec: ModelSpec = declared.spec
+        return {
+            "version": spec.version,
+            "risk_tier": spec.risk_tier,
+            "deployed": spec.deployed,
+            "purpose": spec.purpose,
+            "owner": spec.owner,
+            "description": spec.description,
+            "tags": list(spec.tags),
+            "catalog_file": str(declared.doc.path.resolve()),
+            "catalog_line": declared.doc.line_of(declared.loc),
+        }
+
+
+def iter_catalog_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into the catalog files they hold (*.yaml, *.yml, *.json), sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
+        else:
+            files.append(path)
+    return files

@@ -1,0 +1,70 @@
+"""Where a dataset's content lives, and how a location string is read.
+
+Relative paths in a catalog file are relative to that file, like includes in most config formats,
+so a catalog and its data can move together. They are stored resolved, so every later command reads
+the same file whatever directory it runs from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SCHEME = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
+_SQL_DIALECTS = ("sqlite", "postgresql", "postgres", "mysql", "mssql", "oracle", "duckdb", "snowflake", "bigquery", "redshift")
+
+Kind = Literal["file", "sql", "uri"]
+
+
+@dataclass(frozen=True)
+class Location:
+    kind: Kind
+    value: str  # resolved path, SQLAlchemy URL, or opaque URI
+    format: str | None = None  # csv | parquet | jsonl for files
+    table: str | None = None  # for SQL locations
+
+    @property
+    def checkable(self) -> bool:
+        """Whether Headwater itself can read this location (files and SQL tables)."""
+        return self.kind in ("file", "sql")
+
+
+def parse_location(raw: str, base_dir: Path | None = None) -> Location:
+    """Parse and resolve a location; raise ValueError with what was expected."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("empty location")
+    scheme = _SCHEME.match(text)
+    if scheme:
+        dialect = scheme.group("scheme").split("+", 1)[0].lower()
+        if dialect in _SQL_DIALECTS:
+            url, sep, table = text.partition("#")
+            if not sep or not table.strip():
+                raise ValueError("a database location needs the table after '#', e.g. sqlite:///crm.db#customers")
+            if dialect == "sqlite" and base_dir is not None:
+                url = _absolute_sqlite(url, base_dir)
+            return Location("sql", f"{url}#{table.strip()}", table=table.strip())
+        if dialect == "file":
+            return parse_location(text[len("file://"):], base_dir)
+        return Location("uri", text)
+    path = Path(text).expanduser()
+    fmt = FILE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"cannot tell the format of '{text}'; expected a .csv, .parquet or .jsonl file, "
+            "a SQLAlchemy URL with '#table', or a URI such as s3://bucket/key"
+        )
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return Location("file", str(path.resolve()), format=fmt)
+
+
+def _absolute_sqlite(url: str, base_dir: Path) -> str:
+    """sqlite:///relative.db is relative to the catalog file; sqlite:////abs.db stays as it is."""
+    prefix, _, path = url.partition(":///")
+    if not path or path.startswith("/") or path.startswith(":memory:"):
+        return url
+    return f"{prefix}:///{(base_dir / path).resolve()}"

@@ -1,0 +1,1 @@
+"""Alembic migrations for the store, applied automatically when a store is opened."""

@@ -1,0 +1,18 @@
+"""Alembic environment: always run with the connection the store hands over."""
+
+from alembic import context
+
+from catalog.schema import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when someone runs `alembic` by hand
+    raise RuntimeError("run migrations through catalog.store.Store, which passes its connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

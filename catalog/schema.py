@@ -1,0 +1,170 @@
+"""The store's tables (SQLAlchemy 2 typed ORM).
+
+Enumerated fields (origin, risk tier, role, kind) are plain text columns validated at the edges
+(catalog files, API), so adding a value is a code change, not a schema migration on every store.
+Times are stored in UTC; SQLite forgets the zone, so `UTCDateTime` puts it back on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Interval, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StoreRevision(Base):
+    """One row whose counter moves on every write, so caches know when to rebuild."""
+
+    __tablename__ = "store_revision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Dataset(Timestamped, Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_datasets_namespace_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(32))
+    personal_data: Mapped[bool | None] = mapped_column(Boolean)
+    special_categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[str | None] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    licence_id: Mapped[str | None] = mapped_column(Text)
+    licence_expires: Mapped[date | None] = mapped_column(Date)
+    licence_url: Mapped[str | None] = mapped_column(Text)
+    licence_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention: Mapped[timedelta | None] = mapped_column(Interval)
+    freshness: Mapped[timedelta | None] = mapped_column(Interval)
+    last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    documentation: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    expectations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    catalog_file: Mapped[str | None] = mapped_column(Text)
+    catalog_line: Mapped[int | None] = mapped_column(Integer)
+
+    incidents: Mapped[list[Incident]] = relationship(back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Job(Timestamped, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_jobs_namespace_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Model(Timestamped, Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_models_namespace_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)
+    risk_tier: Mapped[str] = mapped_column(String(32))
+    deployed: Mapped[bool] = mapped_column(Boolean, default=False)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    base_model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    catalog_file: Mapped[str | None] = mapped_column(Text)
+    catalog_line: Mapped[int | None] = mapped_column(Integer)
+
+
+class Feed(Timestamped, Base):
+    """A dataset consumed by a model, with the fingerprint of exactly what was consumed."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (
+        UniqueConstraint("model_id", "dataset_id", "role", name="uq_feeds_model_dataset_role"),
+        Index("ix_feeds_dataset", "dataset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str | None] = mapped_column(String(80))
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32), default="catalog")
+
+
+class Derivation(Timestamped, Base):
+    """`output` is derived from `input`, optionally by `job`.
+
+    `source` says who declared the edge (a catalog file or OpenLineage), so reloading a catalog
+    file replaces its own edges without erasing lineage that arrived from a pipeline.
+    """
+
+    __tablename__ = "derivations"
+    __table_args__ = (
+        Index("ix_derivations_input", "input_id"),
+        Index("ix_derivations_output", "output_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    input_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    output_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(32), default="catalog")
+
+
+class Incident(Timestamped, Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_dataset", "dataset_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    opened: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="incidents")

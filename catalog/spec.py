@@ -1,0 +1,180 @@
+"""The catalog file's schema (DESIGN §1), validated with pydantic.
+
+Unknown fields are errors, not silently ignored: a misspelt `licnse:` would otherwise drop a
+licence from the governance record without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from catalog.durations import parse_duration
+
+Origin = Literal["internal", "vendor", "public", "scraped", "synthetic", "unknown"]
+RiskTier = Literal["prohibited", "high", "gpai", "limited", "minimal"]
+FeedRole = Literal["training", "validation", "test", "fine_tuning", "retrieval", "evaluation"]
+IncidentKind = Literal[
+    "breach", "poisoning", "tampering", "consent_withdrawn", "erasure_request", "objection",
+    "licence_revoked", "other",
+]
+LegalBasis = Literal[
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
+]
+# GDPR Art. 9(1) categories, plus Art. 10 criminal-offence data, under short names.
+SpecialCategory = Literal[
+    "ethnicity", "political_opinions", "religion", "trade_union", "genetic", "biometric", "health",
+    "sex_life", "sexual_orientation", "criminal_offences",
+]
+
+FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _duration(value: Any) -> timedelta:
+    return parse_duration(value)
+
+
+def _utc_datetime(value: Any) -> Any:
+    """Dates mean midnight UTC; naive datetimes are taken as UTC, so comparisons never mix kinds."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time.min, tzinfo=timezone.utc)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return datetime.combine(date.fromisoformat(value.strip()), time.min, tzinfo=timezone.utc)
+    return value
+
+
+def _text(value: Any) -> Any:
+    """YAML reads `version: 3.2` as a float and `1.0` loses its zero; versions and ids are text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime)]
+Text = Annotated[str, BeforeValidator(_text)]
+Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LicenceSpec(Strict):
+    id: Text = Field(min_length=1, description="SPDX id, 'proprietary', or the vendor's contract id")
+    expires: date | None = None
+    url: str | None = None
+    revoked: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`licence: CC-BY-4.0` is short for `licence: {id: CC-BY-4.0}`."""
+        return {"id": value} if isinstance(value, str) else value
+
+
+class DefaultsSpec(Strict):
+    owner: str | None = None
+    origin: Origin | None = None
+    freshness: Duration | None = None
+    retention: Duration | None = None
+
+
+class DatasetSpec(Strict):
+    name: Name
+    namespace: Name | None = None
+    description: str | None = None
+    location: str | None = None
+    owner: str | None = None
+    origin: Origin | None = None
+    personal_data: bool | None = None
+    special_categories: list[SpecialCategory] = Field(default_factory=list)
+    legal_basis: LegalBasis | None = None
+    purpose: str | None = None
+    licence: LicenceSpec | None = None
+    retention: Duration | None = None
+    freshness: Duration | None = None
+    last_updated: Timestamp | None = None
+    documentation: str | None = None
+    tags: list[Text] = Field(default_factory=list)
+    derived_from: list[Name] = Field(default_factory=list)
+    job: Name | None = None
+    expectations: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("derived_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _job_needs_inputs(self) -> "DatasetSpec":
+        if self.job and not self.derived_from:
+            raise ValueError("'job' names the job that derives this dataset, so 'derived_from' is required")
+        return self
+
+
+class FeedSpec(Strict):
+    dataset: Name
+    role: FeedRole = "training"
+    fingerprint: str | None = Field(default=None, description="sha256:<64 hex digits>")
+    at: Timestamp | None = None
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is not None and not FINGERPRINT.match(value):
+            raise ValueError("expected 'sha256:' followed by 64 lowercase hex digits")
+        return value
+
+
+class ModelSpec(Strict):
+    name: Name
+    namespace: Name | None = None
+    version: Text | None = None
+    risk_tier: RiskTier
+    deployed: bool = False
+    purpose: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    tags: list[Text] = Field(default_factory=list)
+    base_model: Name | None = Field(default=None, description="the model this one was fine-tuned from")
+    trained_on: list[FeedSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> "ModelSpec":
+        seen: set[tuple[str, str]] = set()
+        for feed in self.trained_on:
+            key = (feed.dataset, feed.role)
+            if key in seen:
+                raise ValueError(f"dataset '{feed.dataset}' is listed twice with role '{feed.role}'")
+            seen.add(key)
+        return self
+
+
+class IncidentSpec(Strict):
+    dataset: Name
+    kind: IncidentKind
+    opened: Timestamp
+    resolved: Timestamp | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _resolved_after_opened(self) -> "IncidentSpec":
+        if self.resolved is not None and self.resolved < self.opened:
+            raise ValueError("'resolved' is earlier than 'opened'")
+        return self
+
+
+class CatalogFileSpec(Strict):
+    catalog: Name = Field(description="the namespace of every dataset and model that names none")
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    datasets: list[DatasetSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    incidents: list[IncidentSpec] = Field(default_factory=list)

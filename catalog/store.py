@@ -1,0 +1,349 @@
+"""The store: one SQLAlchemy engine, migrations on first use, and every SQL statement we run.
+
+A write happens inside `Store.transaction()`, which hands out a `Writer`. Either the whole block
+commits and the store revision moves on, or nothing is written at all. The revision is what lets a
+process (or several API workers over one PostgreSQL) know that its cached lineage graph is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from catalog.errors import ConfigurationError, StoreUnavailable
+from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision, utcnow
+
+DEFAULT_URL = "sqlite:///headwater.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time across workers
+
+Change = Literal["created", "updated", "unchanged"]
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password hidden, for every message a user or a log may see."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"invalid database URL {mask_url(url)!s}; expected e.g. sqlite:///headwater.db "
+            "or postgresql+psycopg://user:password@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        if not memory:
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigurationError(f"cannot create the store {mask_url(url)}: folder {folder} does not exist")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            options["poolclass"] = StaticPool
+        engine = create_engine(parsed, **options)
+        _configure_sqlite(engine, wal=not memory)
+        return engine
+    if backend == "postgresql":
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (NoSuchModuleError, ModuleNotFoundError):
+            raise ConfigurationError(
+                "PostgreSQL needs the psycopg driver: pip install 'headwater[postgres]' "
+                "and use a postgresql+psycopg:// URL"
+            ) from None
+    raise ConfigurationError(f"unsupported database {backend!r} in {mask_url(url)}; expected sqlite or postgresql")
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Foreign keys on, WAL for concurrent readers, and BEGIN IMMEDIATE for writes.
+
+    pysqlite's own transaction handling starts writes lazily, which turns two concurrent writers
+    into a "database is locked" error instead of a short wait; we issue BEGIN ourselves.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get("headwater_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Store:
+    """A catalog store at one database URL. Cheap to keep open; open one per process."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        self._writer_engine = self.engine.execution_options(headwater_write=True)
+        if migrate:
+            self.migrate()
+
+    @property
+    def display_url(self) -> str:
+        return mask_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration; a no-op when it already is."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self._writer_engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreUnavailable(f"cannot open the store at {self.display_url}: {_reason(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator["Writer"]:
+        """All or nothing. The revision moves only when something was actually written."""
+        with Session(self._writer_engine, expire_on_commit=False, autoflush=True) as session:
+            writer = Writer(session)
+            try:
+                yield writer
+                if writer.changed:
+                    session.flush()
+                    session.execute(
+                        update(StoreRevision)
+                        .where(StoreRevision.id == 1)
+                        .values(revision=StoreRevision.revision + 1, changed_at=utcnow())
+                    )
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def revision(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(StoreRevision.revision).where(StoreRevision.id == 1)).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return {
+                table.__tablename__: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in (Dataset, Job, Model, Feed, Derivation, Incident)
+            }
+
+    def lineage_rows(self) -> "LineageRows":
+        """Everything the lineage graph needs, in one read transaction, as plain rows."""
+        with self.engine.connect() as connection:
+            with connection.begin():
+                rows = LineageRows(
+                    revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()),
+                    datasets=[r._asdict() for r in connection.execute(select(*_columns(Dataset)))],
+                    jobs=[r._asdict() for r in connection.execute(select(Job.id, Job.namespace, Job.name, Job.description))],
+                    models=[r._asdict() for r in connection.execute(select(*_columns(Model)))],
+                    derivations=[
+                        r._asdict()
+                        for r in connection.execute(
+                            select(Derivation.input_id, Derivation.output_id, Derivation.job_id, Derivation.source)
+                        )
+                    ],
+                    feeds=[
+                        r._asdict()
+                        for r in connection.execute(
+                            select(Feed.dataset_id, Feed.model_id, Feed.role, Feed.fingerprint, Feed.consumed_at)
+                        )
+                    ],
+                    incidents=[
+                        r._asdict()
+                        for r in connection.execute(
+                            select(Incident.dataset_id, Incident.kind, Incident.opened, Incident.resolved, Incident.note)
+                        )
+                    ],
+                )
+        return rows
+
+
+@dataclass
+class LineageRows:
+    revision: int
+    datasets: list[dict[str, Any]]
+    jobs: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    derivations: list[dict[str, Any]]
+    feeds: list[dict[str, Any]]
+    incidents: list[dict[str, Any]]
+
+
+def _columns(table: type) -> list[Any]:
+    skip = {"created_at", "updated_at"}
+    return [column for column in table.__table__.columns if column.name not in skip]  # type: ignore[attr-defined]
+
+
+def _reason(exc: DBAPIError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return first_line
+
+
+class Writer:
+    """The write side of one transaction: upserts that report what they changed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.changed = False
+
+    # --- look-ups -------------------------------------------------------------------------------
+    def dataset(self, namespace: str, name: str) -> Dataset | None:
+        return self.session.scalar(select(Dataset).where(Dataset.namespace == namespace, Dataset.name == name))
+
+    def model(self, namespace: str, name: str) -> Model | None:
+        return self.session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name))
+
+    def dataset_keys(self) -> list[tuple[str, str]]:
+        return [(ns, name) for ns, name in self.session.execute(select(Dataset.namespace, Dataset.name))]
+
+    def model_keys(self) -> list[tuple[str, str]]:
+        return [(ns, name) for ns, name in self.session.execute(select(Model.namespace, Model.name))]
+
+    def derivation_keys(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+        """(input key, output key, source) for every derivation: what cycle checks need."""
+        inp, out = Dataset.__table__.alias("i"), Dataset.__table__.alias("o")
+        query = (
+            select(inp.c.namespace, inp.c.name, out.c.namespace, out.c.name, Derivation.source)
+            .join(inp, inp.c.id == Derivation.input_id)
+            .join(out, out.c.id == Derivation.output_id)
+        )
+        return [((a, b), (c, d), src) for a, b, c, d, src in self.session.execute(query)]
+
+    # --- upserts --------------------------------------------------------------------------------
+    def upsert_dataset(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Dataset, Change]:
+        row = self.dataset(namespace, name)
+        if row is None:
+            row = Dataset(namespace=namespace, name=name, **fields)
+            self.session.add(row)
+            self.session.flush()
+            self.changed = True
+            return row, "created"
+        return row, self._update(row, fields)
+
+    def upsert_model(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Model, Change]:
+        row = self.model(namespace, name)
+        if row is None:
+            row = Model(namespace=namespace, name=name, **fields)
+            self.session.add(row)
+            self.session.flush()
+            self.changed = True
+            return row, "created"
+        return row, self._update(row, fields)
+
+    def upsert_job(self, namespace: str, name: str) -> Job:
+        row = self.session.scalar(select(Job).where(Job.namespace == namespace, Job.name == name))
+        if row is None:
+            row = Job(namespace=namespace, name=name)
+            self.session.add(row)
+            self.session.flush()
+            self.changed = True
+        return row
+
+    def upsert_incident(self, dataset: Dataset, kind: str, opened: Any, fields: dict[str, Any]) -> Change:
+        """Incidents are identified by dataset, kind and opening time."""
+        row = self.session.scalar(
+            select(Incident).where(Incident.dataset_id == dataset.id, Incident.kind == kind, Incident.opened == opened)
+        )
+        if row is None:
+            self.session.add(Incident(dataset_id=dataset.id, kind=kind, opened=opened, **fields))
+            self.changed = True
+            return "created"
+        return self._update(row, fields)
+
+    def replace_derivations(self, output: Dataset, inputs: list[tuple[Dataset, Job | None]], *, source: str) -> bool:
+        """Make `output`'s derivations from `source` exactly `inputs`; True when that changed them."""
+        wanted = {(inp.id, job.id if job else None) for inp, job in inputs}
+        existing = self.session.execute(
+            select(Derivation.id, Derivation.input_id, Derivation.job_id).where(
+                Derivation.output_id == output.id, Derivation.source == source
+            )
+        ).all()
+        have = {(row.input_id, row.job_id): row.id for row in existing}
+        stale = [have[key] for key in have.keys() - wanted]
+        if stale:
+            self.session.execute(delete(Derivation).where(Derivation.id.in_(stale)))
+        for input_id, job_id in wanted - have.keys():
+            self.session.add(Derivation(input_id=input_id, output_id=output.id, job_id=job_id, source=source))
+        changed = bool(stale) or bool(wanted - have.keys())
+        self.changed |= changed
+        return changed
+
+    def replace_feeds(self, model: Model, feeds: list[dict[str, Any]], *, source: str) -> bool:
+        """Make `model`'s feeds from `source` exactly `feeds` (dataset, role, fingerprint, consumed_at)."""
+        existing = {
+            (row.dataset_id, row.role): row
+            for row in self.session.scalars(select(Feed).where(Feed.model_id == model.id, Feed.source == source))
+        }
+        changed = False
+        wanted_keys = set()
+        for feed in feeds:
+            key = (feed["dataset"].id, feed["role"])
+            wanted_keys.add(key)
+            values = {"fingerprint": feed.get("fingerprint"), "consumed_at": feed.get("consumed_at")}
+            row = existing.get(key)
+            if row is None:
+                self.session.add(Feed(dataset_id=key[0], model_id=model.id, role=key[1], source=source, **values))
+                changed = True
+            elif self._update(row, values) == "updated":
+                changed = True
+        for key in existing.keys() - wanted_keys:
+            self.session.delete(existing[key])
+            changed = True
+        self.changed |= changed
+        return changed
+
+    def _update(self, row: Any, fields: dict[str, Any]) -> Change:
+        dirty = False
+        for key, value in fields.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                dirty = True
+        if dirty:
+            self.changed = True
+            return "updated"
+        return "unchanged"

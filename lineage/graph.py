@@ -1,0 +1,116 @@
+"""The lineage graph of record: a networkx DiGraph built from the store.
+
+Node ids follow Marquez: `dataset:NAMESPACE:NAME`, `job:NAMESPACE:NAME`, `model:NAMESPACE:NAME`.
+Edges:
+- derivation: input dataset -> output dataset, with the jobs that make it (`jobs`);
+- produces: job -> each dataset it outputs;
+- feed: dataset -> model, with each role, fingerprint and time of consumption (`uses`);
+- base_model: model -> the model fine-tuned from it.
+
+Derivations are direct dataset -> dataset edges rather than input -> job -> output, because a job
+that writes two tables from different inputs (a feature build and its hold-out split, say) would
+otherwise make each output look derived from every input of the job. The job stays in the graph
+as the producer of its outputs: upstream of a table you find the job that made it.
+
+Building the graph costs a full read of the store, so `GraphCache` keeps one per store URL and
+rebuilds only when the store revision has moved: several API workers over one database agree
+without sharing memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+import networkx as nx
+
+from catalog.store import LineageRows, Store
+
+DATASET, JOB, MODEL = "dataset", "job", "model"
+
+
+def node_id(kind: str, namespace: str, name: str) -> str:
+    return f"{kind}:{namespace}:{name}"
+
+
+def build_graph(rows: LineageRows) -> nx.DiGraph:
+    """Turn store rows into the graph. Node attributes carry what queries and views display."""
+    graph = nx.DiGraph(revision=rows.revision)
+    datasets: dict[int, str] = {}
+    for row in rows.datasets:
+        node = node_id(DATASET, row["namespace"], row["name"])
+        datasets[row["id"]] = node
+        attrs = {k: v for k, v in row.items() if k != "id"}
+        graph.add_node(node, kind=DATASET, incidents=[], **attrs)
+    jobs: dict[int, str] = {}
+    for row in rows.jobs:
+        node = node_id(JOB, row["namespace"], row["name"])
+        jobs[row["id"]] = node
+        graph.add_node(node, kind=JOB, namespace=row["namespace"], name=row["name"], description=row["description"])
+    models: dict[int, str] = {}
+    for row in rows.models:
+        node = node_id(MODEL, row["namespace"], row["name"])
+        models[row["id"]] = node
+        attrs = {k: v for k, v in row.items() if k not in ("id", "base_model_id")}
+        graph.add_node(node, kind=MODEL, **attrs)
+    for row in rows.derivations:
+        source, target = datasets[row["input_id"]], datasets[row["output_id"]]
+        job = jobs.get(row["job_id"]) if row["job_id"] is not None else None
+        if graph.has_edge(source, target):
+            edge = graph.edges[source, target]
+        else:
+            graph.add_edge(source, target, kind="derivation", jobs=[], sources=[])
+            edge = graph.edges[source, target]
+        if job is not None and job not in edge["jobs"]:
+            edge["jobs"].append(job)
+            graph.add_edge(job, target, kind="produces")
+        if row["source"] not in edge["sources"]:
+            edge["sources"].append(row["source"])
+    feeds: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows.feeds:
+        feeds[(datasets[row["dataset_id"]], models[row["model_id"]])].append(
+            {"role": row["role"], "fingerprint": row["fingerprint"], "consumed_at": row["consumed_at"]}
+        )
+    for (source, target), uses in feeds.items():
+        graph.add_edge(source, target, kind="feed", uses=uses, roles=sorted(u["role"] for u in uses))
+    for row in rows.models:
+        if row["base_model_id"] is not None:
+            graph.add_edge(models[row["base_model_id"]], models[row["id"]], kind="base_model")
+    for row in rows.incidents:
+        graph.nodes[datasets[row["dataset_id"]]]["incidents"].append(
+            {k: row[k] for k in ("kind", "opened", "resolved", "note")}
+        )
+    return graph
+
+
+@dataclass
+class _Entry:
+    revision: int
+    graph: nx.DiGraph
+
+
+class GraphCache:
+    """One graph per store URL per process, rebuilt when the store revision changes."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def graph(self, store: Store) -> nx.DiGraph:
+        revision = store.revision()
+        entry = self._entries.get(store.url)
+        if entry is not None and entry.revision == revision:
+            return entry.graph
+        with self._lock:
+            entry = self._entries.get(store.url)
+            if entry is None or entry.revision != store.revision():
+                rows = store.lineage_rows()
+                entry = _Entry(rows.revision, build_graph(rows))
+                self._entries[store.url] = entry
+                self.builds += 1
+        return entry.graph
+
+
+CACHE = GraphCache()

@@ -1,0 +1,114 @@
+"""What the CLI and the API call: one function per question, each returning a pydantic result."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import networkx as nx
+
+from catalog.store import Store
+from lineage import queries
+from lineage.graph import CACHE, DATASET, JOB, MODEL
+from lineage.results import (
+    AffectedModel, ImpactResult, LineageResult, LineageSummary, ModelSummary, NodeRef, PathResult, Reached, TreeNode,
+)
+
+DEFAULT_PATH_LIMIT = 10
+
+
+def graph_of(store: Store) -> nx.DiGraph:
+    return CACHE.graph(store)
+
+
+def ref(graph: nx.DiGraph, node: str) -> NodeRef:
+    attrs = graph.nodes[node]
+    return NodeRef(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"])
+
+
+def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None) -> LineageResult:
+    graph = graph_of(store)
+    root = queries.resolve(graph, node)
+    reached = queries.reachable(graph, root, direction, depth)
+
+    def convert(entry: dict) -> TreeNode:
+        return TreeNode(node=ref(graph, entry["id"]), repeated=entry["repeated"],
+                        children=[convert(child) for child in entry["children"]])
+
+    return LineageResult(
+        root=ref(graph, root),
+        direction=direction,  # type: ignore[arg-type]
+        depth=depth,
+        nodes=[Reached(node=ref(graph, n), distance=d) for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))],
+        tree=convert(queries.tree(graph, root, direction, depth)),
+    )
+
+
+def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT) -> ImpactResult:
+    """Every model and dataset downstream of `dataset`, with the paths that reach each model."""
+    graph = graph_of(store)
+    root = queries.resolve(graph, dataset, kinds=(DATASET,))
+    reached = queries.downstream(graph, root)
+    within = set(reached)
+    counts = queries.count_paths(graph, root, within)
+    models = []
+    for node, distance in reached.items():
+        attrs = graph.nodes[node]
+        if attrs["kind"] != MODEL:
+            continue
+        models.append(AffectedModel(
+            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs["risk_tier"],
+            deployed=bool(attrs.get("deployed")), distance=distance,
+            path_count=counts.get(node) if counts is not None else None,
+            paths=queries.paths_between(graph, root, node, path_limit, within),
+        ))
+    models.sort(key=lambda m: (m.distance, m.model.id))
+    datasets = [
+        Reached(node=ref(graph, n), distance=d)
+        for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))
+        if graph.nodes[n]["kind"] == DATASET
+    ]
+    return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets)
+
+
+def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT) -> PathResult:
+    graph = graph_of(store)
+    start, end = queries.resolve(graph, source), queries.resolve(graph, target)
+    within = set(queries.downstream(graph, start))
+    counts = queries.count_paths(graph, start, within) if end in within else {}
+    return PathResult(
+        source=ref(graph, start), target=ref(graph, end),
+        path_count=(counts.get(end, 0) if counts is not None else None),
+        paths=queries.paths_between(graph, start, end, limit, within),
+    )
+
+
+def summary(store: Store) -> LineageSummary:
+    """The catalog at a glance: counts, where data comes from, and what each model rests on."""
+    graph = graph_of(store)
+    kinds = Counter(attrs["kind"] for _, attrs in graph.nodes(data=True))
+    datasets = [n for n, a in graph.nodes(data=True) if a["kind"] == DATASET]
+    sources = [n for n in datasets if _is_source(graph, n)]
+    models = []
+    for node, attrs in sorted(graph.nodes(data=True)):
+        if attrs["kind"] != MODEL:
+            continue
+        ups = queries.upstream(graph, node)
+        up_datasets = [n for n in ups if graph.nodes[n]["kind"] == DATASET]
+        models.append(ModelSummary(
+            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs["risk_tier"],
+            deployed=bool(attrs.get("deployed")),
+            direct=sorted(n for n in graph.predecessors(node) if graph.nodes[n]["kind"] == DATASET),
+            sources=sorted(n for n in up_datasets if _is_source(graph, n)),
+            upstream_datasets=len(up_datasets),
+        ))
+    return LineageSummary(
+        revision=graph.graph["revision"], datasets=kinds[DATASET], jobs=kinds[JOB], models=kinds[MODEL],
+        edges=graph.number_of_edges(), sources=len(sources),
+        by_origin=dict(Counter(graph.nodes[n].get("origin") or "undeclared" for n in datasets)),
+        model_summaries=models,
+    )
+
+
+def _is_source(graph: nx.DiGraph, node: str) -> bool:
+    """A dataset no other dataset derives: where data enters the platform."""
+    return not any(graph.nodes[p]["kind"] == DATASET for p in graph.predecessors(node))
