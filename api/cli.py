@@ -58,9 +58,14 @@ def main_options(
 
 
 def _console(stderr: bool = False):
+    """A rich console; 120 columns when not on a terminal, so CI logs do not truncate tables."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 120
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -92,12 +92,12 @@ def summary(console: Console, result: "LineageSummary") -> None:
         f"{result.models} models, {result.edges} edges"
     )
     table = Table(title="What each model rests on", title_justify="left")
-    for column in ("model", "version", "risk tier", "deployed", "consumes", "upstream sources"):
-        table.add_column(column)
+    for column in ("model", "risk tier", "deployed", "consumes", "upstream sources"):
+        table.add_column(column, overflow="fold")
     for item in result.model_summaries:
         tier = f"[{TIER_STYLE.get(item.risk_tier, '')}]{escape(item.risk_tier)}[/]"
         table.add_row(
-            escape(item.model.name), escape(item.version or "-"), tier, "yes" if item.deployed else "no",
+            escape(f"{item.model.name} {item.version or ''}".strip()), tier, "yes" if item.deployed else "no",
             "\n".join(escape(_short(n)) for n in item.direct),
             "\n".join(escape(_short(n)) for n in item.sources),
         )

@@ -43,6 +43,17 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: pydantic then validates them with a located error,
+    where PyYAML would raise a bare ValueError for `2027-13-01`."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     """Parse one file. Returns the document, or the problems that stopped us reading it."""
     name = str(path)
@@ -59,7 +70,7 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(name, "", f"not valid UTF-8 (byte {exc.start})", line)]
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -75,8 +86,8 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         line = mark.line + 1 if mark else None
         what = exc.problem or str(exc)
         return None, [Problem(name, "", f"invalid {'JSON' if path.suffix == '.json' else 'YAML'}: {what}", line)]
-    except (yaml.YAMLError, RecursionError) as exc:
-        return None, [Problem(name, "", f"cannot parse: {exc.__class__.__name__}")]
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
+        return None, [Problem(name, "", f"cannot parse: {exc}")]
     finally:
         loader.dispose()
     if not isinstance(data, dict):

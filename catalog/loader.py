@@ -94,7 +94,10 @@ def _explain(error: dict[str, Any]) -> str:
     """pydantic's message, reworded where it is unclear to someone editing YAML."""
     kind, given = error["type"], error.get("input")
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see the catalog file reference in the README)"
+        allowed = _fields_at(tuple(error["loc"][:-1]))
+        close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(allowed)}"
+        return f"unknown field; {hint}"
     if kind == "missing":
         return "required field is missing"
     message = error["msg"]
@@ -104,6 +107,28 @@ def _explain(error: dict[str, Any]) -> str:
     if given is not None and not isinstance(given, (dict, list)):
         message += f" (got {given!r})"
     return message
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """The field names allowed at `loc` in the catalog file schema, for "did you mean" hints."""
+    import typing
+
+    from pydantic import BaseModel
+
+    current: Any = CatalogFileSpec
+    for part in loc:
+        if isinstance(part, int):
+            args = [a for a in typing.get_args(current) if a is not type(None)]
+            current = args[0] if args else current
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        current = current.model_fields[part].annotation
+        while typing.get_origin(current) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            current = next(a for a in typing.get_args(current) if a is not type(None))
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
 
 
 class _Plan:

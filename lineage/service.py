@@ -104,7 +104,7 @@ def summary(store: Store) -> LineageSummary:
     return LineageSummary(
         revision=graph.graph["revision"], datasets=kinds[DATASET], jobs=kinds[JOB], models=kinds[MODEL],
         edges=graph.number_of_edges(), sources=len(sources),
-        by_origin=dict(Counter(graph.nodes[n].get("origin") or "undeclared" for n in datasets)),
+        by_origin=dict(Counter(graph.nodes[n].get("origin") or "undeclared" for n in sources)),
         model_summaries=models,
     )
 

@@ -1,0 +1,79 @@
+"""`headwater demo`: the bundled example, end to end, in a fresh embedded store.
+
+It finds the breached source from the catalog's incidents rather than by name, so the demo shows
+what a user would do on their own catalog: ask what an incident reaches.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from api import render
+from catalog.errors import ConfigurationError
+from catalog.loader import load_catalog
+from catalog.store import Store
+from lineage import service
+
+BUNDLED = Path(__file__).resolve().parent.parent / "examples"
+
+
+def find_examples(examples: Path | None) -> Path:
+    for candidate in ([examples] if examples else [BUNDLED, Path.cwd() / "examples"]):
+        if (candidate / "catalog.yaml").is_file():
+            return candidate
+    where = examples or BUNDLED
+    raise ConfigurationError(f"no catalog.yaml in {where}; pass --examples with the folder holding the example catalog")
+
+
+def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -> Path:
+    """Load, summarise, show incident impact. Returns the store's path."""
+    folder = find_examples(examples)
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "headwater.db"
+    for leftover in (database, workdir / "headwater.db-wal", workdir / "headwater.db-shm"):
+        leftover.unlink(missing_ok=True)
+    url = f"sqlite:///{database.resolve()}"
+
+    console.rule("[bold]Headwater demo")
+    console.print(f"catalog  {escape(str(folder / 'catalog.yaml'))}")
+    console.print(f"store    {escape(url)} (fresh)\n")
+    with Store(url) as store:
+        result = load_catalog(store, [folder / "catalog.yaml"])
+        render.load_result(console, result)
+
+        console.rule("[bold]Lineage")
+        render.summary(console, service.summary(store))
+
+        graph = service.graph_of(store)
+        open_incidents = sorted(
+            (incident["opened"], node, incident)
+            for node, attrs in graph.nodes(data=True)
+            for incident in attrs.get("incidents", [])
+            if incident["resolved"] is None
+        )
+        console.rule("[bold]Open incidents and what they reach")
+        for opened, node, incident in open_incidents:
+            console.print(
+                f"[bold]{escape(incident['kind'])}[/] on {render.label(service.ref(graph, node))} "
+                f"since {opened:%Y-%m-%d}: {escape(incident['note'] or '')}"
+            )
+        breached = [node for _, node, incident in open_incidents if incident["kind"] == "breach"]
+        for node in breached:
+            console.print()
+            render.impact_result(console, service.impact(store, node))
+
+    console.rule("[bold]Next")
+    db_option = f"--db {url}"
+    for command in (
+        f"headwater {db_option} lineage credit-scorer",
+        f"headwater {db_option} impact vendor.bureau_scores --format json",
+        f"headwater {db_option} path raw.support_tickets support-assistant",
+    ):
+        console.print(f"  {escape(command)}")
+    if shutil.which("headwater") is None:
+        console.print("[dim](headwater is not on PATH: use python -m api.cli)[/]")
+    return database
