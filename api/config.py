@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from catalog.store import DEFAULT_URL
+from catalog import DEFAULT_URL
 
 
 @dataclass(frozen=True)

@@ -2,3 +2,5 @@
 
 Nothing here imports from `lineage`, `checks` or `api`: layering flows one way.
 """
+
+DEFAULT_URL = "sqlite:///headwater.db"  # here, not in store.py, so reading it imports no SQLAlchemy

@@ -57,7 +57,7 @@ def format_duration(value: timedelta | None) -> str:
     if value is None:
         return "-"
     seconds = value.total_seconds()
-    for unit in ("y", "w", "d", "h", "min", "s"):
+    for unit in ("y", "d", "h", "min", "s"):
         size = _UNITS[unit].total_seconds()
         if seconds and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"

@@ -19,10 +19,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from catalog import DEFAULT_URL
 from catalog.errors import ConfigurationError, StoreUnavailable
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision, utcnow
 
-DEFAULT_URL = "sqlite:///headwater.db"
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time across workers
 

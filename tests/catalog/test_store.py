@@ -1,0 +1,131 @@
+"""The store on SQLite and PostgreSQL: migrations, revision, constraints, timestamps, URLs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from catalog.errors import ConfigurationError, StoreUnavailable
+from catalog.schema import Dataset, Feed, Incident
+from catalog.store import Store, mask_url
+
+
+def test_first_open_migrates_to_head_and_reopening_is_a_no_op(store_url):
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    from catalog.store import MIGRATIONS
+
+    first = Store(store_url)
+    tables = set(inspect(first.engine).get_table_names())
+    assert {"datasets", "models", "feeds", "derivations", "incidents", "jobs", "store_revision", "alembic_version"} <= tables
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with first.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
+    with first.transaction() as writer:
+        writer.upsert_dataset("ns", "kept", {"owner": "o"})
+    first.close()
+    second = Store(store_url)
+    assert second.counts()["datasets"] == 1
+    assert second.revision() == 1
+    second.close()
+
+
+def test_revision_moves_only_when_a_write_changes_something(store):
+    assert store.revision() == 0
+    with store.transaction() as writer:
+        _, change = writer.upsert_dataset("ns", "a", {"owner": "o", "freshness": timedelta(days=7)})
+    assert change == "created" and store.revision() == 1
+    with store.transaction() as writer:
+        _, change = writer.upsert_dataset("ns", "a", {"owner": "o", "freshness": timedelta(days=7)})
+    assert change == "unchanged" and store.revision() == 1
+    with store.transaction() as writer:
+        _, change = writer.upsert_dataset("ns", "a", {"owner": "p"})
+    assert change == "updated" and store.revision() == 2
+
+
+def test_updated_at_moves_on_update_and_created_at_does_not(store):
+    with store.transaction() as writer:
+        writer.upsert_dataset("ns", "a", {"owner": "o"})
+    with store.read() as session:
+        before = session.scalar(select(Dataset))
+    with store.transaction() as writer:
+        writer.upsert_dataset("ns", "a", {"owner": "p"})
+    with store.read() as session:
+        after = session.scalar(select(Dataset))
+    assert after.created_at == before.created_at
+    assert after.updated_at > before.updated_at
+    assert after.created_at.tzinfo is not None
+
+
+def test_foreign_keys_are_enforced(store):
+    with pytest.raises(IntegrityError):
+        with store.transaction() as writer:
+            writer.session.add(Feed(dataset_id=999, model_id=999, role="training"))
+            writer.changed = True
+    assert store.revision() == 0
+
+
+def test_deleting_a_dataset_cascades_to_its_incidents(store):
+    from datetime import datetime, timezone
+
+    with store.transaction() as writer:
+        dataset, _ = writer.upsert_dataset("ns", "a", {})
+        writer.upsert_incident(dataset, "breach", datetime(2026, 11, 1, tzinfo=timezone.utc), {"note": "n"})
+    with store.transaction() as writer:
+        writer.session.delete(writer.dataset("ns", "a"))
+        writer.changed = True
+    with store.read() as session:
+        assert session.scalars(select(Incident)).all() == []
+
+
+def test_unique_names_per_namespace(store):
+    with pytest.raises(IntegrityError):
+        with store.transaction() as writer:
+            writer.session.add_all([Dataset(namespace="n", name="x"), Dataset(namespace="n", name="x")])
+            writer.session.flush()
+    with store.transaction() as writer:
+        writer.session.add_all([Dataset(namespace="n", name="x"), Dataset(namespace="m", name="x")])
+        writer.changed = True
+    assert store.counts()["datasets"] == 2
+
+
+def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_url):
+    with Store(sqlite_url) as store, store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_in_memory_sqlite_keeps_its_data_across_connections():
+    with Store("sqlite://") as store:
+        with store.transaction() as writer:
+            writer.upsert_dataset("ns", "a", {})
+        assert store.counts()["datasets"] == 1
+
+
+def test_mask_url_hides_the_password():
+    assert mask_url("postgresql+psycopg://alice:s3cret@db:5432/hw") == "postgresql+psycopg://alice:***@db:5432/hw"
+    assert "s3cret" not in mask_url("postgresql+psycopg://alice:s3cret@db/hw")
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password():
+    with pytest.raises(StoreUnavailable) as raised:
+        Store("postgresql+psycopg://alice:s3cret@127.0.0.1:1/hw")
+    message = str(raised.value)
+    assert "s3cret" not in message and "alice:***@127.0.0.1:1" in message
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("not a url", "invalid database URL"),
+    ("mysql://u@h/db", "unsupported database 'mysql'"),
+    ("sqlite:////no/such/folder/x.db", "does not exist"),
+])
+def test_bad_urls_are_configuration_errors(url, fragment):
+    with pytest.raises(ConfigurationError) as raised:
+        Store(url)
+    assert fragment in str(raised.value)
