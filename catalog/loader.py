@@ -291,7 +291,7 @@ class _Plan:
         model_changes: dict[Key, Change] = {}
         for key, declared in self.models.items():
             models[key], model_changes[key] = writer.upsert_model(*key, self._model_fields(declared))
-        for key, declared in self.models.items():
+        for key in self.models:
             base = self.base_models[key]
             base_id = (models.get(base) or writer.model(*base)).id if base else None
             if models[key].base_model_id != base_id:

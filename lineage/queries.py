@@ -7,8 +7,6 @@ job that produced it as a leaf, and downstream of a job you find everything its 
 from __future__ import annotations
 
 import difflib
-from collections import deque
-from collections.abc import Iterator
 
 import networkx as nx
 
@@ -83,15 +81,19 @@ def tree(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None =
     """A nested tree for printing; a node met twice is expanded once and marked `repeated` after."""
     step = _neighbours(graph, direction)
     expanded: set[str] = set()
+    shown: set[str] = set()
 
     def build(current: str, level: int, trail: frozenset[str]) -> dict:
         entry = {"id": current, "children": [], "repeated": False}
         if current in expanded:
             entry["repeated"] = True
             return entry
-        expanded.add(current)
         if depth is not None and level >= depth:
+            # a leaf only because of the depth limit: met again nearer the root, it is expanded there
+            entry["repeated"] = current in shown
+            shown.add(current)
             return entry
+        expanded.add(current)
         for nxt in sorted(step(current)):
             if nxt in trail:
                 continue  # a cycle (possible with OpenLineage input): stop rather than loop
@@ -130,30 +132,21 @@ def count_paths(graph: nx.DiGraph, source: str, nodes: set[str]) -> dict[str, in
 
 
 def paths_between(graph: nx.DiGraph, source: str, target: str, limit: int, within: set[str] | None = None) -> list[list[str]]:
-    """Up to `limit` paths from `source` to `target`, shortest first.
+    """Up to `limit` paths from `source` to `target`, shortest first (ties by node ids).
 
-    `within` (the downstream of `source`, when the caller has it) keeps the search inside the part
-    of the graph that can lie on such a path.
+    The search runs on the part of the graph that can lie on such a path (downstream of the
+    source and upstream of the target), where Yen's algorithm yields paths in length order.
     """
+    if source == target or limit < 1:
+        return []
     sub = graph.subgraph((within or set(downstream(graph, source))) | {source})
     if target not in sub:
         return []
-    ups = set(reachable(sub, target, "upstream")) | {target}
-    sub = sub.subgraph(ups)
-    return sorted(_walk_back(sub, source, target, limit), key=lambda p: (len(p), p))
-
-
-def _walk_back(sub: nx.DiGraph, source: str, target: str, limit: int) -> Iterator[list[str]]:
-    """Depth-first from `target` back to `source`, nearer predecessors first; bounded by `limit`."""
-    dist = nx.single_source_shortest_path_length(sub, source)
-    found = 0
-    stack: list[tuple[str, list[str]]] = [(target, [target])]
-    while stack and found < limit:
-        current, path = stack.pop()
-        if current == source:
-            found += 1
-            yield path[::-1]
-            continue
-        options = [p for p in sub.predecessors(current) if p in dist and p not in path]
-        for previous in sorted(options, key=lambda p: -dist[p]):
-            stack.append((previous, path + [previous]))
+    sub = sub.subgraph(set(reachable(sub, target, "upstream")) | {target})
+    found: list[list[str]] = []
+    for path in nx.shortest_simple_paths(sub, source, target):
+        if len(found) >= limit and len(path) > len(found[-1]):
+            break
+        found.append(path)
+    found.sort(key=lambda p: (len(p), p))
+    return found[:limit]

@@ -388,3 +388,26 @@ def test_paths_between_does_not_pass_a_job_from_its_input_side(diamond):
     """Jobs have no incoming edges: a path never runs input -> job -> output."""
     for path in queries.paths_between(diamond, HUB, BASE, 10):
         assert BUILD not in path
+
+
+def _plain(edges: list[tuple[str, str]]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for node in {n for edge in edges for n in edge}:
+        graph.add_node(node, kind="dataset", namespace="t", name=node)
+    graph.add_edges_from(edges)
+    return graph
+
+
+def test_tree_expands_a_node_first_met_at_the_depth_limit_where_it_is_met_nearer():
+    graph = _plain([("r", "a"), ("a", "x"), ("r", "x"), ("x", "y")])
+    built = queries.tree(graph, "r", "downstream", 2)
+    under_root = next(child for child in built["children"] if child["id"] == "x")
+    assert [child["id"] for child in under_root["children"]] == ["y"]
+    assert under_root["repeated"] is False
+
+
+def test_paths_between_with_a_limit_returns_the_shortest_even_if_longer_ones_are_found_first():
+    graph = _plain([("S", "M"), ("M", "T"), ("S", "N"), ("N", "T"), ("S", "P1"), ("P1", "P2"), ("P2", "N"),
+                    ("S", "Q1"), ("Q1", "Q2"), ("Q2", "M")])
+    assert queries.paths_between(graph, "S", "T", 2) == [["S", "M", "T"], ["S", "N", "T"]]
+    assert queries.paths_between(graph, "S", "S", 5) == []
