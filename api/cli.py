@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
 import typer
 
 from api.config import Settings
+from api.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from catalog.store import Store
@@ -186,6 +187,70 @@ def path(
         from api import render
 
         render.path_result(_console(), result)
+
+
+@app.command()
+@handle_errors
+def check(
+    ctx: typer.Context,
+    datasets: Annotated[Optional[list[str]], typer.Argument(help="Datasets to check; default all.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Validate again even where data and suite are unchanged.")] = False,
+    history: Annotated[Optional[str], typer.Option("--history", metavar="DATASET", help="Show the check history of DATASET instead.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="With --history: how many runs.")] = 20,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Run each dataset's expectations on its real data with Great Expectations, and fingerprint it.
+
+    Exit 1 when a critical expectation fails or a dataset cannot be judged (errored).
+    """
+    from checks import service
+
+    with open_store(ctx) as store:
+        if history:
+            result = service.history(store, history, limit=limit)
+            if fmt is Format.json:
+                _emit_json(result)
+            else:
+                from api import render
+
+                render.check_history(_console(), result)
+            return
+        if fmt is Format.json:
+            report = service.run_checks(store, datasets or None, force=force)
+        else:
+            from api import render
+
+            with render.check_progress(_console(stderr=True)) as progress:
+                report = service.run_checks(store, datasets or None, force=force, progress=progress)
+    if fmt is Format.json:
+        _emit_json(report)
+    else:
+        render.check_report(_console(), report)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+@handle_errors
+def snapshot(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model about to be trained.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the training manifest as JSON.")] = False,
+) -> None:
+    """Record the fingerprints of everything MODEL trains on, now: its training manifest.
+
+    Call it just before training. Refuses (exit 2, nothing recorded) when a source cannot be read.
+    """
+    from checks import service
+
+    with open_store(ctx) as store:
+        manifest = service.snapshot(store, model)
+    if as_json:
+        _emit_json(manifest)
+    else:
+        from api import render
+
+        render.manifest(_console(), manifest)
 
 
 @app.command()

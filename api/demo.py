@@ -48,6 +48,13 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         console.rule("[bold]Lineage")
         render.summary(console, service.summary(store))
 
+        console.rule("[bold]Data-quality checks (Great Expectations, on the real files and tables)")
+        from checks import service as checks
+
+        with render.check_progress(console) as progress:
+            report = checks.run_checks(store, progress=progress)
+        render.check_report(console, report)
+
         graph = service.graph_of(store)
         open_incidents = sorted(
             (incident["opened"], node, incident)
@@ -72,6 +79,8 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         f"headwater {db_option} lineage credit-scorer",
         f"headwater {db_option} impact vendor.bureau_scores --format json",
         f"headwater {db_option} path raw.support_tickets support-assistant",
+        f"headwater {db_option} check --history raw.loan_applications",
+        f"headwater {db_option} snapshot churn-predictor --json",
     ):
         console.print(f"  {escape(command)}")
     if shutil.which("headwater") is None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from catalog.document import Document, Loc, format_loc, read_document
 from catalog.errors import InvalidCatalogFile, Problem
+from catalog.expectations import ExpectationProblem, normalise, read_suite_file
 from catalog.locations import parse_location
 from catalog.spec import CatalogFileSpec, DatasetSpec, ModelSpec
 from catalog.store import Change, Store, Writer
@@ -150,9 +151,13 @@ class _Plan:
         self.base_models: dict[Key, Key | None] = {}
         self.incidents: list[tuple[Key, Any]] = []
         self.locations: dict[Key, str | None] = {}
+        self.expectations: dict[Key, list[dict[str, Any]]] = {}
+        self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
+        self.suite_files: dict[Key, str | None] = {}
         self._resolve()
         if not self.problems:
             self._check_cycles()
+        self._validate_changed_expectations()
 
     # --- pass 1: what is declared where ---------------------------------------------------------
     def _declare(self) -> None:
@@ -179,6 +184,7 @@ class _Plan:
             ]
             if key in self.derived_from[key]:
                 self.problems.append(declared.problem("a dataset cannot be derived from itself", "derived_from"))
+            self._normalise_expectations(key, declared)
             self.locations[key] = None
             if spec.location:
                 try:
@@ -210,6 +216,47 @@ class _Plan:
                     self.problems.append(Problem(str(doc.path), format_loc(loc), ref, doc.line_of(loc)))
                 else:
                     self.incidents.append((ref, incident))
+
+    def _normalise_expectations(self, key: Key, declared: _Declared) -> None:
+        """Inline entries, then those of `expectations_file`, in GX's suite shape."""
+        spec: DatasetSpec = declared.spec
+        entries: list[tuple[str, int, Any]] = [("expectations", i, e) for i, e in enumerate(spec.expectations)]
+        self.suite_files[key] = None
+        if spec.expectations_file:
+            path = Path(spec.expectations_file)
+            path = path if path.is_absolute() else declared.doc.path.resolve().parent / path
+            self.suite_files[key] = str(path.resolve())
+            try:
+                entries += [("expectations_file", i, e) for i, e in enumerate(read_suite_file(path))]
+            except ExpectationProblem as problem:
+                self.problems.append(declared.problem(str(problem), "expectations_file"))
+        normalised, origins = [], []
+        for field_name, index, entry in entries:
+            try:
+                normalised.append(normalise(entry))
+                origins.append((field_name, index))
+            except ExpectationProblem as problem:
+                self.problems.append(self._expectation_problem(declared, field_name, index, problem))
+        self.expectations[key] = normalised
+        self.expectation_origins[key] = origins
+
+    @staticmethod
+    def _expectation_problem(declared: _Declared, field_name: str, index: int, problem: ExpectationProblem) -> Problem:
+        if field_name == "expectations":
+            return declared.problem(str(problem), "expectations", index, *problem.where[:1])
+        return declared.problem(f"expectation {index} of the suite file: {problem}", "expectations_file")
+
+    def _validate_changed_expectations(self) -> None:
+        """Ask GX about every suite that differs from the stored one; unchanged suites cost nothing."""
+        stored = self.writer.stored_expectations([key for key in self.datasets if self.expectations[key]])
+        for key, expectations in self.expectations.items():
+            if not expectations or stored.get(key) == expectations:
+                continue
+            from catalog.expectations import validate
+
+            for position, problem in validate(expectations):
+                field_name, index = self.expectation_origins[key][position]
+                self.problems.append(self._expectation_problem(self.datasets[key], field_name, index, problem))
 
     def _dataset_ref(self, name: str, declared: _Declared, *loc: str | int) -> Key | None:
         ref = self._ref(name, declared.namespace, self.known_datasets, "dataset")
@@ -336,7 +383,8 @@ class _Plan:
             "last_updated": spec.last_updated,
             "documentation": spec.documentation,
             "tags": list(spec.tags),
-            "expectations": list(spec.expectations),
+            "expectations": self.expectations[declared.key],
+            "expectations_file": self.suite_files[declared.key],
             "catalog_file": str(declared.doc.path.resolve()),
             "catalog_line": declared.doc.line_of(declared.loc),
         }

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Interval, String, Text,
+    JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, Interval, String, Text,
     TypeDecorator, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,6 +83,7 @@ class Dataset(Timestamped, Base):
     documentation: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     expectations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    expectations_file: Mapped[str | None] = mapped_column(Text)
     catalog_file: Mapped[str | None] = mapped_column(Text)
     catalog_line: Mapped[int | None] = mapped_column(Integer)
 
@@ -168,3 +169,57 @@ class Incident(Timestamped, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     dataset: Mapped[Dataset] = relationship(back_populates="incidents")
+
+
+class CheckRun(Base):
+    """One look at one dataset: its fingerprint at that moment and, if it has a suite, the verdict.
+
+    `outcome` is passed | warning (only warning-severity failures) | failed (a critical failure) |
+    errored (the data could not be judged) | unchecked (fingerprinted; no expectations).
+    A run that reused an earlier verdict because neither the data nor the suite changed points at
+    it through `reused_from_id`; its fingerprint was still observed afresh.
+    """
+
+    __tablename__ = "check_runs"
+    __table_args__ = (Index("ix_check_runs_dataset_started", "dataset_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(String(80))
+    fingerprint_observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suite_hash: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    evaluated: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    errored: Mapped[int] = mapped_column(Integer, default=0)
+    reused_from_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id", ondelete="SET NULL"))
+
+    results: Mapped[list[CheckResult]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="CheckResult.position"
+    )
+
+
+class CheckResult(Base):
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    expectation: Mapped[str] = mapped_column(Text)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    severity: Mapped[str] = mapped_column(String(16))
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    errored: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    observed_value: Mapped[Any | None] = mapped_column(JSON)
+    unexpected_count: Mapped[int | None] = mapped_column(BigInteger)
+    unexpected_percent: Mapped[float | None] = mapped_column(Float)
+    sample: Mapped[list[Any] | None] = mapped_column(JSON)
+
+    run: Mapped[CheckRun] = relationship(back_populates="results")

@@ -106,7 +106,8 @@ class DatasetSpec(Strict):
     tags: list[Text] = Field(default_factory=list)
     derived_from: list[Name] = Field(default_factory=list)
     job: Name | None = None
-    expectations: list[dict[str, Any]] = Field(default_factory=list)
+    expectations: list[Any] = Field(default_factory=list, description="Great Expectations, by their GX names")
+    expectations_file: str | None = Field(default=None, description="a suite JSON exported from GX")
 
     @field_validator("derived_from", mode="before")
     @classmethod

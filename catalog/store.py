@@ -28,6 +28,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time across workers
 
 Change = Literal["created", "updated", "unchanged"]
+Key = tuple[str, str]
 
 
 def mask_url(url: str) -> str:
@@ -245,6 +246,14 @@ class Writer:
     def model_keys(self) -> list[tuple[str, str]]:
         return [(ns, name) for ns, name in self.session.execute(select(Model.namespace, Model.name))]
 
+    def stored_expectations(self, keys: list[Key]) -> dict[Key, list[Any]]:
+        """The stored suites of the datasets `keys`, to skip validating what has not changed."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(Dataset.namespace, Dataset.name, Dataset.expectations))
+        return {(ns, name): exp for ns, name, exp in rows if (ns, name) in wanted}
+
     def derivation_keys(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
         """(input key, output key, source) for every derivation: what cycle checks need."""
         inp, out = Dataset.__table__.alias("i"), Dataset.__table__.alias("o")
@@ -337,6 +346,13 @@ class Writer:
             changed = True
         self.changed |= changed
         return changed
+
+    def record_feed_fingerprint(self, feed_id: int, fingerprint: str, consumed_at: Any) -> None:
+        """What a model is about to consume, as `headwater snapshot` measured it."""
+        self.session.execute(
+            update(Feed).where(Feed.id == feed_id).values(fingerprint=fingerprint, consumed_at=consumed_at, updated_at=utcnow())
+        )
+        self.changed = True
 
     def _update(self, row: Any, fields: dict[str, Any]) -> Change:
         dirty = False

@@ -2,7 +2,14 @@
 
 from alembic import context
 
-from catalog.schema import Base
+from catalog.schema import Base, UTCDateTime
+
+
+def render_item(kind, obj, autogen_context):
+    """Migrations must not import our types: UTCDateTime is a DateTime(timezone=True) in the database."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only when someone runs `alembic` by hand
@@ -13,6 +20,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    render_item=render_item,
 )
 with context.begin_transaction():
     context.run_migrations()

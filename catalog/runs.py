@@ -1,0 +1,58 @@
+"""Check-run history: the SQL that stores and reads runs and their per-expectation results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.schema import CheckResult, CheckRun, Dataset
+
+
+def latest_runs(session: Session, dataset_ids: Iterable[int]) -> dict[int, CheckRun]:
+    """The newest run of each dataset (with its results loaded), for reuse and freshness."""
+    ids = list(dataset_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(CheckRun.dataset_id, func.max(CheckRun.id).label("run_id"))
+        .where(CheckRun.dataset_id.in_(ids))
+        .group_by(CheckRun.dataset_id)
+        .subquery()
+    )
+    query = (
+        select(CheckRun)
+        .join(newest, newest.c.run_id == CheckRun.id)
+        .options(selectinload(CheckRun.results))
+    )
+    return {run.dataset_id: run for run in session.scalars(query)}
+
+
+def runs_of(session: Session, dataset_id: int, limit: int = 20) -> list[CheckRun]:
+    query = (
+        select(CheckRun)
+        .where(CheckRun.dataset_id == dataset_id)
+        .order_by(CheckRun.id.desc())
+        .limit(limit)
+        .options(selectinload(CheckRun.results))
+    )
+    return list(session.scalars(query))
+
+
+def record_run(session: Session, run: CheckRun, results: list[dict[str, Any]]) -> CheckRun:
+    run.results = [CheckResult(**result) for result in results]
+    session.add(run)
+    session.flush()
+    return run
+
+
+def datasets_by_key(session: Session, keys: list[tuple[str, str]] | None = None) -> list[Dataset]:
+    """Datasets to check: the given (namespace, name) keys, or all of them, in name order."""
+    query = select(Dataset).order_by(Dataset.namespace, Dataset.name)
+    rows = list(session.scalars(query))
+    if keys is None:
+        return rows
+    wanted = set(keys)
+    return [row for row in rows if (row.namespace, row.name) in wanted]

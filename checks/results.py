@@ -1,0 +1,89 @@
+"""What check runs, history and snapshots return: one shape for the CLI, JSON and the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Outcome = Literal["passed", "warning", "failed", "errored", "unchecked"]
+
+
+class ExpectationResult(BaseModel):
+    position: int
+    expectation: str
+    kwargs: dict[str, Any]
+    severity: Literal["critical", "warning"]
+    success: bool | None = Field(description="null when the expectation errored")
+    errored: bool
+    error: str | None = None
+    observed_value: Any = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    sample: list[Any] | None = Field(None, description="a few unexpected values; never stored for personal data")
+
+
+class CheckRunResult(BaseModel):
+    id: int
+    dataset: str
+    started_at: datetime
+    finished_at: datetime
+    location: str | None
+    fingerprint: str | None
+    fingerprint_observed_at: datetime | None
+    modified_at: datetime | None
+    suite_hash: str | None
+    outcome: Outcome
+    error: str | None
+    evaluated: int
+    failed: int
+    errored: int
+    reused_from: int | None = Field(description="the run whose verdict was reused: data and suite unchanged since")
+    results: list[ExpectationResult]
+
+
+class Skipped(BaseModel):
+    dataset: str
+    reason: str
+
+
+class CheckReport(BaseModel):
+    runs: list[CheckRunResult]
+    skipped: list[Skipped]
+    validated: int = Field(description="datasets Great Expectations looked at in this run")
+    reused: int = Field(description="datasets whose earlier verdict still holds (same fingerprint and suite)")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("passed", "warning", "failed", "errored", "unchecked"), 0)
+        for run in self.runs:
+            counts[run.outcome] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """False when a critical expectation failed or a dataset could not be judged."""
+        return not any(run.outcome in ("failed", "errored") for run in self.runs)
+
+
+class CheckHistory(BaseModel):
+    dataset: str
+    runs: list[CheckRunResult]
+
+
+class ManifestEntry(BaseModel):
+    dataset: str
+    role: str
+    location: str
+    fingerprint: str
+    observed_at: datetime
+    previous_fingerprint: str | None
+    size: int | None = Field(description="bytes for files, rows for tables")
+
+
+class TrainingManifest(BaseModel):
+    model: str
+    version: str | None
+    recorded_at: datetime
+    feeds: list[ManifestEntry]
