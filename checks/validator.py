@@ -76,10 +76,19 @@ class Validator:
 
     def validate_table(self, url: str, schema: str | None, table: str, expectations: list[dict[str, Any]],
                        *, samples: bool) -> list[Outcome]:
+        import warnings
+
         name = f"table_{next(self._names)}"
-        source = self.context.data_sources.add_sql(name, connection_string=url)
+        sources = self.context.data_sources
+        dialect = url.split(":", 1)[0].split("+", 1)[0]
+        add = {"postgresql": sources.add_postgres, "sqlite": sources.add_sqlite}.get(dialect, sources.add_sql)
+        source = add(name, connection_string=url)
         try:
-            asset = source.add_table_asset("data", table_name=table, schema_name=schema)
+            with warnings.catch_warnings():
+                # GX 1.x deprecates schema_name in favour of per-connection settings, which differ by
+                # database; the argument still works and keeps `schema.table` locations portable.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                asset = source.add_table_asset("data", table_name=table, schema_name=schema)
             batch = asset.add_batch_definition_whole_table("all").get_batch()
             return self._validate(batch, expectations, samples=samples)
         finally:

@@ -1,0 +1,1 @@
+"""Benchmarks of Headwater against hand-written baselines: `python -m benchmarks.checks`."""
