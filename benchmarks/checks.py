@@ -19,10 +19,9 @@ One process run measures everything, each figure beside its baseline from the sa
   fingerprint; it still fingerprints the data. Compared with the cold run.
 - Breakdown (no target): fingerprint alone, file read alone, GX on an in-memory frame against
   pandas on the same frame.
-- Peak memory: every phase runs once more in its own fresh subprocess, which reads its own
-  ru_maxrss after imports and a warm-up, and again after the phase. ru_maxrss is a high-water mark
-  of the whole process (C allocations of pandas, pyarrow, SQLite included), so one phase per process
-  is the only honest reading. The PostgreSQL server's memory is not in it.
+- Peak memory: every phase runs once more in its own fresh subprocess, which imports, warms up,
+  resets its resident high-water mark and reads it (VmHWM) after the phase; see `memory()` for why
+  not ru_maxrss. The PostgreSQL server's memory is not in it.
 - GX import + first context start, once, in a fresh interpreter.
 
 Every timing is the median of --repeat runs (all samples are in the JSON). Files are read from the
@@ -36,7 +35,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -274,10 +272,6 @@ def clock(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def maxrss_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-
-
 def headwater_run(store: Any, name: str, *, force: bool) -> Any:
     from checks.service import run_checks
 
@@ -360,17 +354,37 @@ def gx_startup_in_fresh_interpreter() -> dict[str, float]:
     return figures
 
 
+def memory() -> dict[str, int]:
+    """This process's resident set now and its peak (KiB), from /proc/self/status.
+
+    Not ru_maxrss: on Linux a child inherits its parent's peak across fork and exec, so a subprocess
+    of this (GX-loaded) benchmark would report the parent's footprint. VmHWM belongs to the
+    process's own address space, and writing 5 to /proc/self/clear_refs resets it to the current RSS.
+    """
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {"rss_kib": int(fields["VmRSS"].split()[0]), "peak_kib": int(fields["VmHWM"].split()[0])}
+
+
+def reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def memory_phase(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Runs one phase in a fresh interpreter (see `child`); returns its ru_maxrss readings."""
+    """Runs one phase in a fresh interpreter (see `child`); returns its memory readings."""
     out = folder / f"memory-{spec['kind']}-{spec['format']}.json"
     spec = {**spec, "out": str(out)}
-    subprocess.run([sys.executable, "-m", "benchmarks.checks", "--child", json.dumps(spec)], cwd=ROOT, check=True,
-                   capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.checks", "--child", json.dumps(spec)], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory phase {spec['kind']} {spec['format']} failed:\n{done.stderr[-3000:]}")
     return json.loads(out.read_text())
 
 
 def child(raw: str) -> None:
-    """One phase, alone in this process: imports and a warm-up on the tiny copy, then the phase."""
+    """One phase alone in this process: imports and a warm-up on the tiny copy, reset the peak, the phase.
+
+    The cached phase warms up with a cached run too, so GX is never imported there (as in real use).
+    """
     spec = json.loads(raw)
     kind, fmt = spec["kind"], spec["format"]
     result: dict[str, Any] = {}
@@ -378,16 +392,26 @@ def child(raw: str) -> None:
         from catalog.store import Store
 
         store = Store(spec["store"])
-        headwater_run(store, spec["warmup"], force=True)
-        before = maxrss_kib()
-        seconds, report = clock(lambda: headwater_run(store, spec["name"], force=kind == "headwater_cold"))
-        result.update(validated=report.validated, reused=report.reused)
+        force = kind == "headwater_cold"
+        headwater_run(store, spec["warmup"], force=force)
+        gc.collect()
+        result["after_imports"] = memory()
+        reset_peak()
+        base = memory()
+        seconds, report = clock(lambda: headwater_run(store, spec["name"], force=force))
+        result.update(validated=report.validated, reused=report.reused,
+                      gx_imported="great_expectations" in sys.modules)
         store.close()
     else:
         baseline(fmt, spec["warmup_location"], TINY_ROWS)
-        before = maxrss_kib()
+        gc.collect()
+        result["after_imports"] = memory()
+        reset_peak()
+        base = memory()
         seconds, _ = clock(lambda: baseline(fmt, spec["location"], spec["rows"]))
-    result.update(before_kib=before, after_kib=maxrss_kib(), seconds=seconds)
+    after = memory()
+    result.update(base_kib=base["rss_kib"], peak_kib=after["peak_kib"], delta_kib=after["peak_kib"] - base["rss_kib"],
+                  seconds=seconds)
     Path(spec["out"]).write_text(json.dumps(result))
 
 
@@ -397,7 +421,7 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, memory: bool,
+def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_memory: bool,
               log: Callable[[str], None]) -> dict[str, Any]:
     from tests.postgres import create_database
 
@@ -507,16 +531,28 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, memory: 
         del validator
 
     memory_rows: list[dict[str, Any]] = []
-    if memory:
-        for fmt in FORMATS:
-            log(f"{fmt}: peak memory, one subprocess per phase")
-            common = {"format": fmt, "store": store_url, "name": f"bench_{fmt}", "warmup": f"tiny_{fmt}",
-                      "location": locations[fmt], "warmup_location": tiny[fmt], "rows": rows}
-            phases = {kind: memory_phase({**common, "kind": kind}, folder)
-                      for kind in ("headwater_cold", "headwater_cached", "baseline")}
-            if phases["headwater_cached"].get("reused") != 1:
-                notes.append(f"{fmt}: the cached run in the memory subprocess was not reused")
-            memory_rows.append({"format": fmt, **phases})
+    if measure_memory:
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, min(2, len(os.sched_getaffinity(0))))
+        log(f"peak memory: one subprocess per phase, {workers} at a time")
+        kinds = ("headwater_cold", "headwater_cached", "baseline")
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {
+                (fmt, kind): pool.submit(memory_phase, {
+                    "kind": kind, "format": fmt, "store": store_url, "name": f"bench_{fmt}", "warmup": f"tiny_{fmt}",
+                    "location": locations[fmt], "warmup_location": tiny[fmt], "rows": rows,
+                }, folder)
+                for fmt in FORMATS for kind in kinds
+            }
+            for fmt in FORMATS:
+                phases = {kind: futures[fmt, kind].result() for kind in kinds}
+                cached = phases["headwater_cached"]
+                if cached.get("reused") != 1:
+                    notes.append(f"{fmt}: the cached run in the memory subprocess was not reused")
+                if cached.get("gx_imported"):
+                    notes.append(f"{fmt}: the cached run imported great_expectations")
+                memory_rows.append({"format": fmt, **phases})
 
     store.close()
     pg_version = _pg_version(pg_url)
@@ -573,19 +609,21 @@ def render(result: dict[str, Any]) -> str:
     if result["memory"]:
         lines += [
             "", "## Peak memory (MiB)", "",
-            "Each phase ran alone in a fresh subprocess that read its own `ru_maxrss` (a high-water mark of the "
-            "whole process, C allocations included) after imports and a warm-up on the 1,000-row copy (\"base\"), "
-            "and again after the phase (\"peak\"). Δ = peak − base: what the phase itself added. The PostgreSQL "
-            "server's own memory is not counted.", "",
-            "| format | headwater cold peak (Δ) | headwater cached peak (Δ) | baseline peak (Δ) | cold Δ / baseline Δ |",
+            "Each phase ran alone in a fresh subprocess (two at a time; peak memory is per process). The subprocess "
+            "imports what it needs and warms up on the 1,000-row copy, then resets its peak (`5` > "
+            "`/proc/self/clear_refs`) and runs the phase. \"peak\" is `VmHWM` from `/proc/self/status` after the "
+            "phase: the process's whole resident high-water mark, C allocations (pandas, pyarrow, SQLite, psycopg) "
+            "included; Δ is peak minus the RSS at the reset, i.e. what the phase itself needed. `ru_maxrss` is not "
+            "used: Linux carries a parent's peak into a child across fork and exec, so every subprocess reported "
+            "the benchmark's own footprint. The PostgreSQL server's memory is not counted.", "",
+            "| format | headwater cold: peak (Δ) | headwater cached: peak (Δ) | baseline: peak (Δ) | cold Δ / baseline Δ |",
             "|---|---:|---:|---:|---:|",
         ]
         for row in result["memory"]:
             def cell(phase: dict[str, Any]) -> str:
-                return f"{phase['after_kib'] / 1024:.0f} ({(phase['after_kib'] - phase['before_kib']) / 1024:+.0f})"
-            cold_delta = row["headwater_cold"]["after_kib"] - row["headwater_cold"]["before_kib"]
-            base_delta = row["baseline"]["after_kib"] - row["baseline"]["before_kib"]
-            ratio = f"{cold_delta / base_delta:.1f}" if base_delta > 0 else "—"
+                return f"{phase['peak_kib'] / 1024:.0f} (+{phase['delta_kib'] / 1024:.0f})"
+            base_delta = row["baseline"]["delta_kib"]
+            ratio = f"{row['headwater_cold']['delta_kib'] / base_delta:.1f}" if base_delta >= 1024 else "—"
             lines.append(f"| {row['format']} | {cell(row['headwater_cold'])} | {cell(row['headwater_cached'])} | "
                          f"{cell(row['baseline'])} | {ratio} |")
     lines += ["", "## Verdicts", ""]

@@ -154,6 +154,7 @@ class _Plan:
         self.expectations: dict[Key, list[dict[str, Any]]] = {}
         self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
         self.suite_files: dict[Key, str | None] = {}
+        self.policy = self._policy()
         self._resolve()
         if not self.problems:
             self._check_cycles()
@@ -216,6 +217,22 @@ class _Plan:
                     self.problems.append(Problem(str(doc.path), format_loc(loc), ref, doc.line_of(loc)))
                 else:
                     self.incidents.append((ref, incident))
+
+    def _policy(self) -> str | None:
+        """The policy file named by the catalog files (resolved), if any; they must agree."""
+        named: dict[str, Document] = {}
+        for doc, spec in self.documents:
+            if spec.policy:
+                path = Path(spec.policy)
+                path = path if path.is_absolute() else doc.path.resolve().parent / path
+                if not path.is_file():
+                    self.problems.append(Problem(str(doc.path), "policy", f"policy file {path} not found", doc.line_of(("policy",))))
+                named.setdefault(str(path.resolve()), doc)
+        if len(named) > 1:
+            doc = list(named.values())[1]
+            self.problems.append(Problem(str(doc.path), "policy", "the files of one load name different policies: "
+                                         + ", ".join(named), doc.line_of(("policy",))))
+        return next(iter(named), None)
 
     def _normalise_expectations(self, key: Key, declared: _Declared) -> None:
         """Inline entries, then those of `expectations_file`, in GX's suite shape."""
@@ -356,10 +373,13 @@ class _Plan:
 
         for ref, incident in self.incidents:
             dataset = rows.get(ref) or writer.dataset(*ref)
-            change = writer.upsert_incident(
-                dataset, incident.kind, incident.opened, {"resolved": incident.resolved, "note": incident.note}
-            )
+            change = writer.upsert_incident(dataset, incident.kind, incident.opened, {
+                "resolved": incident.resolved, "note": incident.note,
+                "effective_from": incident.effective_from, "due": incident.due,
+            })
             result.count("incidents", change)
+        if self.policy is not None:
+            writer.set_setting("policy", self.policy)
 
     def _dataset_fields(self, declared: _Declared) -> dict[str, Any]:
         spec: DatasetSpec = declared.spec
@@ -382,6 +402,17 @@ class _Plan:
             "freshness": spec.freshness or defaults.freshness,
             "last_updated": spec.last_updated,
             "documentation": spec.documentation,
+            "special_category_basis": spec.special_category_basis,
+            "collected": spec.collected,
+            "retention_until": spec.retention_until,
+            "tdm_status": spec.tdm_reservation.status if spec.tdm_reservation else None,
+            "tdm_method": spec.tdm_reservation.method if spec.tdm_reservation else None,
+            "tdm_checked": spec.tdm_reservation.checked if spec.tdm_reservation else None,
+            "deid_method": spec.deidentification.method if spec.deidentification else None,
+            "deid_verified": spec.deidentification.verified if spec.deidentification else None,
+            "bias_status": spec.bias_examination.status if spec.bias_examination else None,
+            "bias_date": spec.bias_examination.date if spec.bias_examination else None,
+            "bias_documentation": spec.bias_examination.documentation if spec.bias_examination else None,
             "tags": list(spec.tags),
             "expectations": self.expectations[declared.key],
             "expectations_file": self.suite_files[declared.key],

@@ -56,3 +56,40 @@ def datasets_by_key(session: Session, keys: list[tuple[str, str]] | None = None)
         return rows
     wanted = set(keys)
     return [row for row in rows if (row.namespace, row.name) in wanted]
+
+
+def observations(session: Session, as_of: Any) -> dict[int, dict[str, Any]]:
+    """Per dataset, what check runs had seen by `as_of`: the latest run and when content last changed.
+
+    `changed_at` is the first run that saw the current fingerprint after an earlier run had seen a
+    different one: evidence that the content changed, as opposed to merely being looked at.
+    """
+    query = (
+        select(CheckRun.id, CheckRun.dataset_id, CheckRun.started_at, CheckRun.fingerprint, CheckRun.outcome,
+               CheckRun.error, CheckRun.modified_at, CheckRun.failed, CheckRun.errored)
+        .where(CheckRun.started_at <= as_of)
+        .order_by(CheckRun.dataset_id, CheckRun.id)
+    )
+    seen: dict[int, dict[str, Any]] = {}
+    for row in session.execute(query):
+        entry = seen.get(row.dataset_id)
+        if entry is None:
+            entry = seen[row.dataset_id] = {"changed_at": None, "first_seen": {}}
+        elif row.fingerprint and entry["latest"]["fingerprint"] and row.fingerprint != entry["latest"]["fingerprint"]:
+            entry["changed_at"] = row.started_at
+        if row.fingerprint and row.fingerprint not in entry["first_seen"]:
+            entry["first_seen"][row.fingerprint] = row.started_at
+        entry["latest"] = row._asdict()
+    failing = [entry["latest"]["id"] for entry in seen.values() if entry["latest"]["outcome"] in ("failed", "errored")]
+    if failing:
+        details: dict[int, list[dict[str, Any]]] = {}
+        rows = session.execute(
+            select(CheckResult.run_id, CheckResult.expectation, CheckResult.severity, CheckResult.success,
+                   CheckResult.errored, CheckResult.error, CheckResult.unexpected_count)
+            .where(CheckResult.run_id.in_(failing)).order_by(CheckResult.run_id, CheckResult.position)
+        )
+        for row in rows:
+            details.setdefault(row.run_id, []).append(row._asdict())
+        for entry in seen.values():
+            entry["problems"] = details.get(entry["latest"]["id"], [])
+    return seen

@@ -81,6 +81,17 @@ class Dataset(Timestamped, Base):
     freshness: Mapped[timedelta | None] = mapped_column(Interval)
     last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     documentation: Mapped[str | None] = mapped_column(Text)
+    special_category_basis: Mapped[str | None] = mapped_column(Text)
+    collected: Mapped[date | None] = mapped_column(Date)
+    retention_until: Mapped[date | None] = mapped_column(Date)
+    tdm_status: Mapped[str | None] = mapped_column(String(16))
+    tdm_method: Mapped[str | None] = mapped_column(Text)
+    tdm_checked: Mapped[date | None] = mapped_column(Date)
+    deid_method: Mapped[str | None] = mapped_column(String(32))
+    deid_verified: Mapped[date | None] = mapped_column(Date)
+    bias_status: Mapped[str | None] = mapped_column(String(16))
+    bias_date: Mapped[date | None] = mapped_column(Date)
+    bias_documentation: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     expectations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     expectations_file: Mapped[str | None] = mapped_column(Text)
@@ -165,10 +176,21 @@ class Incident(Timestamped, Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     opened: Mapped[datetime] = mapped_column(UTCDateTime)
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due: Mapped[date | None] = mapped_column(Date)
     resolved: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
     dataset: Mapped[Dataset] = relationship(back_populates="incidents")
+
+
+class Setting(Timestamped, Base):
+    """Store-wide settings a catalog file can carry, such as the policy file to evaluate with."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any | None] = mapped_column(JSON)
 
 
 class CheckRun(Base):

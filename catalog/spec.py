@@ -30,6 +30,7 @@ SpecialCategory = Literal[
     "sex_life", "sexual_orientation", "criminal_offences",
 ]
 
+Day = date  # a second name for `date`, for models that have a field called `date`
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -80,6 +81,29 @@ class LicenceSpec(Strict):
         return {"id": value} if isinstance(value, str) else value
 
 
+class TdmReservationSpec(Strict):
+    """Whether rightholders reserved text-and-data mining (DSM Art. 4(3)), and how we know."""
+
+    status: Literal["reserved", "not_reserved", "unknown"]
+    method: str | None = Field(default=None, description="robots.txt, TDMRep, ai.txt, HTTP header, terms of service")
+    checked: date | None = None
+
+
+class DeidentificationSpec(Strict):
+    """How the data was de-identified and when that was last verified (GDPR Recital 26)."""
+
+    method: Literal["anonymised", "aggregated", "pseudonymised", "safe_harbor", "expert_determination"]
+    verified: date | None = None
+
+
+class BiasExaminationSpec(Strict):
+    """The AI Act Art. 10(2)(f) examination of this data for bias."""
+
+    status: Literal["passed", "failed", "mitigated"]
+    date: Day | None = None
+    documentation: str | None = None
+
+
 class DefaultsSpec(Strict):
     owner: str | None = None
     origin: Origin | None = None
@@ -102,7 +126,13 @@ class DatasetSpec(Strict):
     retention: Duration | None = None
     freshness: Duration | None = None
     last_updated: Timestamp | None = None
-    documentation: str | None = None
+    documentation: str | None = Field(default=None, description="link to the datasheet")
+    special_category_basis: str | None = Field(default=None, description="the GDPR Art. 9(2) condition relied on")
+    collected: date | None = Field(default=None, description="when the data was collected or acquired")
+    retention_until: date | None = None
+    tdm_reservation: TdmReservationSpec | None = None
+    deidentification: DeidentificationSpec | None = None
+    bias_examination: BiasExaminationSpec | None = None
     tags: list[Text] = Field(default_factory=list)
     derived_from: list[Name] = Field(default_factory=list)
     job: Name | None = None
@@ -162,7 +192,10 @@ class ModelSpec(Strict):
 class IncidentSpec(Strict):
     dataset: Name
     kind: IncidentKind
-    opened: Timestamp
+    opened: Timestamp = Field(description="when the organisation became aware")
+    effective_from: Timestamp | None = Field(
+        default=None, description="when the problem started (compromise window, withdrawal); default: opened")
+    due: date | None = Field(default=None, description="deadline to act, for erasure requests and objections")
     resolved: Timestamp | None = None
     note: str | None = None
 
@@ -175,6 +208,7 @@ class IncidentSpec(Strict):
 
 class CatalogFileSpec(Strict):
     catalog: Name = Field(description="the namespace of every dataset and model that names none")
+    policy: str | None = Field(default=None, description="a policy file merged over the default policy")
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
     datasets: list[DatasetSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)

@@ -21,7 +21,7 @@ from sqlalchemy.pool import StaticPool
 
 from catalog import DEFAULT_URL
 from catalog.errors import ConfigurationError, StoreUnavailable
-from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision, utcnow
+from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -162,6 +162,10 @@ class Store:
                 session.rollback()
                 raise
 
+    def setting(self, key: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(Setting.value).where(Setting.key == key)).scalar_one_or_none()
+
     def revision(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(StoreRevision.revision).where(StoreRevision.id == 1)).scalar_one())
@@ -197,7 +201,8 @@ class Store:
                     incidents=[
                         r._asdict()
                         for r in connection.execute(
-                            select(Incident.dataset_id, Incident.kind, Incident.opened, Incident.resolved, Incident.note)
+                            select(Incident.dataset_id, Incident.kind, Incident.opened, Incident.resolved, Incident.note,
+                                   Incident.effective_from, Incident.due)
                         )
                     ],
                 )
@@ -346,6 +351,15 @@ class Writer:
             changed = True
         self.changed |= changed
         return changed
+
+    def set_setting(self, key: str, value: Any) -> None:
+        row = self.session.get(Setting, key)
+        if row is None:
+            self.session.add(Setting(key=key, value=value))
+            self.changed = True
+        elif row.value != value:
+            row.value = value
+            self.changed = True
 
     def record_feed_fingerprint(self, feed_id: int, fingerprint: str, consumed_at: Any) -> None:
         """What a model is about to consume, as `headwater snapshot` measured it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -87,3 +87,37 @@ class TrainingManifest(BaseModel):
     version: str | None
     recorded_at: datetime
     feeds: list[ManifestEntry]
+
+
+class Finding(BaseModel):
+    """One condition as it affects one node: the unit of every risk answer."""
+
+    node: str
+    node_kind: Literal["dataset", "model"]
+    tier: Literal["high", "gpai", "other"]
+    root: str = Field(description="the dataset where the condition was detected")
+    condition: str = Field(description="the root condition, or upstream_tainted when inherited")
+    root_condition: str
+    title: str
+    severity: Literal["low", "medium", "high", "critical"]
+    mode: Literal["direct", "hard", "review"] = Field(
+        description="direct: on the node itself or a dataset it consumes; hard: inherited as is; review: inherited, to assess")
+    applies: Literal["in_force", "best_practice"]
+    applies_from: date | None = None
+    since: datetime | None
+    detail: str
+    paths: list[list[str]] = Field(default_factory=list)
+    path_count: int | None = None
+    citations: list[str]
+    note: str
+    actions: list[str]
+
+
+class RiskReport(BaseModel):
+    as_of: datetime
+    policy: list[str]
+    revision: int
+    findings: list[Finding]
+
+    def for_node(self, node: str) -> list[Finding]:
+        return [f for f in self.findings if f.node == node]

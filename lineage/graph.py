@@ -42,7 +42,7 @@ def build_graph(rows: LineageRows) -> nx.DiGraph:
         node = node_id(DATASET, row["namespace"], row["name"])
         datasets[row["id"]] = node
         attrs = {k: v for k, v in row.items() if k != "id"}
-        graph.add_node(node, kind=DATASET, incidents=[], **attrs)
+        graph.add_node(node, kind=DATASET, incidents=[], store_id=row["id"], **attrs)
     jobs: dict[int, str] = {}
     for row in rows.jobs:
         node = node_id(JOB, row["namespace"], row["name"])
@@ -79,7 +79,7 @@ def build_graph(rows: LineageRows) -> nx.DiGraph:
             graph.add_edge(models[row["base_model_id"]], models[row["id"]], kind="base_model")
     for row in rows.incidents:
         graph.nodes[datasets[row["dataset_id"]]]["incidents"].append(
-            {k: row[k] for k in ("kind", "opened", "resolved", "note")}
+            {k: row[k] for k in ("kind", "opened", "resolved", "note", "effective_from", "due")}
         )
     return graph
 

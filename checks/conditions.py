@@ -1,0 +1,248 @@
+"""Per-dataset governance conditions, detected from what the catalog knows on a given day.
+
+Inputs are the lineage graph (metadata, incidents, feeds), what check runs had observed by then
+(fingerprints, verdicts) and the policy's settings. Each detection states its evidence in `detail`
+so a reader can check it without opening the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import networkx as nx
+
+from catalog.durations import format_duration
+from lineage.graph import DATASET, MODEL
+
+EXTERNAL = ("vendor", "public", "scraped", "unknown")
+ANONYMISING = ("anonymised", "aggregated", "safe_harbor", "expert_determination")
+
+
+@dataclass(frozen=True)
+class Condition:
+    dataset: str
+    condition: str
+    detail: str
+    since: datetime | None = None
+    variant: str | None = None
+    effective_from: datetime | None = None  # for time-scoped propagation
+    models: frozenset[str] | None = None  # only these consuming models (a fingerprint recorded by them)
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def open_incidents(attrs: dict[str, Any], as_of: datetime, *kinds: str) -> list[dict[str, Any]]:
+    return sorted(
+        (i for i in attrs.get("incidents", []) if i["kind"] in kinds and i["opened"] <= as_of
+         and (i["resolved"] is None or i["resolved"] > as_of)),
+        key=lambda i: i["opened"],
+    )
+
+
+def model_tiers_downstream(graph: nx.DiGraph, tier_of) -> dict[str, set[str]]:
+    """For every dataset, the policy tiers of the models it feeds, directly or not."""
+    result: dict[str, set[str]] = {}
+    try:
+        order = list(reversed(list(nx.topological_sort(graph))))
+    except nx.NetworkXUnfeasible:
+        order = None
+    if order is None:
+        for node, attrs in graph.nodes(data=True):
+            if attrs["kind"] == DATASET:
+                result[node] = {tier_of(graph.nodes[m].get("risk_tier")) for m in nx.descendants(graph, node)
+                                if graph.nodes[m]["kind"] == MODEL}
+        return result
+    for node in order:
+        attrs = graph.nodes[node]
+        tiers: set[str] = set()
+        if attrs["kind"] == MODEL:
+            tiers.add(tier_of(attrs.get("risk_tier")))
+        for nxt in graph.successors(node):
+            tiers |= result.get(nxt, set())
+        result[node] = tiers
+    return result
+
+
+def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: datetime, settings: Any,
+           tier_of: Any) -> list[Condition]:
+    """Every condition on every dataset. `observed` maps dataset node ids to what runs had seen.
+
+    Datasheets and bias examinations are asked of the datasets a high-risk or general-purpose
+    model consumes directly (its training, validation and test sets, AI Act Art. 10 and Annex IV
+    point 2(d)); their own sources are covered by the provenance those datasheets must describe.
+    """
+    found: list[Condition] = []
+    today = as_of.date()
+    for node, attrs in graph.nodes(data=True):
+        if attrs["kind"] != DATASET:
+            continue
+        seen = observed.get(node)
+        found += _freshness(node, attrs, seen, as_of)
+        found += _quality(node, seen)
+        found += _fingerprints(graph, node, attrs, seen)
+        found += _incidents(node, attrs, as_of, settings)
+        found += _privacy(node, attrs, as_of, today, settings)
+        found += _rights(node, attrs, today)
+        consumers = {tier_of(graph.nodes[m].get("risk_tier")) for m in graph.successors(node)
+                     if graph.nodes[m]["kind"] == MODEL}
+        found += _documentation(node, attrs, consumers)
+    return found
+
+
+def _freshness(node: str, attrs: dict, seen: dict | None, as_of: datetime) -> list[Condition]:
+    freshness: timedelta | None = attrs.get("freshness")
+    if not freshness:
+        return []
+    last, how = attrs.get("last_updated"), "declared"
+    if last is None and seen:
+        last, how = seen.get("changed_at"), "observed change"
+        if last is None:
+            last, how = seen["latest"].get("modified_at"), "file modification time"
+    if last is None or last > as_of or as_of - last <= freshness:
+        return []
+    return [Condition(node, "source_stale", since=last + freshness,
+                      detail=f"last updated {last:%Y-%m-%d} ({how}); must be fresh within "
+                             f"{format_duration(freshness)}, so stale since {last + freshness:%Y-%m-%d}")]
+
+
+def _quality(node: str, seen: dict | None) -> list[Condition]:
+    if not seen or seen["latest"]["outcome"] not in ("failed", "errored"):
+        return []
+    latest = seen["latest"]
+    if latest["outcome"] == "errored":
+        reason = latest.get("error") or "; ".join(
+            f"{p['expectation']}: {p['error']}" for p in seen.get("problems", []) if p["errored"])
+        detail = f"could not be checked on {latest['started_at']:%Y-%m-%d}: {reason}"
+    else:
+        failures = [p for p in seen.get("problems", []) if p["success"] is False and p["severity"] == "critical"]
+        listed = "; ".join(
+            p["expectation"] + (f" ({p['unexpected_count']} unexpected)" if p["unexpected_count"] is not None else "")
+            for p in failures)
+        detail = f"critical expectation failed on {latest['started_at']:%Y-%m-%d}: {listed}"
+    return [Condition(node, "quality_check_failed", since=latest["started_at"], detail=detail)]
+
+
+def _fingerprints(graph: nx.DiGraph, node: str, attrs: dict, seen: dict | None) -> list[Condition]:
+    current = seen["latest"]["fingerprint"] if seen else None
+    variant = "external" if (attrs.get("origin") or "unknown") in EXTERNAL else None
+    found = []
+    for model in graph.successors(node):
+        edge = graph.edges[node, model]
+        if edge.get("kind") != "feed":
+            continue
+        for use in edge["uses"]:
+            recorded = use["fingerprint"]
+            if recorded is None:
+                found.append(Condition(
+                    node, "fingerprint_mismatch", models=frozenset([model]), since=use["consumed_at"],
+                    detail=f"{graph.nodes[model]['name']} recorded no fingerprint of what it consumed ({use['role']})"))
+            elif current is not None and current != recorded:
+                since = seen["first_seen"].get(current) if seen else None
+                found.append(Condition(
+                    node, "fingerprint_mismatch", models=frozenset([model]), since=since, variant=variant,
+                    detail=f"{graph.nodes[model]['name']} trained ({use['role']}) on {recorded[:19]}…, "
+                           f"the content is now {current[:19]}…"))
+    return found
+
+
+def _incidents(node: str, attrs: dict, as_of: datetime, settings: Any) -> list[Condition]:
+    found = []
+    for incident in open_incidents(attrs, as_of, "poisoning", "tampering"):
+        start = incident["effective_from"] or incident["opened"]
+        found.append(Condition(node, "poisoning_flagged", since=incident["opened"], effective_from=start,
+                               detail=f"{incident['kind']} reported {incident['opened']:%Y-%m-%d}, "
+                                      f"affecting data from {start:%Y-%m-%d}: {incident['note'] or ''}".rstrip(": ")))
+    for incident in open_incidents(attrs, as_of, "breach"):
+        personal = attrs.get("personal_data") is not False
+        found.append(Condition(node, "breach_flagged", since=incident["opened"],
+                               variant=None if personal else "no_personal_data",
+                               detail=f"breach reported {incident['opened']:%Y-%m-%d}"
+                                      f"{'' if personal else ' (no personal data declared)'}: {incident['note'] or ''}".rstrip(": ")))
+    for incident in open_incidents(attrs, as_of, "consent_withdrawn"):
+        found.append(Condition(node, "consent_withdrawn", since=incident["effective_from"] or incident["opened"],
+                               variant="special_category" if attrs.get("special_categories") else None,
+                               detail=f"consent withdrawn, reported {incident['opened']:%Y-%m-%d}"
+                                      f"{'' if attrs.get('legal_basis') == 'consent' else ' (the recorded legal basis is not consent)'}"
+                                      f": {incident['note'] or ''}".rstrip(": ")))
+    for incident in open_incidents(attrs, as_of, "erasure_request", "objection"):
+        due = start_of(incident["due"]) if incident["due"] else incident["opened"] + settings.erasure_deadline
+        variant = "overdue" if as_of > due else "due_soon" if as_of > due - settings.erasure_due_soon else None
+        state = {"overdue": "overdue since", "due_soon": "due"}.get(variant or "", "due")
+        found.append(Condition(node, "erasure_or_objection_pending", since=incident["opened"], variant=variant,
+                               detail=f"{incident['kind'].replace('_', ' ')} received {incident['opened']:%Y-%m-%d}, "
+                                      f"{state} {due:%Y-%m-%d}: {incident['note'] or ''}".rstrip(": ")))
+    for incident in open_incidents(attrs, as_of, "licence_revoked"):
+        found.append(Condition(node, "licence_invalid", since=incident["opened"],
+                               detail=f"licence revoked, reported {incident['opened']:%Y-%m-%d}: {incident['note'] or ''}".rstrip(": ")))
+    return found
+
+
+def _privacy(node: str, attrs: dict, as_of: datetime, today: date, settings: Any) -> list[Condition]:
+    found = []
+    personal = attrs.get("personal_data")
+    if personal and (not attrs.get("legal_basis") or not attrs.get("purpose")):
+        missing = " and ".join(x for x in ("legal_basis", "purpose") if not attrs.get(x))
+        found.append(Condition(node, "lawful_basis_missing", detail=f"personal data with no {missing} recorded"))
+    if attrs.get("special_categories") and not attrs.get("special_category_basis"):
+        found.append(Condition(node, "special_category_unbased",
+                               detail=f"holds {', '.join(attrs['special_categories'])} data; no Art. 9(2) condition recorded"))
+    method, verified = attrs.get("deid_method"), attrs.get("deid_verified")
+    if method in ANONYMISING:
+        if verified is None:
+            found.append(Condition(node, "deidentification_invalid", detail=f"declared {method}, never verified"))
+        elif as_of - start_of(verified) > settings.deidentification_max_age:
+            found.append(Condition(node, "deidentification_invalid", since=start_of(verified) + settings.deidentification_max_age,
+                                   detail=f"declared {method}, last verified {verified:%Y-%m-%d}: older than "
+                                          f"{format_duration(settings.deidentification_max_age)}"))
+    elif method == "pseudonymised" and personal is False:
+        found.append(Condition(node, "deidentification_invalid",
+                               detail="pseudonymised data is still personal data, but it is declared as not personal"))
+    if personal:
+        until = attrs.get("retention_until")
+        if until is None and attrs.get("collected") and attrs.get("retention"):
+            until = (start_of(attrs["collected"]) + attrs["retention"]).date()
+        if until is not None and today > until:
+            found.append(Condition(node, "retention_exceeded", since=start_of(until),
+                                   variant="special_category" if attrs.get("special_categories") else None,
+                                   detail=f"may be kept until {until:%Y-%m-%d}"))
+    return found
+
+
+def _rights(node: str, attrs: dict, today: date) -> list[Condition]:
+    found = []
+    expires = attrs.get("licence_expires")
+    if attrs.get("licence_revoked"):
+        found.append(Condition(node, "licence_invalid", detail=f"licence {attrs.get('licence_id')} is marked revoked"))
+    elif expires is not None and expires < today:
+        found.append(Condition(node, "licence_invalid", since=start_of(expires),
+                               detail=f"licence {attrs.get('licence_id')} expired {expires:%Y-%m-%d}"))
+    if attrs.get("tdm_status") == "reserved":
+        how = f" ({attrs['tdm_method']})" if attrs.get("tdm_method") else ""
+        checked = f", checked {attrs['tdm_checked']:%Y-%m-%d}" if attrs.get("tdm_checked") else ""
+        found.append(Condition(node, "tdm_reserved", since=start_of(attrs["tdm_checked"]) if attrs.get("tdm_checked") else None,
+                               detail=f"rightholders reserved text-and-data mining{how}{checked}"))
+    origin = attrs.get("origin")
+    gaps = [label for label, missing in (
+        ("origin", origin in (None, "unknown")),
+        ("owner", not attrs.get("owner")),
+        ("licence", origin in ("vendor", "public", "scraped") and not attrs.get("licence_id")),
+    ) if missing]
+    if gaps:
+        found.append(Condition(node, "provenance_unknown", detail=f"no {', no '.join(gaps)} recorded"))
+    return found
+
+
+def _documentation(node: str, attrs: dict, consumers: set[str]) -> list[Condition]:
+    found = []
+    if not attrs.get("documentation") and consumers & {"high", "gpai"}:
+        found.append(Condition(node, "documentation_missing",
+                               detail="a high-risk or general-purpose model trains on it and it has no datasheet link"))
+    if "high" in consumers and attrs.get("bias_status") in (None, "failed"):
+        status = "failed" if attrs.get("bias_status") == "failed" else "missing"
+        found.append(Condition(node, "bias_check_missing_or_failed",
+                               detail=f"a high-risk model trains on it; bias examination {status}"))
+    return found

@@ -1,0 +1,119 @@
+"""Risk evaluation: conditions, propagated through the lineage, priced by the policy.
+
+`evaluate` is what `headwater risk`, the report, the gate and the API call. It is a function of the
+store and a date: ask it about a past day and it uses only the incidents opened and the check runs
+made by then (metadata is taken as it is now; the store keeps no history of it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import networkx as nx
+
+from catalog.runs import observations
+from catalog.store import Store
+from checks.conditions import ANONYMISING, Condition, detect, model_tiers_downstream, start_of
+from checks.policy import Policy, load_policy, lower
+from checks.results import Finding, RiskReport
+from lineage import queries
+from lineage.graph import DATASET, MODEL
+from lineage.propagate import Reach, Root, propagate
+from lineage.service import graph_of
+
+TIER_ORDER = ("other", "gpai", "high")
+DEFAULT_PATH_LIMIT = 5
+
+
+def policy_for(store: Store, override: Path | None = None) -> Policy:
+    """The policy to use: an explicit file, else the one a catalog file named, else the default."""
+    if override is None:
+        named = store.setting("policy")
+        override = Path(named) if named else None
+    return load_policy(override)
+
+
+def evaluate(store: Store, *, as_of: datetime | None = None, policy: Policy | None = None,
+             model: str | None = None, path_limit: int = DEFAULT_PATH_LIMIT) -> RiskReport:
+    as_of = as_of or datetime.now(timezone.utc)
+    policy = policy or policy_for(store)
+    graph = graph_of(store)
+    only = queries.resolve(graph, model, kinds=(MODEL,)) if model else None
+    by_id = {attrs["store_id"]: node for node, attrs in graph.nodes(data=True) if attrs["kind"] == DATASET}
+    with store.read() as session:
+        seen = {by_id[k]: v for k, v in observations(session, as_of).items() if k in by_id}
+    tiers_below = model_tiers_downstream(graph, policy.tier_of)
+    conditions = detect(graph, seen, as_of, policy.settings, policy.tier_of)
+    roots = [_root(f"{c.dataset}|{c.condition}|{i}", c, policy) for i, c in enumerate(conditions)]
+    anonymised = {
+        node for node, attrs in graph.nodes(data=True)
+        if attrs["kind"] == DATASET and attrs.get("deid_method") in ANONYMISING and attrs.get("deid_verified")
+        and as_of - start_of(attrs["deid_verified"]) <= policy.settings.deidentification_max_age
+    }
+    reach = propagate(graph, roots, anonymised=anonymised)
+    findings = _findings(graph, reach, conditions, roots, policy, tiers_below, as_of, only, path_limit)
+    return RiskReport(as_of=as_of, policy=policy.source, revision=graph.graph["revision"], findings=findings)
+
+
+def _root(key: str, condition: Condition, policy: Policy) -> Root:
+    rule = policy.conditions[condition.condition]
+    return Root(
+        key=key, dataset=condition.dataset, into_datasets=rule.propagate.datasets, into_models=rule.propagate.models,
+        anonymisation=rule.anonymisation, models=condition.models,
+        effective_from=(condition.effective_from or condition.since) if rule.time_scoped else None,
+    )
+
+
+def _findings(graph: nx.DiGraph, reach: Reach, conditions: list[Condition], roots: list[Root], policy: Policy,
+              tiers_below: dict[str, set[str]], as_of: datetime, only: str | None, path_limit: int) -> list[Finding]:
+    index = {root.key: (root, condition) for root, condition in zip(roots, conditions, strict=True)}
+    members: dict[str, set[str]] = {}
+    for node, modes in reach.modes.items():
+        for key in modes:
+            members.setdefault(key, set()).add(node)
+    counts: dict[str, dict[str, int] | None] = {}
+    inherited = policy.conditions["upstream_tainted"]
+    findings = []
+    for node, modes in reach.modes.items():
+        if only is not None and node != only:
+            continue
+        attrs = graph.nodes[node]
+        kind = attrs["kind"]
+        if kind == MODEL:
+            tier = policy.tier_of(attrs.get("risk_tier"))
+        else:
+            tier = max(tiers_below.get(node, set()) or {"other"}, key=TIER_ORDER.index)
+        for key, mode in modes.items():
+            root, condition = index[key]
+            rule = policy.conditions[condition.condition]
+            own = node == root.dataset or mode == "direct"
+            severity = rule.severity_for(tier, condition.variant)
+            if mode == "review":
+                severity = lower(severity)
+            applies_from = rule.applies_from.get(tier)
+            paths: list[list[str]] = []
+            path_count = None
+            if node != root.dataset and path_limit:
+                if key not in counts:
+                    counts[key] = queries.count_paths(graph, root.dataset, members[key] - {root.dataset})
+                path_count = (counts[key] or {}).get(node)
+                paths = queries.paths_between(graph, root.dataset, node, path_limit, members[key] - {root.dataset})
+            findings.append(Finding(
+                node=node, node_kind=kind, tier=tier, root=root.dataset,
+                condition=condition.condition if own else "upstream_tainted", root_condition=condition.condition,
+                title=rule.title, severity=severity, mode=mode,
+                applies="best_practice" if applies_from and as_of < start_of(applies_from) else "in_force",
+                applies_from=applies_from, since=condition.since, detail=condition.detail,
+                paths=paths, path_count=path_count,
+                citations=rule.citations if own else _unique(rule.citations + inherited.citations),
+                note=rule.note if own else f"{inherited.note} {rule.note}",
+                actions=rule.actions if own else _unique(inherited.actions[:1] + rule.actions + inherited.actions[1:]),
+            ))
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    findings.sort(key=lambda f: (f.node_kind != "model", order[f.severity], f.node, f.root_condition, f.root))
+    return findings
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

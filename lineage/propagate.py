@@ -1,0 +1,154 @@
+"""Propagation of conditions down the lineage, in one pass over the graph.
+
+The lineage package knows nothing of regulations: callers describe each root condition by how it
+travels (`Root`), and get back, for every node it reaches, how strongly it arrived:
+- `direct`: the node is the flagged dataset itself, or a model that consumes it directly (every
+  condition of a dataset a model trains on is that model's problem, whether or not it propagates);
+- `hard`: inherited as it is;
+- `review`: inherited, but to be assessed (weaker).
+
+Conditions flow downstream only: dataset -> dataset (derivation), dataset -> model (feed) and
+model -> model (fine-tuning). Jobs are not on the data path. A derivation into a dataset marked as
+verified-anonymised stops (or weakens) the taints whose rule says so. A time-scoped root does not
+reach a model whose every recorded training run predates the root's effective date.
+
+One pass: nodes are visited in topological order, each carrying the set of roots that reached it,
+so the cost is one traversal of the affected part of the graph whatever the number of roots.
+A graph with a cycle (possible with OpenLineage input) falls back to a work list that reaches the
+same fixed point.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import networkx as nx
+
+from lineage.graph import DATASET, JOB, MODEL
+
+Mode = Literal["direct", "hard", "review"]
+Travel = Literal["hard", "review", "none"]
+STRENGTH = {"review": 1, "hard": 2, "direct": 3}
+
+
+@dataclass(frozen=True)
+class Root:
+    key: str  # unique id of this root condition, e.g. "dataset:ns:x|breach_flagged"
+    dataset: str
+    into_datasets: Travel
+    into_models: Travel
+    anonymisation: Literal["stops", "review", "none"] = "none"
+    effective_from: datetime | None = None  # only for time-scoped roots
+    models: frozenset[str] | None = None  # when set, only these consuming models are affected directly
+
+
+@dataclass
+class Reach:
+    """For every node, the roots that reached it and how strongly."""
+
+    modes: dict[str, dict[str, Mode]] = field(default_factory=dict)
+
+    def at(self, node: str) -> dict[str, Mode]:
+        return self.modes.get(node, {})
+
+
+def _weaker(a: str, b: str) -> str:
+    return a if STRENGTH.get(a, 0) <= STRENGTH.get(b, 0) else b
+
+
+def propagate(graph: nx.DiGraph, roots: list[Root], *, anonymised: set[str] | None = None) -> Reach:
+    anonymised = anonymised or set()
+    by_key = {root.key: root for root in roots}
+    reach = Reach()
+    for root in roots:
+        if root.dataset in graph:
+            reach.modes.setdefault(root.dataset, {})[root.key] = "direct"
+    starts = {root.dataset for root in roots if root.dataset in graph}
+    affected = set(starts)
+    frontier = list(starts)
+    while frontier:  # the part of the graph any root can reach: everything else is skipped
+        following = []
+        for node in frontier:
+            for nxt in graph.successors(node):
+                if nxt not in affected and graph.nodes[nxt]["kind"] != JOB:
+                    affected.add(nxt)
+                    following.append(nxt)
+        frontier = following
+    sub = graph.subgraph(affected)
+    try:
+        order: list[str] = list(nx.topological_sort(sub))
+        cyclic = False
+    except nx.NetworkXUnfeasible:
+        order, cyclic = list(sub.nodes), True
+    queue = deque(order)
+    queued = set(order)
+    while queue:
+        node = queue.popleft()
+        queued.discard(node)
+        here = reach.modes.get(node)
+        if not here:
+            continue
+        kind = graph.nodes[node]["kind"]
+        for nxt in sub.successors(node):
+            arriving = _carry(graph, node, kind, nxt, here, by_key, anonymised)
+            if not arriving:
+                continue
+            there = reach.modes.setdefault(nxt, {})
+            grew = False
+            for key, mode in arriving.items():
+                if STRENGTH[mode] > STRENGTH.get(there.get(key, ""), 0):
+                    there[key] = mode
+                    grew = True
+            if grew and cyclic and nxt not in queued:
+                queue.append(nxt)
+                queued.add(nxt)
+    return reach
+
+
+def _carry(graph: nx.DiGraph, node: str, kind: str, nxt: str, here: dict[str, Mode], roots: dict[str, Root],
+           anonymised: set[str]) -> dict[str, Mode]:
+    """What crosses the edge node -> nxt."""
+    target = graph.nodes[nxt]["kind"]
+    out: dict[str, Mode] = {}
+    edge = graph.edges[node, nxt]
+    for key, mode in here.items():
+        root = roots[key]
+        if kind == DATASET and target == DATASET:
+            travel = root.into_datasets
+            if nxt in anonymised and root.anonymisation != "none":
+                if root.anonymisation == "stops":
+                    continue
+                travel = _weaker(travel, "review") if travel != "none" else "none"
+        elif kind == DATASET and target == MODEL:
+            if root.effective_from is not None and _trained_before(edge, root.effective_from):
+                continue
+            if mode == "direct":
+                if root.models is not None and nxt not in root.models:
+                    continue
+                out[key] = "direct"
+                continue
+            travel = root.into_models
+        elif kind == MODEL and target == MODEL:
+            travel = root.into_models
+            if mode == "direct":
+                mode = "hard"
+        else:
+            continue
+        if travel == "none":
+            continue
+        if mode == "direct":
+            if root.models is not None:
+                continue  # a model-scoped root (a fingerprint recorded by one model) reaches that model only
+            out[key] = travel
+        else:
+            out[key] = _weaker(mode, travel)  # type: ignore[assignment]
+    return out
+
+
+def _trained_before(edge: dict, moment: datetime) -> bool:
+    """True when every recorded use of this feed predates `moment` (unknown times count as after)."""
+    uses = edge.get("uses") or []
+    return bool(uses) and all(use.get("consumed_at") is not None and use["consumed_at"] < moment for use in uses)
