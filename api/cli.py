@@ -35,6 +35,32 @@ class Format(str, Enum):
     json = "json"
 
 
+class RiskFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def _as_of(value: Optional[str]):
+    """--as-of: a date (midnight UTC... the end of that day is what people mean) or a date-time."""
+    if value is None:
+        return None
+    from datetime import datetime, time, timedelta, timezone
+
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).date()
+            return datetime.combine(day, time.max, tzinfo=timezone.utc) - timedelta(microseconds=time.max.microsecond)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"expected a date (2026-11-25) or an ISO date-time, got {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+AsOfOption = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Evaluate as known on this date (default: now).")]
+PolicyOption = Annotated[Optional[Path], typer.Option("--policy", help="A policy file merged over the default policy.")]
+
+
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output as text for people or JSON for tools.")]
 
 
@@ -251,6 +277,57 @@ def snapshot(
         from api import render
 
         render.manifest(_console(), manifest)
+
+
+@app.command()
+@handle_errors
+def risk(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Only this model's findings.")] = None,
+    as_of: AsOfOption = None,
+    policy: PolicyOption = None,
+    paths: Annotated[int, typer.Option("--paths", min=0, help="Paths to list per finding (0: none).")] = 5,
+    fmt: Annotated[RiskFormat, typer.Option("--format", "-f", help="text, json or markdown.")] = RiskFormat.text,
+) -> None:
+    """Governance findings: every condition, where it reaches, how severe, what to do."""
+    from checks import risk as risk_service
+
+    moment = _as_of(as_of)
+    with open_store(ctx) as store:
+        chosen = risk_service.policy_for(store, policy)
+        report = risk_service.evaluate(store, as_of=moment, policy=chosen, model=model, path_limit=paths)
+    if fmt is RiskFormat.json:
+        _emit_json(report)
+    elif fmt is RiskFormat.markdown:
+        from checks.reports.markdown import risk_summary
+
+        sys.stdout.write(risk_summary(report))
+    else:
+        from api import render
+
+        render.risk_report(_console(), report, model_only=model is not None)
+
+
+@app.command()
+@handle_errors
+def report(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model to report on.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the Markdown here instead of stdout.")] = None,
+    as_of: AsOfOption = None,
+    policy: PolicyOption = None,
+) -> None:
+    """The model's training-data governance report (Markdown, with a Mermaid lineage chart)."""
+    from checks import risk as risk_service
+
+    with open_store(ctx) as store:
+        chosen = risk_service.policy_for(store, policy)
+        text = risk_service.model_report(store, model, as_of=_as_of(as_of), policy=chosen)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _console(stderr=True).print(f"wrote {output}")
 
 
 @app.command()

@@ -73,6 +73,21 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
             console.print()
             render.impact_result(console, service.impact(store, node))
 
+        console.rule("[bold]Governance findings and regulatory risk")
+        from checks import risk
+
+        report = risk.evaluate(store)
+        render.risk_report(console, report)
+        reports = workdir / "reports"
+        reports.mkdir(exist_ok=True)
+        from checks.reports.markdown import risk_summary
+
+        (reports / "risk.md").write_text(risk_summary(report), encoding="utf-8")
+        for summary in service.summary(store).model_summaries:
+            name = summary.model.name
+            (reports / f"{name}.md").write_text(risk.model_report(store, summary.model.id), encoding="utf-8")
+        console.print(f"reports written to {escape(str(reports))}/ (risk.md and one per model)")
+
     console.rule("[bold]Next")
     db_option = f"--db {url}"
     for command in (
@@ -81,6 +96,8 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         f"headwater {db_option} path raw.support_tickets support-assistant",
         f"headwater {db_option} check --history raw.loan_applications",
         f"headwater {db_option} snapshot churn-predictor --json",
+        f"headwater {db_option} risk --model credit-scorer",
+        f"headwater {db_option} risk --as-of 2026-10-15 --format json",
     ):
         console.print(f"  {escape(command)}")
     if shutil.which("headwater") is None:

@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 if TYPE_CHECKING:
     from catalog.loader import LoadResult
-    from checks.results import CheckHistory, CheckReport, CheckRunResult, TrainingManifest
+    from checks.results import CheckHistory, CheckReport, CheckRunResult, RiskReport, TrainingManifest
     from lineage.results import ImpactResult, LineageResult, LineageSummary, NodeRef, PathResult, TreeNode
 
 KIND_STYLE = {"dataset": "cyan", "job": "dim", "model": "bold magenta"}
@@ -44,7 +44,7 @@ def lineage_result(console: Console, result: "LineageResult") -> None:
     depth = "all levels" if result.depth is None else f"depth {result.depth}"
     root = Tree(f"{label(result.root)}  [dim]{result.direction} {arrow} ({depth})[/]")
     _grow(root, result.tree.children)
-    console.print(root)
+    console.print(root, soft_wrap=False)
     datasets = sum(1 for r in result.nodes if r.node.kind == "dataset")
     models = sum(1 for r in result.nodes if r.node.kind == "model")
     console.print(f"{datasets} dataset{'s' if datasets != 1 else ''}, {models} model{'s' if models != 1 else ''} {result.direction}")
@@ -75,7 +75,7 @@ def impact_result(console: Console, result: "ImpactResult") -> None:
             branch.add(f"[dim]… {model.path_count - len(model.paths)} more (use --paths or --format json)[/]")
     if result.datasets:
         head.add("datasets: " + ", ".join(escape(_short(r.node.id)) for r in result.datasets))
-    console.print(head)
+    console.print(head, soft_wrap=False)
 
 
 def path_result(console: Console, result: "PathResult") -> None:
@@ -212,3 +212,59 @@ def manifest(console: Console, result: "TrainingManifest") -> None:
         table.add_row(escape(_short(entry.dataset)), escape(entry.role), entry.fingerprint, changed)
     console.print(table)
     console.print(f"recorded at {result.recorded_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+
+
+def _severity(level: str) -> str:
+    return f"[{SEVERITY_STYLE.get(level, '')}]{level}[/]"
+
+
+def risk_report(console: Console, report: "RiskReport", *, model_only: bool = False) -> None:
+    """One branch per model, one line per finding, worst first; then the datasets' own conditions."""
+    models = [f for f in report.findings if f.node_kind == "model"]
+    console.print(f"Risk as of {report.as_of:%Y-%m-%d %H:%M} UTC · store revision {report.revision}")
+    by_model: dict[str, list] = {}
+    for finding in models:
+        by_model.setdefault(finding.node, []).append(finding)
+    tree = Tree("[bold]Findings by model[/]")
+    for node, findings in sorted(by_model.items(), key=lambda item: (_rank(item[1][0].severity), item[0])):
+        branch = tree.add(f"{label_id(node)}  worst: {_severity(findings[0].severity)}  ({len(findings)} findings)")
+        for f in findings:
+            condition = f.condition if f.condition != "upstream_tainted" else f"upstream_tainted ← {f.root_condition}"
+            extra = " [dim](best practice until {0:%Y-%m-%d})[/]".format(f.applies_from) if f.applies == "best_practice" else ""
+            since = f", since {f.since:%Y-%m-%d}" if f.since else ""
+            line = branch.add(f"{_severity(f.severity)} {escape(condition)}{extra} from {escape(_short(f.root))} "
+                              f"[dim]({f.mode}{since})[/]")
+            line.add(f"[dim]{escape(f.detail)}[/]")
+            if model_only:
+                line.add(escape(f.note))
+                line.add("[dim]" + escape("; ".join(f.citations)) + "[/]")
+                for action in f.actions:
+                    line.add(f"→ {escape(action)}")
+    if models:
+        console.print(tree, soft_wrap=False)
+    else:
+        console.print("no findings reach any model")
+    if model_only:
+        return
+    own = [f for f in report.findings if f.node_kind == "dataset" and f.node == f.root]
+    if own:
+        datasets = Table(title="Conditions on datasets", title_justify="left")
+        for column in ("dataset", "severity", "condition", "evidence"):
+            datasets.add_column(column, overflow="fold")
+        for f in own:
+            datasets.add_row(escape(_short(f.node)), _severity(f.severity), escape(f.condition), escape(f.detail))
+        console.print(datasets)
+    console.print(f"{len(report.findings)} findings ({len(models)} on models); "
+                  f"`headwater risk --model NAME` adds notes, citations and actions")
+
+
+def label_id(node_id: str) -> str:
+    kind = node_id.split(":", 1)[0]
+    return f"[{KIND_STYLE.get(kind, '')}]{escape(node_id)}[/]"
+
+
+def _rank(level: str) -> int:
+    return ("critical", "high", "medium", "low").index(level)

@@ -265,11 +265,16 @@ def baseline(fmt: str, location: str, rows: int) -> list[dict[str, Any]]:
 
 # --- measuring ----------------------------------------------------------------------------------------
 
-def clock(fn: Callable[[], Any]) -> tuple[float, Any]:
+def clock(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """Seconds `fn(*args, **kwargs)` took (after a full garbage collection), and its value."""
     gc.collect()
     start = time.perf_counter()
-    value = fn()
+    value = fn(*args, **kwargs)
     return time.perf_counter() - start, value
+
+
+def times(repeat: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[float]:
+    return [clock(fn, *args, **kwargs)[0] for _ in range(repeat)]
 
 
 def headwater_run(store: Any, name: str, *, force: bool) -> Any:
@@ -373,11 +378,12 @@ def memory_phase(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Runs one phase in a fresh interpreter (see `child`); returns its memory readings."""
     out = folder / f"memory-{spec['kind']}-{spec['format']}.json"
     spec = {**spec, "out": str(out)}
+    start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "benchmarks.checks", "--child", json.dumps(spec)], cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"memory phase {spec['kind']} {spec['format']} failed:\n{done.stderr[-3000:]}")
-    return json.loads(out.read_text())
+    return {**json.loads(out.read_text()), "process_wall_s": time.perf_counter() - start}
 
 
 def child(raw: str) -> None:
@@ -398,7 +404,7 @@ def child(raw: str) -> None:
         result["after_imports"] = memory()
         reset_peak()
         base = memory()
-        seconds, report = clock(lambda: headwater_run(store, spec["name"], force=force))
+        seconds, report = clock(headwater_run, store, spec["name"], force=force)
         result.update(validated=report.validated, reused=report.reused,
                       gx_imported="great_expectations" in sys.modules)
         store.close()
@@ -408,7 +414,7 @@ def child(raw: str) -> None:
         result["after_imports"] = memory()
         reset_peak()
         base = memory()
-        seconds, _ = clock(lambda: baseline(fmt, spec["location"], spec["rows"]))
+        seconds, _ = clock(baseline, fmt, spec["location"], spec["rows"])
     after = memory()
     result.update(base_kib=base["rss_kib"], peak_kib=after["peak_kib"], delta_kib=after["peak_kib"] - base["rss_kib"],
                   seconds=seconds)
@@ -443,8 +449,8 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
 
     log(f"generating {rows:,} rows and writing CSV, Parquet, SQLite, PostgreSQL")
     pg_url = create_database(pg_server_url, "headwater_bench")
-    generated, frame = clock(lambda: make_frame(rows, seed=20_260_101))
-    written, locations = clock(lambda: write_formats(frame, folder, "bench", pg_url))
+    generated, frame = clock(make_frame, rows, seed=20_260_101)
+    written, locations = clock(write_formats, frame, folder, "bench", pg_url)
     tiny = write_formats(make_frame(TINY_ROWS, seed=7), folder, "tiny", pg_url)
     sizes = {fmt: Path(locations[fmt]).stat().st_size for fmt in ("csv", "parquet")}
     sizes["sqlite"] = Path(locations["sqlite"].removeprefix("sqlite:///").partition("#")[0]).stat().st_size
@@ -469,11 +475,11 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
         headwater_run(store, f"tiny_{fmt}", force=True)
         baseline(fmt, tiny[fmt], TINY_ROWS)
 
-    from catalog.fingerprint import observe
+    from catalog.fingerprint import observe, split_table
     from checks.frames import read_frame
     from checks.validator import Validator
 
-    contexts = [clock(Validator)[0] for _ in range(max(repeat, 5))]
+    contexts = times(max(repeat, 5), Validator)
     figure("Validator() context start, GX already imported (inside every cold run)", None, contexts, None)
 
     verdicts: dict[str, Any] = {}
@@ -482,15 +488,15 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
         log(f"{fmt}: cold, cached and baseline x{repeat}")
         cold, cached, hand = [], [], []
         for _ in range(repeat):
-            seconds, report = clock(lambda: headwater_run(store, name, force=True))
+            seconds, report = clock(headwater_run, store, name, force=True)
             cold.append(seconds)
             if report.validated != 1:
                 notes.append(f"{fmt}: a forced run did not validate")
-            seconds, again = clock(lambda: headwater_run(store, name, force=False))
+            seconds, again = clock(headwater_run, store, name, force=False)
             cached.append(seconds)
             if again.reused != 1:
                 notes.append(f"{fmt}: the re-run after a cold run was not reused (validated {again.validated})")
-            seconds, by_hand = clock(lambda: baseline(fmt, location, rows))
+            seconds, by_hand = clock(baseline, fmt, location, rows)
             hand.append(seconds)
         run = report.runs[0]
         disagreements = compare(run.results, by_hand)
@@ -513,22 +519,25 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
 
         log(f"{fmt}: breakdown")
         parsed = parse_location(location)
-        prints = [clock(lambda: observe(parsed))[0] for _ in range(repeat)]
+        prints = times(repeat, observe, parsed)
         figure(f"{fmt}: fingerprint alone (observe; part of cold and cached)", fmt, prints, None)
+        notes.append(f"{fmt}: the fingerprint ({median(prints):.3f} s) is {median(prints) / median(cold):.0%} of the "
+                     f"cold run and {median(prints) / median(cached):.0%} of the cached run")
         validator = Validator()
         if files:
-            reads = [clock(lambda: read_frame(location, fmt))[0] for _ in range(repeat)]
+            reads = times(repeat, read_frame, location, fmt)
             figure(f"{fmt}: read alone (checks.frames.read_frame; same call as the baseline's)", fmt, reads, None)
             frame = read_frame(location, fmt)
-            gx_only = [clock(lambda: validator.validate_frame(frame, suite, samples=True))[0] for _ in range(repeat)]
-            pandas_only = [clock(lambda: pandas_checks(frame, rows))[0] for _ in range(repeat)]
+            gx_only = times(repeat, validator.validate_frame, frame, suite, samples=True)
+            pandas_only = times(repeat, pandas_checks, frame, rows)
             figure(f"{fmt}: GX validate_frame vs pandas checks, frame in memory", fmt, gx_only, pandas_only)
-            del frame
+            frame = None
         else:
-            gx_only = [clock(lambda: validator.validate_table(parsed.value.partition("#")[0], None, parsed.table,
-                                                              suite, samples=True))[0] for _ in range(repeat)]
+            schema, table = split_table(parsed.table or "")
+            gx_only = times(repeat, validator.validate_table, parsed.value.partition("#")[0], schema, table, suite,
+                            samples=True)
             figure(f"{fmt}: GX validate_table alone vs raw SQL", fmt, gx_only, hand)
-        del validator
+        validator = None
 
     memory_rows: list[dict[str, Any]] = []
     if measure_memory:

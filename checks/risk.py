@@ -117,3 +117,16 @@ def _findings(graph: nx.DiGraph, reach: Reach, conditions: list[Condition], root
 
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def model_report(store: Store, model: str, *, as_of: datetime | None = None, policy: Policy | None = None) -> str:
+    """The model's training-data governance report, in Markdown."""
+    from checks.reports.markdown import model_report as render
+
+    graph = graph_of(store)
+    node = queries.resolve(graph, model, kinds=(MODEL,))
+    report = evaluate(store, as_of=as_of, policy=policy, path_limit=DEFAULT_PATH_LIMIT)
+    by_id = {attrs["store_id"]: n for n, attrs in graph.nodes(data=True) if attrs["kind"] == DATASET}
+    with store.read() as session:
+        seen = {by_id[k]: v for k, v in observations(session, report.as_of).items() if k in by_id}
+    return render(graph, node, report, seen, datetime.now(timezone.utc))

@@ -1,0 +1,1 @@
+"""Renderings of risk findings for people and CI systems: Markdown, Mermaid and the model report."""

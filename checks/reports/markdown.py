@@ -1,0 +1,157 @@
+"""Markdown: the risk summary, and the per-model training-data governance report.
+
+The model report gathers what an AI Act Annex IV point 2(d) data section or a datasheet needs:
+the model's sources with their provenance, what it consumed and whether that still matches, the
+latest check results, and every finding with its note, citations and actions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+
+from checks.reports.mermaid import SEVERE, flowchart
+from checks.results import Finding, RiskReport
+from lineage import queries
+from lineage.graph import DATASET, MODEL
+
+RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
+
+
+def cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no newlines, no raw HTML."""
+    text = "-" if value is None or value == "" else str(value)
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+            .replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def short(node: str) -> str:
+    return node.rsplit(":", 1)[-1]
+
+
+def risk_summary(report: RiskReport) -> str:
+    lines = [f"# Headwater risk findings", "",
+             f"As of {report.as_of:%Y-%m-%d %H:%M} UTC · store revision {report.revision} · "
+             f"{len(report.findings)} findings", ""]
+    models = [f for f in report.findings if f.node_kind == "model"]
+    lines += ["## Models", "", "| model | severity | condition | root | how | since | detail |", "|---|---|---|---|---|---|---|"]
+    for f in models:
+        lines.append(f"| {cell(short(f.node))} | {f.severity} | {cell(_condition(f))} | {cell(short(f.root))} | "
+                     f"{f.mode} | {f.since:%Y-%m-%d} | {cell(f.detail)} |" if f.since else
+                     f"| {cell(short(f.node))} | {f.severity} | {cell(_condition(f))} | {cell(short(f.root))} | "
+                     f"{f.mode} | - | {cell(f.detail)} |")
+    own = [f for f in report.findings if f.node_kind == "dataset" and f.node == f.root]
+    lines += ["", "## Datasets (their own conditions)", "", "| dataset | severity | condition | detail |", "|---|---|---|---|"]
+    for f in own:
+        lines.append(f"| {cell(short(f.node))} | {f.severity} | {cell(f.condition)} | {cell(f.detail)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _condition(finding: Finding) -> str:
+    if finding.condition == "upstream_tainted":
+        return f"upstream_tainted ← {finding.root_condition}"
+    return finding.condition
+
+
+def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: dict[str, dict[str, Any]],
+                 generated: datetime) -> str:
+    attrs = graph.nodes[model]
+    findings = report.for_node(model)
+    upstream = queries.upstream(graph, model)
+    drawn = {n for n in upstream if graph.nodes[n]["kind"] != "job"} | {model}
+    worst: dict[str, str] = {}
+    tainted: set[tuple[str, str]] = set()
+    for finding in report.findings:
+        if finding.node in drawn and finding.node in (model, finding.root):
+            if finding.node not in worst or RANK[finding.severity] > RANK[worst[finding.node]]:
+                worst[finding.node] = finding.severity
+    for finding in findings:
+        if finding.severity in SEVERE:
+            worst.setdefault(finding.root, finding.severity)
+            for path in finding.paths or [[finding.root, model]]:
+                tainted.update(zip(path, path[1:]))
+    title = f"{attrs['name']} {attrs.get('version') or ''}".strip()
+    lines = [
+        f"# Training-data governance report: {cell(title)}", "",
+        f"Generated {generated:%Y-%m-%d %H:%M} UTC by Headwater · findings as of {report.as_of:%Y-%m-%d} · "
+        f"store revision {report.revision}", "",
+        "```mermaid", flowchart(graph, drawn, tainted_edges=tainted, flagged=worst), "```", "",
+        "Thick red arrows: paths along which a critical or high finding reaches the model.", "",
+        "## The model", "",
+        "| | |", "|---|---|",
+        f"| id | `{cell(model)}` |",
+        f"| version | {cell(attrs.get('version'))} |",
+        f"| risk tier | {cell(attrs.get('risk_tier'))} |",
+        f"| deployed | {'yes' if attrs.get('deployed') else 'no'} |",
+        f"| purpose | {cell(attrs.get('purpose'))} |",
+        f"| owner | {cell(attrs.get('owner'))} |", "",
+        "## What it trained on", "",
+        "| dataset | role | fingerprint recorded | consumed at | current fingerprint | matches |",
+        "|---|---|---|---|---|---|",
+    ]
+    for source in sorted(graph.predecessors(model)):
+        edge = graph.edges[source, model]
+        if edge.get("kind") == "base_model":
+            lines.append(f"| {cell(short(source))} (base model) | fine-tuned from | - | - | - | - |")
+            continue
+        seen = observed.get(source)
+        current = seen["latest"]["fingerprint"] if seen else None
+        for use in edge.get("uses", []):
+            recorded = use["fingerprint"]
+            matches = "not recorded" if recorded is None else "not checked yet" if current is None else (
+                "yes" if current == recorded else "**no**")
+            when = f"{use['consumed_at']:%Y-%m-%d %H:%M}" if use["consumed_at"] else "-"
+            lines.append(f"| {cell(short(source))} | {use['role']} | {_fp(recorded)} | {when} | {_fp(current)} | {matches} |")
+    lines += ["", "## Where its data comes from", "",
+              "| dataset | origin | owner | personal data | legal basis | licence | datasheet |", "|---|---|---|---|---|---|---|"]
+    for node in sorted(n for n in upstream if graph.nodes[n]["kind"] == DATASET):
+        a = graph.nodes[node]
+        personal = "yes" if a.get("personal_data") else "no" if a.get("personal_data") is False else "undeclared"
+        if a.get("special_categories"):
+            personal += f" ({', '.join(a['special_categories'])})"
+        licence = a.get("licence_id") or "-"
+        if a.get("licence_expires"):
+            licence += f" (expires {a['licence_expires']:%Y-%m-%d})"
+        lines.append(f"| {cell(short(node))} | {cell(a.get('origin'))} | {cell(a.get('owner'))} | {cell(personal)} | "
+                     f"{cell(a.get('legal_basis'))} | {cell(licence)} | {cell(a.get('documentation'))} |")
+    lines += ["", "## Data-quality checks (latest run of each dataset)", "",
+              "| dataset | outcome | checked | failed or errored expectations |", "|---|---|---|---|"]
+    for node in sorted(n for n in upstream if graph.nodes[n]["kind"] == DATASET):
+        seen = observed.get(node)
+        if not seen:
+            lines.append(f"| {cell(short(node))} | not checked | - | - |")
+            continue
+        latest = seen["latest"]
+        problems = ", ".join(p["expectation"] for p in seen.get("problems", []) if p["success"] is False or p["errored"])
+        lines.append(f"| {cell(short(node))} | {latest['outcome']} | {latest['started_at']:%Y-%m-%d %H:%M} | {cell(problems or latest.get('error'))} |")
+    lines += ["", f"## Findings ({len(findings)})", ""]
+    if not findings:
+        lines.append("No condition reaches this model as of this date.")
+    for finding in findings:
+        lines += _finding_section(finding)
+    return "\n".join(lines) + "\n"
+
+
+def _fp(value: str | None) -> str:
+    return f"`{value[:19]}…`" if value else "-"
+
+
+def _finding_section(finding: Finding) -> list[str]:
+    applies = ("in force" if finding.applies == "in_force"
+               else f"best practice until the obligation applies on {finding.applies_from:%Y-%m-%d}")
+    since = f"{finding.since:%Y-%m-%d}" if finding.since else "unknown"
+    lines = [
+        f"### {finding.severity.upper()}: {cell(finding.title)} — `{cell(short(finding.root))}`", "",
+        f"- condition: `{finding.condition}`" + (f" (inherited `{finding.root_condition}`)" if finding.condition == "upstream_tainted" else ""),
+        f"- how it reaches the model: {finding.mode}; since {since}; {applies}",
+        f"- evidence: {cell(finding.detail)}",
+    ]
+    if finding.paths:
+        count = f" ({finding.path_count} in all)" if finding.path_count and finding.path_count > len(finding.paths) else ""
+        lines.append(f"- paths{count}: " + "; ".join(" → ".join(short(n) for n in path) for path in finding.paths))
+    lines += ["", cell(finding.note), "", "Citations: " + "; ".join(cell(c) for c in finding.citations), "", "Actions:"]
+    lines += [f"1. {cell(action)}" for action in finding.actions]
+    lines.append("")
+    return lines
