@@ -129,6 +129,17 @@ def load_policy(override: Path | None = None) -> Policy:
     document = None
     if override is not None:
         extra, document = _read(Path(override).resolve())
+        unknown = [name for name in (extra.get("conditions") or {}) if name not in CONDITIONS]
+        if unknown:
+            import difflib
+
+            problems = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, CONDITIONS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(CONDITIONS)}"
+                problems.append(Problem(str(override), f"conditions.{name}", f"unknown condition; {hint}",
+                                        document.line_of(("conditions", name))))
+            raise InvalidCatalogFile(problems)
         data = _merge(data, extra)
         sources.append(str(override))
     try:

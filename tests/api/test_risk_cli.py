@@ -1,0 +1,91 @@
+"""`headwater risk` and `headwater report` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.api.test_check_cli import example_copy
+
+
+def loaded(headwater, examples, tmp_path) -> str:
+    folder = example_copy(tmp_path, examples)
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    assert headwater("load", str(folder / "catalog.yaml"), db=db).returncode == 0
+    assert headwater("check", db=db).returncode == 1
+    return db
+
+
+def test_risk_json_has_the_documented_shape(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    result = headwater("risk", "--format", "json", db=db)
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert findings
+    for finding in findings:
+        assert {"node", "root", "condition", "severity", "paths", "citations", "note", "actions", "since"} <= set(finding)
+    scorer = [f for f in findings if f["node"] == "model:acme-ml:credit-scorer"]
+    assert {f["root_condition"] for f in scorer} >= {"breach_flagged", "fingerprint_mismatch"}
+
+
+def test_risk_text_for_one_model_includes_notes_citations_and_actions(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    result = headwater("risk", "--model", "credit-scorer", db=db)
+    assert result.returncode == 0
+    assert "upstream_tainted ← breach_flagged from vendor.bureau_scores" in result.stdout
+    assert "GDPR Art. 33(1)" in result.stdout
+    assert "support-assistant" not in result.stdout
+
+
+def test_risk_as_of_a_past_date_and_bad_dates(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    past = json.loads(headwater("risk", "--as-of", "2026-10-15", "-f", "json", db=db).stdout)
+    assert past["as_of"].startswith("2026-10-15T23:59:59")
+    assert not [f for f in past["findings"] if f["root_condition"] == "breach_flagged"]
+    bad = headwater("risk", "--as-of", "last tuesday", db=db)
+    assert bad.returncode == 2 and "expected a date" in bad.stderr
+
+
+def test_risk_markdown_and_bad_policy(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    markdown = headwater("risk", "--format", "markdown", db=db)
+    assert markdown.stdout.startswith("# Headwater risk findings")
+    assert "| credit-scorer | high | upstream_tainted ← breach_flagged | vendor.bureau_scores |" in markdown.stdout
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("conditions:\n  breach_flagged:\n    severity: {high: dire}\n")
+    bad = headwater("risk", "--policy", str(policy), db=db)
+    assert bad.returncode == 2 and f"{policy}:3: conditions.breach_flagged.severity.high" in bad.stderr
+
+
+def test_report_writes_markdown_with_a_mermaid_chart_marking_tainted_paths(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    output = tmp_path / "credit-scorer.md"
+    result = headwater("report", "credit-scorer", "-o", str(output), db=db)
+    assert result.returncode == 0, result.stderr
+    text = output.read_text()
+    assert text.startswith("# Training-data governance report: credit-scorer 3.2.0")
+    chart = re.search(r"```mermaid\n(.*?)```", text, re.S).group(1)
+    assert chart.startswith("flowchart LR")
+    ids = dict(re.findall(r'  (n\d+)\[\(?\[?"([^"]+)"', chart))
+    bureau = next(k for k, v in ids.items() if v == "vendor.bureau_scores")
+    assert re.search(rf"{bureau} ==> n\d+", chart)  # a tainted path drawn thick
+    assert "linkStyle" in chart and f"class {bureau} critical" in chart
+    assert "| features.credit_features | training | `sha256:886ced6f5791…` |" in text and "**no** |" in text
+    assert "### HIGH: Security breach reported — `vendor.bureau_scores`" in text
+
+
+def test_report_on_a_dataset_name_is_refused(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    result = headwater("report", "raw.loan_applications", db=db)
+    assert result.returncode == 2 and "no model named" in result.stderr
+
+
+def test_demo_prints_the_risk_summary_and_writes_reports(headwater, tmp_path):
+    result = headwater("demo", "--workdir", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "Governance findings and regulatory risk" in result.stdout
+    assert "upstream_tainted ← breach_flagged from vendor.bureau_scores" in result.stdout
+    reports = tmp_path / "demo" / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "churn-predictor.md", "credit-scorer.md", "risk.md", "support-assistant.md"]
+    assert "```mermaid" in (reports / "support-assistant.md").read_text()

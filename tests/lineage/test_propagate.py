@@ -1,0 +1,128 @@
+"""`lineage.propagate` on hand-built graphs: modes, time windows, anonymisation, model scoping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import networkx as nx
+
+from lineage.propagate import Root, propagate
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T1 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+T2 = datetime(2026, 9, 1, tzinfo=timezone.utc)
+
+
+def graph(edges, feeds=None) -> nx.DiGraph:
+    """edges: (a, b) with kinds inferred from the `d:`/`m:` prefixes; feeds: {(d, m): consumed_at}."""
+    g = nx.DiGraph(revision=1)
+    for a, b in edges:
+        for node in (a, b):
+            kind = {"d": "dataset", "m": "model", "j": "job"}[node[0]]
+            g.add_node(node, kind=kind, namespace="t", name=node)
+        kinds = (g.nodes[a]["kind"], g.nodes[b]["kind"])
+        if kinds == ("dataset", "model"):
+            at = (feeds or {}).get((a, b), T1)
+            g.add_edge(a, b, kind="feed", uses=[{"role": "training", "fingerprint": None, "consumed_at": at}])
+        elif kinds == ("model", "model"):
+            g.add_edge(a, b, kind="base_model")
+        elif kinds == ("job", "dataset"):
+            g.add_edge(a, b, kind="produces")
+        else:
+            g.add_edge(a, b, kind="derivation", jobs=[], sources=["catalog"])
+    return g
+
+
+CHAIN = [("d:src", "d:mid"), ("d:mid", "d:out"), ("d:src", "m:direct"), ("d:out", "m:far"), ("m:far", "m:tuned")]
+
+
+def root(**kwargs) -> Root:
+    values = {"key": "r", "dataset": "d:src", "into_datasets": "hard", "into_models": "hard"}
+    values.update(kwargs)
+    return Root(**values)
+
+
+def modes(reach, key="r"):
+    return {node: found[key] for node, found in reach.modes.items() if key in found}
+
+
+def test_hard_condition_reaches_every_descendant_as_it_is():
+    reach = propagate(graph(CHAIN), [root()])
+    assert modes(reach) == {"d:src": "direct", "d:mid": "hard", "d:out": "hard", "m:direct": "direct",
+                            "m:far": "hard", "m:tuned": "hard"}
+
+
+def test_review_condition_arrives_as_review():
+    reach = propagate(graph(CHAIN), [root(into_datasets="review", into_models="review")])
+    assert modes(reach) == {"d:src": "direct", "d:mid": "review", "d:out": "review", "m:direct": "direct",
+                            "m:far": "review", "m:tuned": "review"}
+
+
+def test_non_propagating_condition_still_reaches_the_model_that_consumes_it_directly():
+    reach = propagate(graph(CHAIN), [root(into_datasets="none", into_models="none")])
+    assert modes(reach) == {"d:src": "direct", "m:direct": "direct"}
+
+
+def test_hard_into_datasets_but_review_into_models():
+    reach = propagate(graph(CHAIN), [root(into_models="review")])
+    assert modes(reach)["d:out"] == "hard"
+    assert modes(reach)["m:far"] == "review" and modes(reach)["m:tuned"] == "review"
+
+
+def test_the_weaker_mode_along_a_path_wins_and_the_stronger_path_wins_overall():
+    edges = [("d:src", "d:a"), ("d:a", "d:join"), ("d:src", "d:join")]
+    reach = propagate(graph(edges), [root(into_datasets="review")])
+    assert modes(reach)["d:join"] == "review"
+    both = propagate(graph(edges + [("d:join", "m:m")]), [root()])
+    assert modes(both)["m:m"] == "hard"
+
+
+def test_model_trained_before_a_time_scoped_window_is_not_tainted():
+    edges = [("d:src", "m:early"), ("d:src", "m:late"), ("d:src", "d:mid"), ("d:mid", "m:later")]
+    feeds = {("d:src", "m:early"): T0, ("d:src", "m:late"): T2, ("d:mid", "m:later"): T2}
+    reach = propagate(graph(edges, feeds), [root(effective_from=T1)])
+    assert "m:early" not in modes(reach)
+    assert modes(reach)["m:late"] == "direct" and modes(reach)["m:later"] == "hard"
+    untimed = propagate(graph(edges, feeds), [root()])
+    assert "m:early" in modes(untimed)
+
+
+def test_unknown_training_time_counts_as_affected():
+    g = graph([("d:src", "m:m")])
+    g.edges["d:src", "m:m"]["uses"][0]["consumed_at"] = None
+    assert "m:m" in modes(propagate(g, [root(effective_from=T1)]))
+
+
+def test_verified_anonymisation_stops_privacy_taints_but_not_others():
+    g = graph(CHAIN)
+    privacy = root(key="privacy", anonymisation="stops")
+    integrity = root(key="integrity", anonymisation="none")
+    weakened = root(key="legal", anonymisation="review")
+    reach = propagate(g, [privacy, integrity, weakened], anonymised={"d:mid"})
+    assert modes(reach, "privacy") == {"d:src": "direct", "m:direct": "direct"}
+    assert modes(reach, "integrity")["m:tuned"] == "hard"
+    assert modes(reach, "legal")["d:mid"] == "review" and modes(reach, "legal")["m:tuned"] == "review"
+
+
+def test_model_scoped_root_reaches_only_its_model_and_the_models_tuned_from_it():
+    edges = [("d:src", "m:a"), ("d:src", "m:b"), ("m:a", "m:a2"), ("d:src", "d:mid")]
+    reach = propagate(graph(edges), [root(models=frozenset({"m:a"}), into_datasets="review", into_models="review")])
+    assert modes(reach) == {"d:src": "direct", "m:a": "direct", "m:a2": "review"}
+
+
+def test_jobs_are_not_on_the_data_path():
+    edges = [("j:build", "d:src"), ("d:src", "d:out")]
+    reach = propagate(graph(edges), [root()])
+    assert "j:build" not in reach.modes and modes(reach)["d:out"] == "hard"
+
+
+def test_several_roots_are_kept_apart():
+    edges = [("d:a", "d:join"), ("d:b", "d:join"), ("d:join", "m:m")]
+    reach = propagate(graph(edges), [root(key="ra", dataset="d:a"), root(key="rb", dataset="d:b", into_models="review")])
+    assert reach.at("m:m") == {"ra": "hard", "rb": "review"}
+
+
+def test_a_cycle_reaches_a_fixed_point():
+    g = graph([("d:src", "d:a"), ("d:a", "d:b"), ("d:b", "d:a"), ("d:b", "m:m")])
+    reach = propagate(g, [root(into_datasets="review")])
+    assert modes(reach) == {"d:src": "direct", "d:a": "review", "d:b": "review", "m:m": "review"}
