@@ -12,16 +12,16 @@ model -> model (fine-tuning). Jobs are not on the data path. A derivation into a
 verified-anonymised stops (or weakens) the taints whose rule says so. A time-scoped root does not
 reach a model whose every recorded training run predates the root's effective date.
 
-One pass: nodes are visited in topological order, each carrying the set of roots that reached it,
-so the cost is one traversal of the affected part of the graph whatever the number of roots.
-A graph with a cycle (possible with OpenLineage input) falls back to a work list that reaches the
-same fixed point.
+One pass: on a DAG, `lineage.bitsets` carries every root at once as bit planes, level by level
+(the cost barely depends on the number of roots). A graph with a cycle (possible with OpenLineage
+input) falls back to `propagate_worklist`, which reaches the same fixed point and is the reference
+the fast path is tested against.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -45,14 +45,37 @@ class Root:
     models: frozenset[str] | None = None  # when set, only these consuming models are affected directly
 
 
-@dataclass
 class Reach:
-    """For every node, the roots that reached it and how strongly."""
+    """For every node, the roots that reached it and how strongly.
 
-    modes: dict[str, dict[str, Mode]] = field(default_factory=dict)
+    From the bit-plane path the answer stays packed until asked for: decoding every (node, root)
+    pair into dicts costs far more than computing them on a large graph.
+    """
+
+    def __init__(self, modes: dict[str, dict[str, Mode]] | None = None, *, packed: tuple | None = None) -> None:
+        self._modes = modes
+        self._packed = packed
+
+    @property
+    def modes(self) -> dict[str, dict[str, Mode]]:
+        if self._modes is None:
+            from lineage.bitsets import decode
+
+            self._modes = decode(*self._packed) if self._packed else {}
+        return self._modes
 
     def at(self, node: str) -> dict[str, Mode]:
         return self.modes.get(node, {})
+
+    def reached(self) -> set[str]:
+        """Every node some root reached, without decoding which roots."""
+        if self._modes is None and self._packed:
+            index, _keys, planes, _words, direct = self._packed
+            rows = planes.any(axis=1)
+            if direct:
+                rows[list(direct)] = True
+            return {index.nodes[i] for i in rows.nonzero()[0].tolist()}
+        return set(self.modes)
 
 
 def _weaker(a: str, b: str) -> str:
@@ -60,9 +83,22 @@ def _weaker(a: str, b: str) -> str:
 
 
 def propagate(graph: nx.DiGraph, roots: list[Root], *, anonymised: set[str] | None = None) -> Reach:
+    """Where each root reaches and how strongly; bit planes on a DAG, the work list on a cycle."""
+    from lineage.bitsets import index_of, propagate_levels
+
+    anonymised = anonymised or set()
+    index = index_of(graph)
+    if index.acyclic and roots:
+        planes, words, direct = propagate_levels(graph, index, roots, anonymised)
+        return Reach(packed=(index, [root.key for root in roots], planes, words, direct))
+    return propagate_worklist(graph, roots, anonymised=anonymised)
+
+
+def propagate_worklist(graph: nx.DiGraph, roots: list[Root], *, anonymised: set[str] | None = None) -> Reach:
+    """The reference implementation: a work list over the affected part of the graph, any shape."""
     anonymised = anonymised or set()
     by_key = {root.key: root for root in roots}
-    reach = Reach()
+    reach = Reach({})
     for root in roots:
         if root.dataset in graph:
             reach.modes.setdefault(root.dataset, {})[root.key] = "direct"

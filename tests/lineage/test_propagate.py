@@ -126,3 +126,48 @@ def test_a_cycle_reaches_a_fixed_point():
     g = graph([("d:src", "d:a"), ("d:a", "d:b"), ("d:b", "d:a"), ("d:b", "m:m")])
     reach = propagate(g, [root(into_datasets="review")])
     assert modes(reach) == {"d:src": "direct", "d:a": "review", "d:b": "review", "m:m": "review"}
+
+
+def _random_case(seed: int):
+    import random
+
+    rng = random.Random(seed)
+    g = nx.DiGraph(revision=1)
+    datasets = [f"d:{i}" for i in range(rng.randint(5, 40))]
+    models = [f"m:{i}" for i in range(rng.randint(1, 8))]
+    for node in datasets:
+        g.add_node(node, kind="dataset", namespace="t", name=node)
+    for node in models:
+        g.add_node(node, kind="model", namespace="t", name=node)
+    for i, target in enumerate(datasets):
+        for source in rng.sample(datasets[:i], min(i, rng.randint(0, 3))):
+            g.add_edge(source, target, kind="derivation", jobs=[], sources=["catalog"])
+    for j, model in enumerate(models):
+        for source in rng.sample(datasets, rng.randint(1, 3)):
+            at = rng.choice([None, T0, T1, T2])
+            g.add_edge(source, model, kind="feed", uses=[{"role": "training", "fingerprint": None, "consumed_at": at}])
+        if j and rng.random() < 0.4:
+            g.add_edge(models[rng.randrange(j)], model, kind="base_model")
+    travel = ("hard", "review", "none")
+    roots = []
+    for k in range(rng.randint(1, 70)):  # past 64 roots the planes need a second word
+        d = rng.choice(datasets)
+        consumers = [m for m in g.successors(d) if m.startswith("m:")]
+        roots.append(Root(
+            key=f"r{k}", dataset=d, into_datasets=rng.choice(travel), into_models=rng.choice(travel),
+            anonymisation=rng.choice(("stops", "review", "none")),
+            effective_from=rng.choice([None, None, T1]),
+            models=frozenset(consumers[:1]) if consumers and rng.random() < 0.2 else None,
+        ))
+    anonymised = set(rng.sample(datasets, rng.randint(0, 3)))
+    return g, roots, anonymised
+
+
+def test_the_bit_plane_path_gives_the_work_lists_answer_on_random_graphs():
+    from lineage.propagate import propagate_worklist
+
+    for seed in range(60):
+        g, roots, anonymised = _random_case(seed)
+        fast = propagate(g, roots, anonymised=anonymised)
+        slow = propagate_worklist(g, roots, anonymised=anonymised)
+        assert fast.modes == slow.modes, seed
