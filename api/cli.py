@@ -332,6 +332,78 @@ def report(
 
 @app.command()
 @handle_errors
+def gate(
+    ctx: typer.Context,
+    catalogs: Annotated[Optional[list[Path]], typer.Argument(help="Catalog files to load first; default: the store as it is.")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Fail on findings at or above: low, medium, high, critical.")] = "high",
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Models in scope (repeatable); default every deployed model.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every model, deployed or not.")] = False,
+    waivers: Annotated[Optional[Path], typer.Option("--waivers", help="A waivers file (YAML).")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    sarif: Annotated[Optional[Path], typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the result as JSON here.")] = None,
+    github: Annotated[bool, typer.Option("--github", help="GitHub Actions annotations, and a step summary when GITHUB_STEP_SUMMARY is set.")] = False,
+    as_of: AsOfOption = None,
+    policy: PolicyOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Validate again even where data and suites are unchanged.")] = False,
+) -> None:
+    """The CI data-quality gate: exit 1 when a finding at or above --fail-on reaches a model in scope."""
+    import os
+
+    from checks import gate as gate_service
+    from checks import risk as risk_service
+
+    if fail_on not in ("low", "medium", "high", "critical"):
+        raise typer.BadParameter(f"expected low, medium, high or critical, got {fail_on!r}", param_hint="--fail-on")
+    with open_store(ctx) as store:
+        if catalogs:
+            from catalog.loader import iter_catalog_files, load_catalog
+
+            load_catalog(store, iter_catalog_files(catalogs))
+        chosen = risk_service.policy_for(store, policy)
+        from api import render
+
+        with render.check_progress(_console(stderr=True)) as progress:
+            result = gate_service.run_gate(store, fail_on=fail_on, models=model, everything=everything,
+                                           waivers_file=waivers, as_of=_as_of(as_of), policy=chosen, force=force,
+                                           progress=progress)
+        from lineage.service import graph_of
+
+        graph = graph_of(store)
+    from checks.reports import markdown as markdown_report
+
+    summary = markdown_report.gate_summary(result, graph)
+    if junit:
+        from checks.reports import junit as junit_report
+
+        junit.write_text(junit_report.render(result), encoding="utf-8")
+    if sarif:
+        from importlib.metadata import version
+
+        from checks.reports import sarif as sarif_report
+
+        sarif.write_text(sarif_report.render(result, chosen, version("headwater")), encoding="utf-8")
+    if markdown:
+        markdown.write_text(summary, encoding="utf-8")
+    if json_file:
+        json_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    if github:
+        from checks.reports.github import annotations
+
+        for line in annotations(result):
+            print(line)
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(summary)
+    render.gate_result(_console(), result)
+    if not result.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+@handle_errors
 def demo(
     workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Folder for the demo's store and outputs; recreated.")] = Path("headwater-demo"),
     examples: Annotated[Optional[Path], typer.Option("--examples", help="The example catalog folder (default: the bundled examples/).")] = None,

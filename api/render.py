@@ -268,3 +268,31 @@ def label_id(node_id: str) -> str:
 
 def _rank(level: str) -> int:
     return ("critical", "high", "medium", "low").index(level)
+
+
+def gate_result(console: Console, result) -> None:
+    table = Table(title=f"Gate: findings on {len(result.scope)} model(s) in scope", title_justify="left")
+    for column in ("model", "condition", "root", "severity", "status"):
+        table.add_column(column, overflow="fold")
+    order = {"failing": 0, "waived": 1, "below_threshold": 2}
+    style = {"failing": "bold red", "waived": "cyan", "below_threshold": "dim"}
+    for item in sorted(result.items, key=lambda i: (order[i.status], _rank(i.finding.severity), i.model)):
+        f = item.finding
+        condition = f.condition if f.condition != "upstream_tainted" else f"upstream_tainted ← {f.root_condition}"
+        status = f"[{style[item.status]}]{item.status.replace('_', ' ')}[/]"
+        if item.expired_waiver:
+            status += " [yellow](waiver expired)[/]"
+        table.add_row(escape(_short(item.model)), escape(condition), escape(_short(f.root)), _severity(f.severity), status)
+    for check in result.errored:
+        table.add_row(escape(", ".join(_short(m) for m in check.models)), "check_errored", escape(_short(check.dataset)),
+                      "-", f"[bold red]{check.status}[/]: {escape(check.error)}")
+    console.print(table)
+    for note in result.waivers:
+        console.print(f"[yellow]{note.state} waiver[/] {escape(note.condition)} on {escape(_short(note.dataset))} "
+                      f"(expires {note.expires}) at {escape(note.file)}:{note.line}")
+    failing = len(result.failing) + sum(1 for e in result.errored if e.status == "failing")
+    console.print(f"checks: {result.checks_validated} validated, {result.checks_reused} reused")
+    if result.passed:
+        console.print(f"[bold green]gate passed[/]: nothing at or above {result.fail_on} reaches a model in scope unwaived")
+    else:
+        console.print(f"[bold red]gate failed[/]: {failing} finding(s) at or above {result.fail_on}, or unjudgeable data")

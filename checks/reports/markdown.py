@@ -155,3 +155,40 @@ def _finding_section(finding: Finding) -> list[str]:
     lines += [f"1. {cell(action)}" for action in finding.actions]
     lines.append("")
     return lines
+
+
+def gate_summary(result: Any, graph: nx.DiGraph) -> str:
+    """The gate's verdict in Markdown (the GitHub step summary and `--markdown`)."""
+    verdict = "✅ passed" if result.passed else "❌ failed"
+    lines = [f"## Headwater gate: {verdict}", "",
+             f"Fails on findings at or above **{result.fail_on}** for {len(result.scope)} model(s) in scope, "
+             f"as of {result.as_of:%Y-%m-%d %H:%M} UTC. Checks: {result.checks_validated} validated, "
+             f"{result.checks_reused} reused.", ""]
+    failing = [item for item in result.items if item.status == "failing"]
+    if failing:
+        nodes: set[str] = set()
+        edges: set[tuple[str, str]] = set()
+        worst: dict[str, str] = {}
+        for item in failing:
+            for path in item.finding.paths or [[item.finding.root, item.model]]:
+                nodes.update(path)
+                edges.update(zip(path, path[1:]))
+            for node in (item.finding.root, item.model):
+                if node not in worst or RANK[item.finding.severity] > RANK[worst[node]]:
+                    worst[node] = item.finding.severity
+        lines += ["```mermaid", flowchart(graph, {n for n in nodes if n in graph}, tainted_edges=edges, flagged=worst),
+                  "```", ""]
+    lines += ["| model | condition | root | severity | status |", "|---|---|---|---|---|"]
+    order = {"failing": 0, "waived": 1, "below_threshold": 2}
+    for item in sorted(result.items, key=lambda i: (order[i.status], -RANK[i.finding.severity], i.model)):
+        status = item.status.replace("_", " ") + (f": {item.waiver}" if item.waiver else "")
+        lines.append(f"| {cell(short(item.model))} | {cell(_condition(item.finding))} | {cell(short(item.finding.root))} | "
+                     f"{item.finding.severity} | {cell(status)} |")
+    for check in result.errored:
+        lines.append(f"| {cell(', '.join(short(m) for m in check.models))} | check_errored | {cell(short(check.dataset))} | "
+                     f"- | {cell(check.status + ': ' + check.error)} |")
+    if result.waivers:
+        lines += ["", "Waivers needing attention:", ""]
+        lines += [f"- {w.state}: `{w.condition}` on `{cell(short(w.dataset))}` (expires {w.expires}; {cell(w.file)}:{w.line})"
+                  for w in result.waivers]
+    return "\n".join(lines) + "\n"
