@@ -77,7 +77,7 @@ class GateResult(BaseModel):
 
 def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = None, everything: bool = False,
              waivers_file: Path | None = None, as_of: datetime | None = None, policy: Policy | None = None,
-             force: bool = False, progress=None) -> GateResult:
+             force: bool = False, progress=None, clock=None) -> GateResult:
     from checks import service
 
     if fail_on not in LEVELS:
@@ -89,7 +89,8 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
     scope = _scope(graph, models, everything)
     waivers = load_waivers(waivers_file, lambda name, kind: queries.resolve(graph, name, kinds=(kind,))) if waivers_file else []
     upstream = sorted({n for m in scope for n in queries.upstream(graph, m) if graph.nodes[n]["kind"] == DATASET})
-    report = service.run_checks(store, upstream, force=force, progress=progress) if upstream else None
+    extra = {"clock": clock} if clock else {}
+    report = service.run_checks(store, upstream, force=force, progress=progress, **extra) if upstream else None
     evaluated = risk.evaluate(store, as_of=as_of, policy=policy)
     threshold = level_rank(fail_on)
     used: set[int] = set()
