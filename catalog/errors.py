@@ -33,13 +33,14 @@ class InvalidCatalogFile(HeadwaterError):
     """One or more catalog files are wrong. Carries every problem found, not just the first."""
 
     problems: list[Problem] = field(default_factory=list)
+    what: str = "the catalog"
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the catalog; nothing was written"
+        head = f"{count} problem{'s' if count != 1 else ''} in {self.what}; nothing was written"
         return head + "".join(f"\n  {p}" for p in self.problems)
 
 

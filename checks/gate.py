@@ -84,13 +84,13 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
         from catalog.errors import ConfigurationError
 
         raise ConfigurationError(f"--fail-on must be one of {', '.join(LEVELS)}, not {fail_on!r}")
-    as_of = as_of or datetime.now(timezone.utc)
     graph = graph_of(store)
     scope = _scope(graph, models, everything)
     waivers = load_waivers(waivers_file, lambda name, kind: queries.resolve(graph, name, kinds=(kind,))) if waivers_file else []
     upstream = sorted({n for m in scope for n in queries.upstream(graph, m) if graph.nodes[n]["kind"] == DATASET})
     extra = {"clock": clock} if clock else {}
     report = service.run_checks(store, upstream, force=force, progress=progress, **extra) if upstream else None
+    as_of = as_of or datetime.now(timezone.utc)  # after the checks, so their runs count as known
     evaluated = risk.evaluate(store, as_of=as_of, policy=policy)
     threshold = level_rank(fail_on)
     used: set[int] = set()

@@ -113,7 +113,7 @@ def _merge(base: Any, override: Any) -> Any:
 def _read(path: Path) -> tuple[dict, Any]:
     document, problems = read_document(path)
     if problems:
-        raise InvalidCatalogFile(problems)
+        raise InvalidCatalogFile(problems, what="the policy file")
     return document.data, document
 
 
@@ -139,7 +139,7 @@ def load_policy(override: Path | None = None) -> Policy:
                 hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(CONDITIONS)}"
                 problems.append(Problem(str(override), f"conditions.{name}", f"unknown condition; {hint}",
                                         document.line_of(("conditions", name))))
-            raise InvalidCatalogFile(problems)
+            raise InvalidCatalogFile(problems, what="the policy file")
         data = _merge(data, extra)
         sources.append(str(override))
     try:
@@ -152,4 +152,4 @@ def load_policy(override: Path | None = None) -> Policy:
             loc = tuple(error["loc"])
             line = document.line_of(loc) if document is not None else None
             problems.append(Problem(str(override or DEFAULT), format_loc(loc), error["msg"], line))
-        raise InvalidCatalogFile(problems) from None
+        raise InvalidCatalogFile(problems, what="the policy file") from None

@@ -51,14 +51,14 @@ def load_waivers(path: Path, resolve) -> list[Waiver]:
     """Read and check a waivers file; `resolve(name, kind)` turns names into node ids or raises."""
     document, problems = read_document(path)
     if problems:
-        raise InvalidCatalogFile(problems)
+        raise InvalidCatalogFile(problems, what="the waivers file")
     try:
         parsed = WaiversFileSpec.model_validate(document.data)
     except ValidationError as exc:
         raise InvalidCatalogFile([
             Problem(str(path), format_loc(tuple(e["loc"])), e["msg"], document.line_of(tuple(e["loc"])))
             for e in exc.errors()
-        ]) from None
+        ], what="the waivers file") from None
     waivers, problems = [], []
     for index, spec in enumerate(parsed.waivers):
         loc = ("waivers", index)
@@ -77,5 +77,5 @@ def load_waivers(path: Path, resolve) -> list[Waiver]:
         waivers.append(Waiver(spec=spec, file=str(path), line=document.line_of(loc), index=index,
                               dataset=dataset, model=model))
     if problems:
-        raise InvalidCatalogFile(problems)
+        raise InvalidCatalogFile(problems, what="the waivers file")
     return waivers
