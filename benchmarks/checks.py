@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -597,6 +598,23 @@ def _s(value: float | None) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def code_version() -> dict[str, Any]:
+    """The commit, uncommitted product changes, and a digest of the product's source as it is now."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    product = ("catalog", "checks", "lineage", "api")
+    digest = hashlib.sha256()
+    for path in sorted(p for folder in product for p in (ROOT / folder).rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "product_changes": git("status", "--porcelain", "--", *product).splitlines(),
+            "product_source_sha256": digest.hexdigest()}
+
+
 def _load(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
@@ -610,6 +628,9 @@ def render(result: dict[str, Any]) -> str:
         f"Python {m['python']}, Great Expectations {m['great_expectations']}, pandas {m['pandas']}, "
         f"pyarrow {m['pyarrow']}, SQLAlchemy {m['sqlalchemy']}, SQLite {m['sqlite']}, "
         f"PostgreSQL {result['postgresql']} (local, loopback, fsync off).",
+        f"Code: commit {(result['code']['commit'] or 'unknown')[:12]}"
+        + (f" with uncommitted product changes ({len(result['code']['product_changes'])} files)"
+           if result["code"]["product_changes"] else ", product code unmodified") + ".",
         f"Command: `{result['command']}`; started {result['started_at']}, wall time {result['wall_s']:.0f} s. "
         f"Every figure is the median of {result['repeat']} runs in this one process. Load average (1, 5, 15 min) "
         f"before: {_load(result['load_average']['before'])}; after: {_load(result['load_average']['after'])} "
@@ -695,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()
+    version_before = code_version()
     folder = Path(tempfile.mkdtemp(prefix="headwater-bench-"))
     log(f"working in {folder}; starting PostgreSQL")
     server = PostgresServer().start()
@@ -710,8 +732,10 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "checks", "rows": args.rows, "repeat": args.repeat, "command": command.strip(),
         "started_at": started_at, "wall_s": time.perf_counter() - start, "machine": machine(),
-        "load_average": {"before": load_before, "after": os.getloadavg()}, **result,
+        "load_average": {"before": load_before, "after": os.getloadavg()}, "code": version_before, **result,
     }
+    if code_version()["product_source_sha256"] != version_before["product_source_sha256"]:
+        result["notes"].append("the product code changed while this benchmark ran: the figures mix two versions")
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = render(result)
     (args.out / "checks.md").write_text(markdown, encoding="utf-8")

@@ -284,7 +284,7 @@ def _pick(rng: np.random.Generator, plan: _Plan, target_layer: str, dst: np.ndar
     # a fall-back from the layer itself lands on the next choice, which is an earlier layer
     redo = src < 0
     if redo.any():
-        fallback = [layer for layer, _ in choices if layer != target_layer][0]
+        fallback = next(layer for layer, _ in choices if layer != target_layer)
         src[redo] = plan.layer_start[fallback] + np.floor(rng.random(int(redo.sum())) * plan.layer_size[fallback]).astype(np.int64)
     hub_share = HUB_SHARE.get(target_layer, 0.0)
     if hub_share:

@@ -113,11 +113,17 @@ def _levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | Non
 
 
 def index_of(graph: nx.DiGraph) -> Index:
-    """The graph's index, built on first use; graphs are rebuilt (not edited) when the store changes."""
-    index = graph.graph.get("_propagation_index")
-    if index is None:
-        index = graph.graph["_propagation_index"] = Index(graph)
-    return index
+    """The graph's index, built on first use and cached on the graph.
+
+    The cache is keyed by the graph object and its size: a subgraph view or a copy shares (or
+    copies) `graph.graph`, and must not reuse its parent's index.
+    """
+    key = (id(graph), graph.number_of_nodes(), graph.number_of_edges())
+    cached = graph.graph.get("_propagation_index")
+    if cached is None or cached[0] != key:
+        cached = (key, Index(graph))
+        graph.graph["_propagation_index"] = cached
+    return cached[1]
 
 
 def _mask(members: list[int], words: int) -> np.ndarray:

@@ -18,13 +18,20 @@ def _short(node: str) -> str:
 
 
 def render(result: GateResult) -> str:
-    root = ET.Element("testsuites", name="headwater gate")
-    governance = ET.SubElement(root, "testsuite", name="governance")
+    """Strict Apache Ant JUnit XML (the schema all the readers accept): every suite carries its
+    package, id, timestamp, hostname, properties, system-out and system-err; notes about waived
+    findings and warnings go to the suite's system-out, since a test case may only hold a
+    failure or an error."""
+    import socket
+
+    stamp = result.as_of.strftime("%Y-%m-%dT%H:%M:%S")
+    root = ET.Element("testsuites")
+    governance, notes = _suite(root, "governance", 0, stamp, socket.gethostname(), result), []
     failures = errors = 0
     for item in result.items:
         f = item.finding
-        case = ET.SubElement(governance, "testcase", classname=_short(item.model),
-                             name=f"{f.root_condition} from {_short(f.root)}", time="0")
+        name = f"{f.root_condition} from {_short(f.root)}"
+        case = ET.SubElement(governance, "testcase", classname=_short(item.model), name=name, time="0")
         text = "\n".join([
             f"{f.severity.upper()} {f.title} ({f.condition}); {f.mode}; {f.detail}",
             *(" -> ".join(path) for path in f.paths),
@@ -36,29 +43,26 @@ def render(result: GateResult) -> str:
             failure = ET.SubElement(case, "failure", message=f"{f.severity}: {f.title} from {_short(f.root)}",
                                     type=f.root_condition)
             failure.text = text
+        elif item.status == "waived":
+            notes.append(f"{_short(item.model)} / {name}: waived: {item.waiver}")
         else:
-            out = ET.SubElement(case, "system-out")
-            out.text = (f"waived: {item.waiver}\n\n" if item.status == "waived" else
-                        f"below the gate's threshold ({result.fail_on})\n\n") + text
+            notes.append(f"{_short(item.model)} / {name}: {f.severity}, below the gate's threshold ({result.fail_on})")
     for check in result.errored:
         case = ET.SubElement(governance, "testcase", classname=_short(check.dataset), name="check_errored", time="0")
         if check.status == "failing":
             errors += 1
             ET.SubElement(case, "error", message="the data could not be checked", type="check_errored").text = check.error
         else:
-            ET.SubElement(case, "system-out").text = f"waived: {check.waiver}\n{check.error}"
-    governance.set("tests", str(len(governance)))
-    governance.set("failures", str(failures))
-    governance.set("errors", str(errors))
-    governance.set("skipped", "0")
+            notes.append(f"{_short(check.dataset)} / check_errored: waived: {check.waiver}")
+    _close(governance, failures, errors, notes)
 
-    quality = ET.SubElement(root, "testsuite", name="data quality")
+    quality, q_notes = _suite(root, "data quality", 1, stamp, socket.gethostname(), result), []
     q_failures = q_errors = 0
     for run in result.checks:
         for expectation in run.results:
             arguments = ", ".join(f"{k}={v!r}" for k, v in expectation.kwargs.items())
-            case = ET.SubElement(quality, "testcase", classname=_short(run.dataset),
-                                 name=f"#{expectation.position} {expectation.expectation}({arguments})", time="0")
+            name = f"#{expectation.position} {expectation.expectation}({arguments})"
+            case = ET.SubElement(quality, "testcase", classname=_short(run.dataset), name=name, time="0")
             detail = (f"{expectation.unexpected_count} unexpected ({expectation.unexpected_percent}%)"
                       if expectation.unexpected_count is not None else "")
             if expectation.errored:
@@ -69,13 +73,25 @@ def render(result: GateResult) -> str:
                 ET.SubElement(case, "failure", message=f"critical expectation failed: {detail}",
                               type=expectation.expectation).text = detail
             elif expectation.success is False:
-                ET.SubElement(case, "system-out").text = f"warning: expectation failed: {detail}"
-    quality.set("tests", str(len(quality)))
-    quality.set("failures", str(q_failures))
-    quality.set("errors", str(q_errors))
-    quality.set("skipped", "0")
-    root.set("tests", str(len(governance) + len(quality)))
-    root.set("failures", str(failures + q_failures))
-    root.set("errors", str(errors + q_errors))
+                q_notes.append(f"{_short(run.dataset)} {name}: warning: {detail}")
+    _close(quality, q_failures, q_errors, q_notes)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(parent: ET.Element, name: str, number: int, stamp: str, host: str, result: GateResult) -> ET.Element:
+    suite = ET.SubElement(parent, "testsuite", name=name, package="headwater", id=str(number), timestamp=stamp,
+                          hostname=host or "localhost", tests="0", failures="0", errors="0", time="0")
+    properties = ET.SubElement(suite, "properties")
+    for key, value in (("fail_on", result.fail_on), ("passed", str(result.passed).lower()),
+                       ("scope", " ".join(result.scope))):
+        ET.SubElement(properties, "property", name=key, value=value)
+    return suite
+
+
+def _close(suite: ET.Element, failures: int, errors: int, notes: list[str]) -> None:
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    ET.SubElement(suite, "system-out").text = "\n".join(notes)
+    ET.SubElement(suite, "system-err").text = ""

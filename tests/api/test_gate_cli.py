@@ -6,7 +6,12 @@ import json
 import re
 from xml.etree import ElementTree as ET
 
+import jsonschema
+import pytest
+import xmlschema
+
 from tests.api.test_check_cli import example_copy
+from tests.schemas import junit_xsd, sarif_schema
 
 
 def test_gate_exit_codes_fail_pass_and_error(headwater, examples, tmp_path):
@@ -39,15 +44,19 @@ def test_gate_writes_junit_sarif_markdown_and_json(headwater, examples, tmp_path
     assert result.returncode == 1
     suites = ET.parse(out["gate.xml"]).getroot()
     governance, quality = suites.findall("testsuite")
-    failures = [case for case in governance if case.find("failure") is not None]
+    failures = [case for case in governance.findall("testcase") if case.find("failure") is not None]
     assert sorted(case.get("name") for case in failures) == [
         "breach_flagged from vendor.bureau_scores", "fingerprint_mismatch from features.credit_features"]
     assert "GDPR Art. 33(1)" in failures[0].find("failure").text + failures[1].find("failure").text
-    assert governance.get("failures") == "2" and governance.get("tests") == str(len(governance))
-    failed_expectations = [c.get("classname") + " " + c.get("name") for c in quality if c.find("failure") is not None]
+    assert governance.get("failures") == "2" and governance.get("tests") == str(len(governance.findall("testcase")))
+    failed_expectations = [c.get("classname") + " " + c.get("name") for c in quality.findall("testcase")
+                           if c.find("failure") is not None]
     assert failed_expectations == [
         "raw.loan_applications #2 expect_column_values_to_be_between(column='age', min_value=18, max_value=120)"]
+    xmlschema.XMLSchema(str(junit_xsd())).validate(str(out["gate.xml"]))  # raises on any deviation
+    assert "waived" not in governance.find("system-out").text and "below the gate's threshold" in governance.find("system-out").text
     sarif = json.loads(out["gate.sarif"].read_text())
+    jsonschema.validators.validator_for(sarif_schema())(sarif_schema()).validate(sarif)
     assert sarif["version"] == "2.1.0"
     errors = [r for r in sarif["runs"][0]["results"] if r["level"] == "error"]
     assert sorted(r["ruleId"] for r in errors) == ["breach_flagged", "fingerprint_mismatch"]
@@ -83,3 +92,36 @@ def test_github_annotations_and_step_summary(headwater, examples, tmp_path):
     assert text.startswith("earlier step\n## Headwater gate: ❌ failed")
     chart = re.search(r"```mermaid\n(.*?)```", text, re.S).group(1)
     assert "vendor.bureau_scores" in chart and "credit-scorer 3.2.0" in chart and "==>" in chart
+
+
+def test_waived_findings_are_suppressed_in_sarif_and_noted_in_junit(headwater, examples, tmp_path):
+    folder = example_copy(tmp_path, examples)
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    junit, sarif = tmp_path / "g.xml", tmp_path / "g.sarif"
+    result = headwater("gate", str(folder / "catalog.yaml"), "--model", "credit-scorer", "--waivers",
+                       str(folder / "waivers.yaml"), "--junit", str(junit), "--sarif", str(sarif), db=db, cwd=tmp_path)
+    assert result.returncode == 0
+    xmlschema.XMLSchema(str(junit_xsd())).validate(str(junit))
+    governance = ET.parse(junit).getroot().find("testsuite")
+    assert governance.get("failures") == "0" and "waived: CrediBureau" in governance.find("system-out").text
+    log = json.loads(sarif.read_text())
+    jsonschema.validators.validator_for(sarif_schema())(sarif_schema()).validate(log)
+    suppressed = [r for r in log["runs"][0]["results"] if r.get("suppressions")]
+    assert sorted(r["ruleId"] for r in suppressed) == ["breach_flagged", "fingerprint_mismatch"]
+    assert all(r["level"] == "note" for r in suppressed)
+
+
+@pytest.mark.parametrize("broken", ["version", "location"])
+def test_the_schemas_do_reject_broken_reports(broken):
+    """The validators used above are not vacuous: a damaged SARIF log fails them."""
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Headwater"}}, "results": [
+        {"ruleId": "x", "message": {"text": "m"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.yaml"}, "region": {"startLine": 3}}}]}]}]}
+    validator = jsonschema.validators.validator_for(sarif_schema())(sarif_schema())
+    validator.validate(log)
+    if broken == "version":
+        log["version"] = "2.0.0"
+    else:
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(log)

@@ -171,3 +171,13 @@ def test_the_bit_plane_path_gives_the_work_lists_answer_on_random_graphs():
         fast = propagate(g, roots, anonymised=anonymised)
         slow = propagate_worklist(g, roots, anonymised=anonymised)
         assert fast.modes == slow.modes, seed
+
+
+def test_a_subgraph_view_or_an_edited_copy_does_not_reuse_the_parents_index():
+    g = graph([("d:a", "d:b"), ("d:b", "d:c")])
+    assert set(propagate(g, [root(dataset="d:a")]).reached()) == {"d:a", "d:b", "d:c"}
+    view = g.subgraph(["d:a", "d:b"])
+    assert set(propagate(view, [root(dataset="d:a")]).reached()) == {"d:a", "d:b"}
+    copy = g.copy()
+    copy.remove_edge("d:a", "d:b")
+    assert set(propagate(copy, [root(dataset="d:a")]).reached()) == {"d:a"}
