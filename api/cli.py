@@ -404,6 +404,28 @@ def gate(
 
 @app.command()
 @handle_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (share the store; PostgreSQL for more than one writer).")] = 1,
+) -> None:
+    """The REST API (OpenAPI at /docs) over the store."""
+    import os
+
+    import uvicorn
+
+    from catalog.store import Store, mask_url
+
+    settings: Settings = ctx.obj
+    Store(settings.db).close()  # fail fast (exit 2) on a bad URL, and migrate once before the workers start
+    os.environ["HEADWATER_DB"] = settings.db
+    _console(stderr=True).print(f"serving {mask_url(settings.db)} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+@handle_errors
 def demo(
     workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Folder for the demo's store and outputs; recreated.")] = Path("headwater-demo"),
     examples: Annotated[Optional[Path], typer.Option("--examples", help="The example catalog folder (default: the bundled examples/).")] = None,

@@ -1,0 +1,42 @@
+"""Datasets and models: list (paginated, filterable) and get."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import StoreDep
+from catalog import service
+from lineage import queries
+from lineage.graph import DATASET, MODEL
+from lineage.service import graph_of
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/datasets", response_model=service.DatasetPage)
+def list_datasets(store: StoreDep, namespace: str | None = None, owner: str | None = None, origin: str | None = None,
+                  tag: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.DatasetPage:
+    return service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)
+
+
+@router.get("/datasets/{dataset:path}", response_model=service.DatasetPublic)
+def get_dataset(store: StoreDep, dataset: str) -> service.DatasetPublic:
+    graph = graph_of(store)
+    node = queries.resolve(graph, dataset, kinds=(DATASET,))
+    return service.get_dataset(store, graph.nodes[node]["namespace"], graph.nodes[node]["name"])
+
+
+@router.get("/models", response_model=service.ModelPage)
+def list_models(store: StoreDep, namespace: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.ModelPage:
+    return service.list_models(store, namespace=namespace, limit=limit, offset=offset)
+
+
+@router.get("/models/{model:path}", response_model=service.ModelPublic)
+def get_model(store: StoreDep, model: str) -> service.ModelPublic:
+    graph = graph_of(store)
+    node = queries.resolve(graph, model, kinds=(MODEL,))
+    return service.get_model(store, graph.nodes[node]["namespace"], graph.nodes[node]["name"])

@@ -1,0 +1,50 @@
+"""Lineage, impact, paths, risk and the per-model report: the same services the CLI calls."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from api.deps import StoreDep
+from checks import risk
+from checks.results import RiskReport
+from lineage import service
+from lineage.results import ImpactResult, LineageResult, PathResult
+
+router = APIRouter(prefix="/api/v1", tags=["lineage"])
+
+
+def _moment(as_of: datetime | None) -> datetime | None:
+    if as_of is not None and as_of.tzinfo is None:
+        return as_of.replace(tzinfo=timezone.utc)
+    return as_of
+
+
+@router.get("/lineage/{node:path}", response_model=LineageResult)
+def lineage(store: StoreDep, node: str, direction: Literal["upstream", "downstream"] = "upstream",
+            depth: Annotated[int | None, Query(ge=0, le=1000)] = None) -> LineageResult:
+    return service.lineage(store, node, direction=direction, depth=depth)
+
+
+@router.get("/impact/{dataset:path}", response_model=ImpactResult)
+def impact(store: StoreDep, dataset: str, paths: Annotated[int, Query(ge=1, le=100)] = 10) -> ImpactResult:
+    return service.impact(store, dataset, path_limit=paths)
+
+
+@router.get("/paths", response_model=PathResult)
+def paths(store: StoreDep, source: str, target: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> PathResult:
+    return service.path(store, source, target, limit=limit)
+
+
+@router.get("/risk", response_model=RiskReport)
+def risk_findings(store: StoreDep, model: str | None = None, as_of: datetime | None = None,
+                  paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
+    return risk.evaluate(store, as_of=_moment(as_of), model=model, path_limit=paths)
+
+
+@router.get("/reports/{model:path}", response_class=PlainTextResponse, responses={200: {"content": {"text/markdown": {}}}})
+def model_report(store: StoreDep, model: str, as_of: datetime | None = None) -> PlainTextResponse:
+    return PlainTextResponse(risk.model_report(store, model, as_of=_moment(as_of)), media_type="text/markdown")

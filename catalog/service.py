@@ -1,0 +1,136 @@
+"""Reading the catalog's entities for people and the API: datasets and models as public shapes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from catalog.durations import format_duration
+from catalog.errors import NotFound
+from catalog.schema import Dataset, Model
+from catalog.store import Store
+
+
+class DatasetPublic(BaseModel):
+    id: str
+    namespace: str
+    name: str
+    description: str | None
+    location: str | None
+    owner: str | None
+    origin: str | None
+    personal_data: bool | None
+    special_categories: list[str]
+    legal_basis: str | None
+    purpose: str | None
+    licence: dict[str, Any] | None
+    retention: str | None
+    freshness: str | None
+    last_updated: datetime | None
+    documentation: str | None
+    tags: list[str]
+    expectations: int = Field(description="how many expectations its suite holds")
+    catalog_file: str | None
+    catalog_line: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelPublic(BaseModel):
+    id: str
+    namespace: str
+    name: str
+    version: str | None
+    risk_tier: str
+    deployed: bool
+    purpose: str | None
+    owner: str | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(BaseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+class DatasetPage(Page):
+    items: list[DatasetPublic]
+
+
+class ModelPage(Page):
+    items: list[ModelPublic]
+
+
+def dataset_public(row: Dataset) -> DatasetPublic:
+    licence = None
+    if row.licence_id:
+        expires: date | None = row.licence_expires
+        licence = {"id": row.licence_id, "expires": expires, "url": row.licence_url, "revoked": row.licence_revoked}
+    return DatasetPublic(
+        id=f"dataset:{row.namespace}:{row.name}", namespace=row.namespace, name=row.name, description=row.description,
+        location=row.location, owner=row.owner, origin=row.origin, personal_data=row.personal_data,
+        special_categories=list(row.special_categories or []), legal_basis=row.legal_basis, purpose=row.purpose,
+        licence=licence, retention=format_duration(row.retention) if row.retention else None,
+        freshness=format_duration(row.freshness) if row.freshness else None, last_updated=row.last_updated,
+        documentation=row.documentation, tags=list(row.tags or []), expectations=len(row.expectations or []),
+        catalog_file=row.catalog_file, catalog_line=row.catalog_line, created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def model_public(row: Model) -> ModelPublic:
+    return ModelPublic(
+        id=f"model:{row.namespace}:{row.name}", namespace=row.namespace, name=row.name, version=row.version,
+        risk_tier=row.risk_tier, deployed=row.deployed, purpose=row.purpose, owner=row.owner,
+        tags=list(row.tags or []), created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def list_datasets(store: Store, *, namespace: str | None = None, owner: str | None = None, origin: str | None = None,
+                  tag: str | None = None, limit: int = 100, offset: int = 0) -> DatasetPage:
+    query = select(Dataset)
+    if namespace:
+        query = query.where(Dataset.namespace == namespace)
+    if owner:
+        query = query.where(Dataset.owner == owner)
+    if origin:
+        query = query.where(Dataset.origin == origin)
+    with store.read() as session:
+        if tag:  # tags live in a JSON list: filter in Python, portable across SQLite and PostgreSQL
+            rows = [r for r in session.scalars(query.order_by(Dataset.namespace, Dataset.name)) if tag in (r.tags or [])]
+            return DatasetPage(total=len(rows), limit=limit, offset=offset,
+                               items=[dataset_public(r) for r in rows[offset:offset + limit]])
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(Dataset.namespace, Dataset.name).limit(limit).offset(offset)).all()
+        return DatasetPage(total=total or 0, limit=limit, offset=offset, items=[dataset_public(r) for r in rows])
+
+
+def list_models(store: Store, *, namespace: str | None = None, limit: int = 100, offset: int = 0) -> ModelPage:
+    query = select(Model)
+    if namespace:
+        query = query.where(Model.namespace == namespace)
+    with store.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(Model.namespace, Model.name).limit(limit).offset(offset)).all()
+        return ModelPage(total=total or 0, limit=limit, offset=offset, items=[model_public(r) for r in rows])
+
+
+def get_dataset(store: Store, namespace: str, name: str) -> DatasetPublic:
+    with store.read() as session:
+        row = session.scalar(select(Dataset).where(Dataset.namespace == namespace, Dataset.name == name))
+        if row is None:
+            raise NotFound(f"no dataset {namespace}:{name}")
+        return dataset_public(row)
+
+
+def get_model(store: Store, namespace: str, name: str) -> ModelPublic:
+    with store.read() as session:
+        row = session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name))
+        if row is None:
+            raise NotFound(f"no model {namespace}:{name}")
+        return model_public(row)

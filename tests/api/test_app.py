@@ -1,0 +1,129 @@
+"""The REST API through its HTTP interface (in-process client), and `headwater serve` for real."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.config import Settings
+from catalog.loader import load_catalog
+from catalog.store import Store
+
+
+@pytest.fixture
+def client(store_url, examples, tmp_path):
+    copy = tmp_path / "examples"
+    shutil.copytree(examples, copy, copy_function=shutil.copy)
+    store = Store(store_url)
+    load_catalog(store, [copy / "catalog.yaml"])
+    with TestClient(create_app(Settings(db=store_url, tokens=("s3cret-token",)), store=store)) as test_client:
+        yield test_client
+    store.close()
+
+
+def test_datasets_are_paginated_and_filterable(client):
+    first = client.get("/api/v1/datasets", params={"limit": 5}).json()
+    second = client.get("/api/v1/datasets", params={"limit": 5, "offset": 5}).json()
+    assert first["total"] == 15 and len(first["items"]) == 5 and len(second["items"]) == 5
+    assert not {d["id"] for d in first["items"]} & {d["id"] for d in second["items"]}
+    vendors = client.get("/api/v1/datasets", params={"origin": "vendor"}).json()
+    assert sorted(d["name"] for d in vendors["items"]) == ["vendor.bureau_scores", "vendor.open_banking_transactions"]
+    tagged = client.get("/api/v1/datasets", params={"tag": "pii"}).json()
+    assert tagged["total"] == 6 and all("pii" in d["tags"] for d in tagged["items"])
+    assert client.get("/api/v1/datasets", params={"owner": "nobody@x"}).json() == {"total": 0, "limit": 100, "offset": 0, "items": []}
+
+
+def test_get_dataset_and_model_by_full_id_or_name(client):
+    dataset = client.get("/api/v1/datasets/dataset:acme-ml:vendor.bureau_scores").json()
+    assert dataset["origin"] == "vendor" and dataset["licence"]["id"] == "CrediBureau-DPA-2025" and dataset["freshness"] == "2d"
+    assert client.get("/api/v1/datasets/raw.loan_applications").json()["expectations"] == 4
+    model = client.get("/api/v1/models/credit-scorer").json()
+    assert (model["id"], model["risk_tier"], model["version"]) == ("model:acme-ml:credit-scorer", "high", "3.2.0")
+    assert client.get("/api/v1/models").json()["total"] == 3
+
+
+def test_unknown_names_are_problem_json_404(client):
+    response = client.get("/api/v1/datasets/raw.nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404 and "raw.nope" in response.json()["detail"]
+
+
+def test_bad_parameters_are_problem_json_naming_the_field(client):
+    response = client.get("/api/v1/lineage/credit-scorer", params={"depth": -1})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "query.depth"
+    assert client.get("/api/v1/lineage/credit-scorer", params={"direction": "sideways"}).status_code == 422
+    assert client.get("/api/v1/risk", params={"as_of": "yesterday-ish"}).status_code == 422
+
+
+def test_lineage_impact_paths_and_risk_match_the_services(client):
+    lineage = client.get("/api/v1/lineage/credit-scorer", params={"depth": 1}).json()
+    assert {r["node"]["id"] for r in lineage["nodes"]} == {"dataset:acme-ml:features.credit_features",
+                                                            "dataset:acme-ml:eval.credit_holdout"}
+    impact = client.get("/api/v1/impact/vendor.bureau_scores").json()
+    assert [m["model"]["id"] for m in impact["models"]] == ["model:acme-ml:credit-scorer"]
+    assert impact["models"][0]["path_count"] == 2
+    paths = client.get("/api/v1/paths", params={"source": "raw.support_tickets", "target": "support-assistant"}).json()
+    assert paths["path_count"] == 1
+    risk = client.get("/api/v1/risk", params={"model": "credit-scorer", "as_of": "2026-11-25T12:00:00Z"}).json()
+    roots = {f["root_condition"] for f in risk["findings"]}
+    assert "breach_flagged" in roots and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer"}
+    report = client.get("/api/v1/reports/credit-scorer")
+    assert report.headers["content-type"].startswith("text/markdown") and "```mermaid" in report.text
+
+
+def test_writes_need_a_valid_bearer_token(client):
+    assert client.post("/api/v1/checks", json={}).status_code == 401
+    assert client.post("/api/v1/checks", json={}, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    response = client.post("/api/v1/checks", json={"datasets": ["vendor.bureau_scores"]},
+                           headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 200
+    assert [run["outcome"] for run in response.json()["runs"]] == ["passed"]
+    history = client.get("/api/v1/checks/vendor.bureau_scores").json()
+    assert [run["id"] for run in history["runs"]] == [response.json()["runs"][0]["id"]]
+
+
+def test_oversized_bodies_are_refused(store_url):
+    with TestClient(create_app(Settings(db=store_url, tokens=("t",), max_body_bytes=100))) as small:
+        response = small.post("/api/v1/checks", content=b"x" * 1000, headers={"Authorization": "Bearer t",
+                                                                                "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_headwater_serve_answers_on_a_real_port(tmp_path, examples):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    assert subprocess.run([sys.executable, "-m", "api.cli", "--db", db, "load", str(examples / "catalog.yaml")],
+                          capture_output=True, timeout=120).returncode == 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/impact/vendor.bureau_scores", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.time() < deadline and server.poll() is None, "server did not start"
+                time.sleep(0.3)
+        assert response.status_code == 200 and response.json()["models"][0]["risk_tier"] == "high"
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
+        assert "/api/v1/risk" in httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()["paths"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
