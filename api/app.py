@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import Settings
 from api.errors import classify
-from catalog.errors import HeadwaterError, InvalidCatalogFile
+from catalog.errors import HeadwaterError, InvalidCatalogFile, InvalidEvent
 from catalog.store import Store
 
 PROBLEM = "application/problem+json"
@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         extra = {}
         if isinstance(error, InvalidCatalogFile):
             extra["errors"] = [{"file": p.file, "path": p.path, "line": p.line, "message": p.message} for p in error.problems]
+        if isinstance(error, InvalidEvent):
+            extra["errors"] = [{"field": e.location, "message": e.reason} for e in error.errors]
         return problem(status, title, str(error), **extra)
 
     @app.exception_handler(RequestValidationError)
@@ -64,11 +66,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             response.headers[key] = value
         return response
 
-    from api.routers import checks, datasets, lineage
+    from api.routers import checks, datasets, lineage, openlineage
 
     app.include_router(datasets.router)
     app.include_router(lineage.router)
     app.include_router(checks.router)
+    app.include_router(openlineage.router)
     return app
 
 

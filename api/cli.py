@@ -404,6 +404,53 @@ def gate(
 
 @app.command()
 @handle_errors
+def ingest(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="OpenLineage events: a JSON event or array, or NDJSON; - reads stdin.")],
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Ingest OpenLineage events as `POST /api/v1/lineage` does: all of them or, on any error, none."""
+    import json
+
+    from catalog.errors import ConfigurationError, InvalidEvent
+    from catalog.openlineage import ingest_events
+
+    name = "<stdin>" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {name}: {exc}") from None
+    lines: list[int] = []
+    try:
+        data = json.loads(text)
+        events = data if isinstance(data, list) else [data]
+    except json.JSONDecodeError:
+        events = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigurationError(f"{name}:{number}: not JSON ({exc.msg}); expected a JSON event per line") from None
+            lines.append(number)
+    with open_store(ctx) as store:
+        try:
+            result = ingest_events(store, events)
+        except InvalidEvent as error:
+            where = [f"{name}:{lines[e.index]}" if lines and e.index is not None else name for e in error.errors]
+            detail = "\n  ".join(f"{w}: {e.message}" for w, e in zip(where, error.errors, strict=True))
+            raise InvalidEvent("", f"{len(error.errors)} invalid event(s); nothing was written\n  {detail}") from None
+    if fmt is Format.json:
+        _emit_json(result)
+    else:
+        _console().print(f"{result.events} events ({result.stored} new, {result.duplicates} already seen); "
+                         f"datasets {result.datasets_created} created, {result.datasets_updated} updated; "
+                         f"jobs {result.jobs_created} created; models {result.models_created} created")
+
+
+@app.command()
+@handle_errors
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog.errors import (
-    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, NotFound, StoreUnavailable,
+    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, NotFound, StoreUnavailable,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -11,6 +11,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # (status, exit code, problem title); the first matching class in order wins.
 ERROR_TABLE: list[tuple[type[HeadwaterError], int, int, str]] = [
     (InvalidCatalogFile, 422, EXIT_USAGE, "Invalid catalog"),
+    (InvalidEvent, 400, EXIT_USAGE, "Invalid OpenLineage event"),
     (NotFound, 404, EXIT_USAGE, "Not found"),
     (AmbiguousName, 409, EXIT_USAGE, "Ambiguous name"),
     (StoreUnavailable, 503, EXIT_USAGE, "Store unavailable"),

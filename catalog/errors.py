@@ -64,3 +64,34 @@ class StoreUnavailable(HeadwaterError):
 
 class ConfigurationError(HeadwaterError):
     """A setting (URL, option, environment variable) is invalid."""
+
+
+class InvalidEvent(HeadwaterError):
+    """An OpenLineage event that does not follow the spec; nothing of its batch was written.
+
+    `path` is the JSON path at fault inside the event ("run.runId", "inputs[0].facets.schema");
+    `index` is the event's position in its batch when it came in one. `errors` holds every invalid
+    event of the batch (this one first), so a sender can fix them all in one go.
+    """
+
+    def __init__(self, path: str, reason: str, *, index: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.index = index
+        self.errors: list[InvalidEvent] = [self]
+        super().__init__(self.message)
+
+    @property
+    def location(self) -> str:
+        """The path, prefixed with `events[i]` when the event came in a batch."""
+        if self.index is None:
+            return self.path
+        return f"events[{self.index}]" + (f".{self.path}" if self.path and not self.path.startswith("[") else self.path)
+
+    @property
+    def message(self) -> str:
+        return f"{self.location}: {self.reason}" if self.location else self.reason
+
+    def __str__(self) -> str:
+        more = len(self.errors) - 1
+        return self.message + (f" (and {more} more invalid event{'s' if more != 1 else ''})" if more else "")

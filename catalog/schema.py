@@ -97,6 +97,7 @@ class Dataset(Timestamped, Base):
     expectations_file: Mapped[str | None] = mapped_column(Text)
     catalog_file: Mapped[str | None] = mapped_column(Text)
     catalog_line: Mapped[int | None] = mapped_column(Integer)
+    facets: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # OpenLineage facets, by name
 
     incidents: Mapped[list[Incident]] = relationship(back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True)
 
@@ -109,6 +110,7 @@ class Job(Timestamped, Base):
     namespace: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    facets: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # OpenLineage job facets, by name
 
 
 class Model(Timestamped, Base):
@@ -245,3 +247,58 @@ class CheckResult(Base):
     sample: Mapped[list[Any] | None] = mapped_column(JSON)
 
     run: Mapped[CheckRun] = relationship(back_populates="results")
+
+
+class LineageEvent(Base):
+    """An OpenLineage event exactly as it was received, kept before it is mapped (as Marquez does).
+
+    `payload_hash` (SHA-256 of the canonical JSON) makes a re-sent event a no-op instead of a copy.
+    """
+
+    __tablename__ = "lineage_events"
+    __table_args__ = (
+        UniqueConstraint("payload_hash", name="uq_lineage_events_payload_hash"),
+        Index("ix_lineage_events_run", "run_id"),
+        Index("ix_lineage_events_job", "job_namespace", "job_name"),
+        Index("ix_lineage_events_time", "event_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # RunEvent | DatasetEvent | JobEvent
+    event_type: Mapped[str | None] = mapped_column(String(16))  # START, COMPLETE, ... (RunEvents)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    job_namespace: Mapped[str | None] = mapped_column(Text)
+    job_name: Mapped[str | None] = mapped_column(Text)
+    producer: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LineageRun(Timestamped, Base):
+    """What one run of a job has read and written so far: the union over its events.
+
+    A job's OpenLineage derivations are those of its newest run that declared an output, so a
+    START that lists inputs and a COMPLETE that lists outputs add up, and a late event of an older
+    run does not roll the job back. A JobEvent counts as a run of its own (`run_id` "jobevent:TIME").
+    `inputs`: [{namespace, name, role, fingerprint, seen_at, feed_time}]; `outputs`: [[namespace, name]];
+    `models`: [{namespace, name, version, riskTier, deployed, time}].
+    """
+
+    __tablename__ = "lineage_runs"
+    __table_args__ = (
+        UniqueConstraint("job_id", "run_id", name="uq_lineage_runs_job_run"),
+        Index("ix_lineage_runs_job_time", "job_id", "lineage_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str | None] = mapped_column(String(16))  # eventType of the run's newest event
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)  # its newest event
+    lineage_time: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its newest START/RUNNING/COMPLETE
+    has_outputs: Mapped[bool] = mapped_column(Boolean, default=False)
+    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    models: Mapped[list[Any]] = mapped_column(JSON, default=list)

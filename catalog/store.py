@@ -221,7 +221,7 @@ class LineageRows:
 
 
 def _columns(table: type) -> list[Any]:
-    skip = {"created_at", "updated_at"}
+    skip = {"created_at", "updated_at", "facets"}  # OpenLineage facets stay in the store, out of the graph
     return [column for column in table.__table__.columns if column.name not in skip]  # type: ignore[attr-defined]
 
 
@@ -329,18 +329,27 @@ class Writer:
         return changed
 
     def replace_feeds(self, model: Model, feeds: list[dict[str, Any]], *, source: str) -> bool:
-        """Make `model`'s feeds from `source` exactly `feeds` (dataset, role, fingerprint, consumed_at)."""
-        existing = {
-            (row.dataset_id, row.role): row
-            for row in self.session.scalars(select(Feed).where(Feed.model_id == model.id, Feed.source == source))
-        }
+        """Make `model`'s feeds from `source` exactly `feeds` (dataset, role, fingerprint, consumed_at).
+
+        There is one row per (model, dataset, role) whatever its source: a catalog file's feed takes
+        over a row that OpenLineage reported, and any other source leaves a catalog row as it is.
+        """
+        rows = list(self.session.scalars(select(Feed).where(Feed.model_id == model.id)))
+        existing = {(row.dataset_id, row.role): row for row in rows if row.source == source}
+        others = {(row.dataset_id, row.role): row for row in rows if row.source != source}
         changed = False
         wanted_keys = set()
         for feed in feeds:
             key = (feed["dataset"].id, feed["role"])
-            wanted_keys.add(key)
             values = {"fingerprint": feed.get("fingerprint"), "consumed_at": feed.get("consumed_at")}
             row = existing.get(key)
+            if row is None and key in others:
+                if source != "catalog":
+                    continue
+                row = others[key]
+                row.source = source
+                changed = True
+            wanted_keys.add(key)
             if row is None:
                 self.session.add(Feed(dataset_id=key[0], model_id=model.id, role=key[1], source=source, **values))
                 changed = True
@@ -367,6 +376,10 @@ class Writer:
             update(Feed).where(Feed.id == feed_id).values(fingerprint=fingerprint, consumed_at=consumed_at, updated_at=utcnow())
         )
         self.changed = True
+
+    def update(self, row: Any, fields: dict[str, Any]) -> Change:
+        """Set `fields` on a row already loaded in this transaction; report whether that changed it."""
+        return self._update(row, fields)
 
     def _update(self, row: Any, fields: dict[str, Any]) -> Change:
         dirty = False
