@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def headwater_error(_request: Request, error: HeadwaterError) -> JSONResponse:
         status, _code, title = classify(error)
         extra = {}
+        if isinstance(error, InvalidCatalogFile) and error.what == "the request body":
+            extra["errors"] = [{"field": p.path, "message": p.message} for p in error.problems]
+            return problem(status, "Invalid request", "; ".join(f"{p.path}: {p.message}" for p in error.problems), **extra)
         if isinstance(error, InvalidCatalogFile):
             extra["errors"] = [{"file": p.file, "path": p.path, "line": p.line, "message": p.message} for p in error.problems]
         if isinstance(error, InvalidEvent):
@@ -66,8 +69,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             response.headers[key] = value
         return response
 
-    from api.routers import checks, datasets, lineage, openlineage
+    from api.routers import checks, datasets, lineage, openlineage, writes
 
+    app.include_router(writes.router)
     app.include_router(datasets.router)
     app.include_router(lineage.router)
     app.include_router(checks.router)

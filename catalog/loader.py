@@ -72,8 +72,24 @@ def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
             problems += _validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
+    return _load(store, documents, [str(Path(p)) for p in paths])
 
-    result = LoadResult(files=[str(Path(p)) for p in paths])
+
+def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path) -> LoadResult:
+    """Load one catalog document given as data (the API's PUT bodies), exactly as a file would load.
+
+    `source` names it in errors; relative locations resolve against `base`.
+    """
+    document = Document(base / source, data)
+    try:
+        spec = CatalogFileSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidCatalogFile(_validation_problems(document, exc)) from None
+    return _load(store, [(document, spec)], [source])
+
+
+def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str]) -> LoadResult:
+    result = LoadResult(files=files)
     with store.transaction() as writer:
         plan = _Plan(documents, writer)
         if plan.problems:

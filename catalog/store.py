@@ -361,6 +361,25 @@ class Writer:
         self.changed |= changed
         return changed
 
+    def delete_dataset(self, namespace: str, name: str) -> bool:
+        """Remove a dataset with its feeds, derivations, incidents and check history (cascades)."""
+        row = self.dataset(namespace, name)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        self.changed = True
+        return True
+
+    def delete_model(self, namespace: str, name: str) -> bool:
+        row = self.model(namespace, name)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        self.changed = True
+        return True
+
     def set_setting(self, key: str, value: Any) -> None:
         row = self.session.get(Setting, key)
         if row is None:

@@ -127,3 +127,52 @@ def test_headwater_serve_answers_on_a_real_port(tmp_path, examples):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+AUTH = {"Authorization": "Bearer s3cret-token"}
+
+
+def test_put_dataset_is_idempotent_and_validated_like_a_catalog_file(client):
+    created = client.put("/api/v1/datasets/dataset:acme-ml:raw.new_feed", headers=AUTH,
+                         json={"owner": "o@acme.example", "origin": "vendor", "licence": {"id": "L", "expires": "2027-01-01"},
+                               "derived_from": []})
+    assert created.status_code == 201
+    again = client.put("/api/v1/datasets/dataset:acme-ml:raw.new_feed", headers=AUTH,
+                       json={"owner": "o@acme.example", "origin": "vendor", "licence": {"id": "L", "expires": "2027-01-01"}})
+    assert again.status_code == 200 and again.json()["counts"]["datasets"]["unchanged"] == 1
+    assert client.get("/api/v1/datasets/raw.new_feed").json()["licence"]["expires"] == "2027-01-01"
+    bad = client.put("/api/v1/datasets/dataset:acme-ml:raw.new_feed", headers=AUTH,
+                     json={"origin": "nowhere", "licence": {"id": "L", "expires": "2027-13-01"}})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["licence.expires", "origin"]
+    assert client.get("/api/v1/datasets/raw.new_feed").json()["origin"] == "vendor"  # nothing written
+    cycle = client.put("/api/v1/datasets/dataset:acme-ml:raw.loan_applications", headers=AUTH,
+                       json={"derived_from": ["features.credit_features"]})
+    assert cycle.status_code == 422 and "cycle" in cycle.json()["detail"]
+
+
+def test_put_model_and_delete_reach_the_lineage(client):
+    assert client.put("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH,
+                      json={"risk_tier": "high", "trained_on": [{"dataset": "vendor.bureau_scores"}]}).status_code == 201
+    impact = client.get("/api/v1/impact/vendor.bureau_scores").json()
+    assert "model:acme-ml:fraud-detector" in {m["model"]["id"] for m in impact["models"]}
+    assert client.delete("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH).status_code == 204
+    assert client.delete("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH).status_code == 404
+    assert client.delete("/api/v1/datasets/dataset:acme-ml:eval.credit_holdout", headers=AUTH).status_code == 204
+    assert client.get("/api/v1/datasets").json()["total"] == 14
+    assert client.delete("/api/v1/datasets/dataset:acme-ml:eval.credit_holdout").status_code == 401
+
+
+def test_post_incident_is_idempotent_and_feeds_risk(client):
+    body = {"dataset": "raw.repayment_history", "kind": "poisoning", "opened": "2026-11-20", "note": "label flips"}
+    assert client.post("/api/v1/incidents", json=body, headers=AUTH).status_code == 201
+    assert client.post("/api/v1/incidents", json=body, headers=AUTH).status_code == 200
+    risk = client.get("/api/v1/risk", params={"model": "credit-scorer", "as_of": "2026-11-25T12:00:00Z"}).json()
+    # the scorer trained on 2026-10-01, before this poisoning window opened: not tainted
+    assert "poisoning_flagged" not in {f["root_condition"] for f in risk["findings"]}
+    earlier = {**body, "opened": "2026-11-21", "effective_from": "2026-09-01"}
+    assert client.post("/api/v1/incidents", json=earlier, headers=AUTH).status_code == 201
+    risk = client.get("/api/v1/risk", params={"model": "credit-scorer", "as_of": "2026-11-25T12:00:00Z"}).json()
+    assert "poisoning_flagged" in {f["root_condition"] for f in risk["findings"]}
+    bad = client.post("/api/v1/incidents", json={**body, "kind": "meteor"}, headers=AUTH)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].endswith("kind")

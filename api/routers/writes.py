@@ -1,0 +1,98 @@
+"""Writes: PUT (idempotent create or update) and DELETE for datasets and models, POST incidents.
+
+A PUT body is the dataset's or model's entry of a catalog file, and it is loaded exactly as a
+catalog file is (same validation, same references, same cycle checks, one transaction), so the
+API and `headwater load` can never disagree about what a field means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Body, Response, status
+
+from api.deps import StoreDep, Writer
+from catalog.errors import InvalidCatalogFile, NotFound, Problem
+from catalog.loader import LoadResult, load_document
+from catalog.spec import IncidentSpec
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Writer])
+
+
+def _split(node: str, kind: str) -> tuple[str, str]:
+    """`dataset:NS:NAME` or `NS:NAME` (the namespace may itself hold ':'; the name may not)."""
+    text = node.removeprefix(f"{kind}:")
+    namespace, sep, name = text.rpartition(":")
+    if not sep or not namespace or not name:
+        raise NotFound(f"expected {kind}:NAMESPACE:NAME or NAMESPACE:NAME in the path, got {node!r}")
+    return namespace, name
+
+
+def _as_body_fields(error: InvalidCatalogFile, prefix: str, source: str) -> InvalidCatalogFile:
+    """Catalog-file paths (`datasets[0].licence.expires`) as body fields (`licence.expires`)."""
+    problems = [
+        Problem(source, p.path[len(prefix):].lstrip(".") if p.path.startswith(prefix) else p.path, p.message)
+        for p in error.problems
+    ]
+    return InvalidCatalogFile(problems, what="the request body")
+
+
+def _put(store, response: Response, kind: str, node: str, body: dict[str, Any]) -> LoadResult:
+    namespace, name = _split(node, kind[:-1])
+    entry = {**body, "name": name, "namespace": namespace}
+    source = f"PUT /api/v1/{kind}/{node}"
+    try:
+        result = load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=Path.cwd())
+    except InvalidCatalogFile as error:
+        raise _as_body_fields(error, f"{kind}[0]", source) from None
+    counts = result.counts.get(kind, {})
+    response.status_code = status.HTTP_201_CREATED if counts.get("created") else status.HTTP_200_OK
+    return result
+
+
+@router.put("/datasets/{dataset:path}", responses={201: {"description": "created"}})
+def put_dataset(store: StoreDep, response: Response, dataset: str,
+                body: dict[str, Any] = Body(..., description="the dataset's catalog-file entry (name and namespace come from the path)")) -> dict:
+    result = _put(store, response, "datasets", dataset, body)
+    return {"counts": result.counts, "revision": result.revision}
+
+
+@router.delete("/datasets/{dataset:path}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_dataset(store: StoreDep, dataset: str) -> Response:
+    namespace, name = _split(dataset, "dataset")
+    with store.transaction() as writer:
+        if not writer.delete_dataset(namespace, name):
+            raise NotFound(f"no dataset {namespace}:{name}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/models/{model:path}", responses={201: {"description": "created"}})
+def put_model(store: StoreDep, response: Response, model: str,
+              body: dict[str, Any] = Body(..., description="the model's catalog-file entry")) -> dict:
+    result = _put(store, response, "models", model, body)
+    return {"counts": result.counts, "revision": result.revision}
+
+
+@router.delete("/models/{model:path}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_model(store: StoreDep, model: str) -> Response:
+    namespace, name = _split(model, "model")
+    with store.transaction() as writer:
+        if not writer.delete_model(namespace, name):
+            raise NotFound(f"no model {namespace}:{name}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/incidents", status_code=status.HTTP_201_CREATED)
+def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -> dict:
+    """Record an incident (idempotent on dataset, kind and opening time); `dataset` is a full id or a name."""
+    namespace = incident.dataset.removeprefix("dataset:").rpartition(":")[0] or "default"
+    try:
+        result = load_document(store, {"catalog": namespace, "incidents": [incident.model_dump(mode="json", exclude_none=True)]},
+                               source="incidents", base=Path.cwd())
+    except InvalidCatalogFile as error:
+        raise _as_body_fields(error, "incidents[0]", "POST /api/v1/incidents") from None
+    if not result.counts.get("incidents", {}).get("created"):
+        response.status_code = status.HTTP_200_OK
+    return {"counts": result.counts, "revision": result.revision}
+
