@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -94,3 +95,45 @@ def test_ingest_command_reads_ndjson_and_reports_lines(headwater, tmp_path):
     not_json = tmp_path / "x.ndjson"
     not_json.write_text("{\n")
     assert headwater("ingest", str(not_json), db=db).returncode == 2
+
+
+def _serve(db: str, port: int, token: str) -> subprocess.Popen:
+    env = {**os.environ, "HEADWATER_TOKENS": token}
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait(base: str, server: subprocess.Popen) -> None:
+    deadline = time.time() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=5)
+            return
+        except httpx.TransportError:
+            assert time.time() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.3)
+
+
+
+@pytest.mark.postgres
+def test_two_servers_over_one_postgresql_see_each_others_writes(pg_url):
+    ports = free_port(), free_port()
+    servers = [_serve(pg_url, port, "tok") for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    auth = {"Authorization": "Bearer tok"}
+    try:
+        for base, server in zip(bases, servers, strict=True):
+            _wait(base, server)
+        a, b = bases
+        assert httpx.put(f"{a}/api/v1/datasets/dataset:shared:raw.src", json={"owner": "o"}, headers=auth, timeout=10).status_code == 201
+        assert httpx.get(f"{b}/api/v1/impact/raw.src", timeout=10).json()["models"] == []  # b builds its graph now
+        assert httpx.put(f"{b}/api/v1/models/model:shared:m", headers=auth, timeout=10,
+                         json={"risk_tier": "high", "trained_on": [{"dataset": "raw.src"}]}).status_code == 201
+        seen_by_a = httpx.get(f"{a}/api/v1/impact/raw.src", timeout=10).json()
+        assert [m["model"]["id"] for m in seen_by_a["models"]] == ["model:shared:m"]
+        assert httpx.delete(f"{a}/api/v1/models/model:shared:m", headers=auth, timeout=10).status_code == 204
+        assert httpx.get(f"{b}/api/v1/impact/raw.src", timeout=10).json()["models"] == []
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
