@@ -134,3 +134,53 @@ def get_model(store: Store, namespace: str, name: str) -> ModelPublic:
         if row is None:
             raise NotFound(f"no model {namespace}:{name}")
         return model_public(row)
+
+
+class EdgePage(Page):
+    items: list[dict[str, Any]]
+
+
+def list_feeds(store: Store, *, model: str | None = None, limit: int = 100, offset: int = 0) -> EdgePage:
+    from catalog.schema import Feed
+
+    query = (select(Feed, Dataset, Model).join(Dataset, Dataset.id == Feed.dataset_id)
+             .join(Model, Model.id == Feed.model_id).order_by(Model.namespace, Model.name, Dataset.name, Feed.role))
+    if model:
+        namespace, _, name = model.removeprefix("model:").rpartition(":")
+        query = query.where(Model.name == name, *([Model.namespace == namespace] if namespace else []))
+    with store.read() as session:
+        rows = session.execute(query).all()
+    items = [{"dataset": f"dataset:{d.namespace}:{d.name}", "model": f"model:{m.namespace}:{m.name}", "role": f.role,
+              "fingerprint": f.fingerprint, "consumed_at": f.consumed_at, "source": f.source} for f, d, m in rows]
+    return EdgePage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
+
+
+def list_derivations(store: Store, *, limit: int = 100, offset: int = 0) -> EdgePage:
+    from sqlalchemy.orm import aliased
+
+    from catalog.schema import Derivation, Job
+
+    source, target = aliased(Dataset), aliased(Dataset)
+    query = (select(Derivation, source, target, Job).join(source, source.id == Derivation.input_id)
+             .join(target, target.id == Derivation.output_id).outerjoin(Job, Job.id == Derivation.job_id)
+             .order_by(target.namespace, target.name, source.name))
+    with store.read() as session:
+        rows = session.execute(query).all()
+    items = [{"input": f"dataset:{s.namespace}:{s.name}", "output": f"dataset:{t.namespace}:{t.name}",
+              "job": f"job:{j.namespace}:{j.name}" if j else None, "source": d.source} for d, s, t, j in rows]
+    return EdgePage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
+
+
+def list_incidents(store: Store, *, dataset: str | None = None, open_only: bool = False,
+                   limit: int = 100, offset: int = 0) -> EdgePage:
+    from catalog.schema import Incident
+
+    query = select(Incident, Dataset).join(Dataset, Dataset.id == Incident.dataset_id).order_by(Incident.opened)
+    with store.read() as session:
+        rows = session.execute(query).all()
+    items = [{"dataset": f"dataset:{d.namespace}:{d.name}", "kind": i.kind, "opened": i.opened,
+              "effective_from": i.effective_from, "due": i.due, "resolved": i.resolved, "note": i.note}
+             for i, d in rows
+             if (not dataset or dataset in (d.name, f"{d.namespace}:{d.name}", f"dataset:{d.namespace}:{d.name}"))
+             and (not open_only or i.resolved is None)]
+    return EdgePage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])

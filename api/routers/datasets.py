@@ -19,8 +19,38 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/datasets", response_model=service.DatasetPage)
 def list_datasets(store: StoreDep, namespace: str | None = None, owner: str | None = None, origin: str | None = None,
-                  tag: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.DatasetPage:
-    return service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)
+                  tag: str | None = None, condition: Annotated[str | None, Query(
+                      description="only datasets on which this governance condition is detected now")] = None,
+                  limit: Limit = 100, offset: Offset = 0) -> service.DatasetPage:
+    if condition is None:
+        return service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)
+    from checks.policy import CONDITIONS
+    from checks.risk import evaluate
+
+    if condition not in CONDITIONS:
+        from fastapi import HTTPException
+
+        raise HTTPException(422, f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
+    flagged = {f.node for f in evaluate(store, path_limit=0).findings if f.node == f.root and f.condition == condition}
+    page = service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=100_000, offset=0)
+    items = [item for item in page.items if item.id in flagged]
+    return service.DatasetPage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
+
+
+@router.get("/feeds", response_model=service.EdgePage)
+def list_feeds(store: StoreDep, model: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+    return service.list_feeds(store, model=model, limit=limit, offset=offset)
+
+
+@router.get("/derivations", response_model=service.EdgePage)
+def list_derivations(store: StoreDep, limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+    return service.list_derivations(store, limit=limit, offset=offset)
+
+
+@router.get("/incidents", response_model=service.EdgePage)
+def list_incidents(store: StoreDep, dataset: str | None = None, open: bool = False,
+                   limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+    return service.list_incidents(store, dataset=dataset, open_only=open, limit=limit, offset=offset)
 
 
 @router.get("/datasets/{dataset:path}", response_model=service.DatasetPublic)

@@ -176,3 +176,16 @@ def test_post_incident_is_idempotent_and_feeds_risk(client):
     assert "poisoning_flagged" in {f["root_condition"] for f in risk["findings"]}
     bad = client.post("/api/v1/incidents", json={**body, "kind": "meteor"}, headers=AUTH)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].endswith("kind")
+
+
+def test_feeds_derivations_incidents_and_condition_filter(client):
+    feeds = client.get("/api/v1/feeds", params={"model": "credit-scorer"}).json()
+    assert feeds["total"] == 2 and {f["role"] for f in feeds["items"]} == {"training", "validation"}
+    derivations = client.get("/api/v1/derivations", params={"limit": 3}).json()
+    assert derivations["total"] == 14 and len(derivations["items"]) == 3
+    assert derivations["items"][0]["job"].startswith("job:acme-ml:jobs.")
+    incidents = client.get("/api/v1/incidents", params={"open": True}).json()
+    assert sorted(i["kind"] for i in incidents["items"]) == ["breach", "consent_withdrawn", "erasure_request"]
+    breached = client.get("/api/v1/datasets", params={"condition": "breach_flagged"}).json()
+    assert [d["id"] for d in breached["items"]] == ["dataset:acme-ml:vendor.bureau_scores"]
+    assert client.get("/api/v1/datasets", params={"condition": "bogus"}).status_code == 422
