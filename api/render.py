@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 if TYPE_CHECKING:
     from catalog.loader import LoadResult
-    from checks.results import CheckHistory, CheckReport, CheckRunResult, RiskReport, TrainingManifest
+    from checks.results import CheckHistory, CheckReport, RiskReport, TrainingManifest
     from lineage.results import ImpactResult, LineageResult, LineageSummary, NodeRef, PathResult, TreeNode
 
 KIND_STYLE = {"dataset": "cyan", "job": "dim", "model": "bold magenta"}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from api.deps import StoreDep
 from catalog import service
+from checks.results import RiskReport
 from lineage import queries
 from lineage.graph import DATASET, MODEL
 from lineage.service import graph_of
@@ -63,6 +67,24 @@ def get_dataset(store: StoreDep, dataset: str) -> service.DatasetPublic:
 @router.get("/models", response_model=service.ModelPage)
 def list_models(store: StoreDep, namespace: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.ModelPage:
     return service.list_models(store, namespace=namespace, limit=limit, offset=offset)
+
+
+@router.get("/models/{model:path}/risk", response_model=RiskReport, tags=["lineage"])
+def model_risk(store: StoreDep, model: str, as_of: datetime | None = None,
+               paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
+    """The findings that reach one model (DESIGN §3's `GET /models/{id}/risk`)."""
+    from checks import risk
+
+    moment = as_of.replace(tzinfo=timezone.utc) if as_of is not None and as_of.tzinfo is None else as_of
+    return risk.evaluate(store, as_of=moment, model=model, path_limit=paths)
+
+
+@router.get("/models/{model:path}/report", response_class=PlainTextResponse, tags=["lineage"],
+            responses={200: {"content": {"text/markdown": {}}}})
+def model_report(store: StoreDep, model: str) -> PlainTextResponse:
+    from checks import risk
+
+    return PlainTextResponse(risk.model_report(store, model), media_type="text/markdown")
 
 
 @router.get("/models/{model:path}", response_model=service.ModelPublic)

@@ -15,7 +15,7 @@ import networkx as nx
 from checks.reports.mermaid import SEVERE, flowchart
 from checks.results import Finding, RiskReport
 from lineage import queries
-from lineage.graph import DATASET, MODEL
+from lineage.graph import DATASET
 
 RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 
@@ -32,7 +32,7 @@ def short(node: str) -> str:
 
 
 def risk_summary(report: RiskReport) -> str:
-    lines = [f"# Headwater risk findings", "",
+    lines = ["# Headwater risk findings", "",
              f"As of {report.as_of:%Y-%m-%d %H:%M} UTC · store revision {report.revision} · "
              f"{len(report.findings)} findings", ""]
     models = [f for f in report.findings if f.node_kind == "model"]

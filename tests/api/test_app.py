@@ -189,3 +189,11 @@ def test_feeds_derivations_incidents_and_condition_filter(client):
     breached = client.get("/api/v1/datasets", params={"condition": "breach_flagged"}).json()
     assert [d["id"] for d in breached["items"]] == ["dataset:acme-ml:vendor.bureau_scores"]
     assert client.get("/api/v1/datasets", params={"condition": "bogus"}).status_code == 422
+
+
+def test_model_risk_and_report_under_the_model(client):
+    risk = client.get("/api/v1/models/model:acme-ml:credit-scorer/risk").json()
+    assert risk["findings"] and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer"}
+    report = client.get("/api/v1/models/credit-scorer/report")
+    assert report.status_code == 200 and report.text.startswith("# Training-data governance report: credit-scorer")
+    assert client.get("/api/v1/models/credit-scorer").json()["name"] == "credit-scorer"

@@ -73,7 +73,7 @@ def test_postgres_table_fingerprint_is_computed_in_the_server(pg_url):
             connection.execute(text("CREATE SCHEMA IF NOT EXISTS s"))
             connection.execute(text(f"CREATE TABLE s.t (id integer, {column} text, score double precision)"))
             for row in rows:
-                connection.execute(text(f"INSERT INTO s.t VALUES (:a, :b, :c)"), {"a": row[0], "b": row[1], "c": row[2]})
+                connection.execute(text("INSERT INTO s.t VALUES (:a, :b, :c)"), {"a": row[0], "b": row[1], "c": row[2]})
 
     reset(ROWS)
     first = fingerprint_table(pg_url, "s.t")

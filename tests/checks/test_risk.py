@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import textwrap
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import yaml
