@@ -7,6 +7,7 @@ API and `headwater load` can never disagree about what a field means.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,27 @@ def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -
         response.status_code = status.HTTP_200_OK
     return {"counts": result.counts, "revision": result.revision}
 
+
+
+@router.delete("/incidents", status_code=status.HTTP_204_NO_CONTENT)
+def delete_incident(store: StoreDep, dataset: str, kind: str, opened: datetime) -> Response:
+    """Remove an incident recorded by mistake (to close one, POST it again with `resolved`)."""
+    from sqlalchemy import delete, select
+
+    from catalog.schema import Dataset, Incident
+    from lineage import queries
+    from lineage.graph import DATASET
+    from lineage.service import graph_of
+
+    graph = graph_of(store)
+    node = queries.resolve(graph, dataset, kinds=(DATASET,))
+    moment = opened if opened.tzinfo else opened.replace(tzinfo=timezone.utc)
+    with store.transaction() as writer:
+        dataset_id = writer.session.scalar(select(Dataset.id).where(
+            Dataset.namespace == graph.nodes[node]["namespace"], Dataset.name == graph.nodes[node]["name"]))
+        removed = writer.session.execute(delete(Incident).where(
+            Incident.dataset_id == dataset_id, Incident.kind == kind, Incident.opened == moment)).rowcount
+        if not removed:
+            raise NotFound(f"no {kind} incident on {node} opened {moment:%Y-%m-%d %H:%M}")
+        writer.changed = True
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

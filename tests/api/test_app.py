@@ -176,6 +176,12 @@ def test_post_incident_is_idempotent_and_feeds_risk(client):
     assert "poisoning_flagged" in {f["root_condition"] for f in risk["findings"]}
     bad = client.post("/api/v1/incidents", json={**body, "kind": "meteor"}, headers=AUTH)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].endswith("kind")
+    where = {"dataset": "raw.repayment_history", "kind": "poisoning", "opened": "2026-11-21T00:00:00Z"}
+    assert client.delete("/api/v1/incidents", params=where).status_code == 401
+    assert client.delete("/api/v1/incidents", params=where, headers=AUTH).status_code == 204
+    assert client.delete("/api/v1/incidents", params=where, headers=AUTH).status_code == 404
+    kinds = [i["kind"] for i in client.get("/api/v1/incidents", params={"dataset": "raw.repayment_history"}).json()["items"]]
+    assert kinds == ["poisoning"]  # the other one, opened 2026-11-20, is still there
 
 
 def test_feeds_derivations_incidents_and_condition_filter(client):
