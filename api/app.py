@@ -26,6 +26,53 @@ def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
                         status_code=status, media_type=PROBLEM)
 
 
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes, declared (Content-Length) or streamed (chunked).
+
+    A streamed body that grows past the limit is cut off with a byte no JSON parser accepts (so a
+    valid prefix is never acted on), and whatever the app answers is replaced by the 413. (FastAPI
+    turns errors raised while reading a body into a 400, so the limit cannot simply raise.)
+    """
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        state = {"received": 0, "too_large": False, "answered": False}
+
+        async def counted():
+            if state["too_large"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.limit:
+                    state["too_large"] = True
+                    # end the body with bytes no JSON parser accepts, so a valid prefix is never acted on
+                    return {"type": "http.request", "body": b"\x00", "more_body": False}
+            return message
+
+        async def guarded(message):
+            if not state["too_large"]:
+                await send(message)
+            elif not state["answered"]:
+                state["answered"] = True
+                await self._refuse(scope, receive, send)
+
+        await self.app(scope, counted, guarded)
+
+    async def _refuse(self, scope, receive, send) -> None:
+        response = problem(413, "Payload too large", f"request bodies are limited to {self.limit} bytes")
+        await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     app = FastAPI(
@@ -36,12 +83,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.settings = settings
     app.state.store = store or Store(settings.db)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return problem(413, "Payload too large", f"request bodies are limited to {settings.max_body_bytes} bytes")
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.exception_handler(HeadwaterError)
     async def headwater_error(_request: Request, error: HeadwaterError) -> JSONResponse:

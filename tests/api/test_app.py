@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +18,8 @@ from api.app import create_app
 from api.config import Settings
 from catalog.loader import load_catalog
 from catalog.store import Store
+
+ROOT_EVENTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events" / "valid"
 
 
 @pytest.fixture
@@ -97,6 +101,18 @@ def test_oversized_bodies_are_refused(store_url):
         response = small.post("/api/v1/checks", content=b"x" * 1000, headers={"Authorization": "Bearer t",
                                                                                 "Content-Type": "application/json"})
     assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
+    with TestClient(create_app(Settings(db=store_url, tokens=("t",), max_body_bytes=100))) as small:
+        chunks = (b"[" + b" " * 60 + b"]" for _ in range(3))  # streamed without Content-Length
+        streamed = small.post("/api/v1/lineage", content=chunks, headers={"Authorization": "Bearer t",
+                                                                          "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    event = json.dumps(json.loads((ROOT_EVENTS / "python-client-full-event.json").read_text())).encode()
+    with TestClient(create_app(Settings(db=store_url, tokens=("t",), max_body_bytes=len(event) + 10))) as small:
+        prefix_then_more = (part for part in (event, b" " * 50))  # a valid event, then too much
+        cut = small.post("/api/v1/lineage", content=prefix_then_more, headers={"Authorization": "Bearer t",
+                                                                                "Content-Type": "application/json"})
+        assert cut.status_code == 413
+        assert small.get("/api/v1/datasets").json()["total"] == 0  # the valid prefix was not acted on
 
 
 def free_port() -> int:
