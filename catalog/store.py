@@ -363,16 +363,12 @@ class Writer:
 
     def delete_dataset(self, namespace: str, name: str) -> bool:
         """Remove a dataset with its feeds, derivations, incidents and check history (cascades)."""
-        row = self.dataset(namespace, name)
-        if row is None:
-            return False
-        self.session.delete(row)
-        self.session.flush()
-        self.changed = True
-        return True
+        return self._delete(self.dataset(namespace, name))
 
     def delete_model(self, namespace: str, name: str) -> bool:
-        row = self.model(namespace, name)
+        return self._delete(self.model(namespace, name))
+
+    def _delete(self, row: Any) -> bool:
         if row is None:
             return False
         self.session.delete(row)

@@ -61,10 +61,15 @@ def put_dataset(store: StoreDep, response: Response, dataset: str,
 
 @router.delete("/datasets/{dataset:path}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_dataset(store: StoreDep, dataset: str) -> Response:
-    namespace, name = _split(dataset, "dataset")
+    return _delete(store, dataset, "dataset")
+
+
+def _delete(store, node: str, kind: str) -> Response:
+    namespace, name = _split(node, kind)
     with store.transaction() as writer:
-        if not writer.delete_dataset(namespace, name):
-            raise NotFound(f"no dataset {namespace}:{name}")
+        removed = writer.delete_dataset(namespace, name) if kind == "dataset" else writer.delete_model(namespace, name)
+        if not removed:
+            raise NotFound(f"no {kind} {namespace}:{name}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -77,11 +82,7 @@ def put_model(store: StoreDep, response: Response, model: str,
 
 @router.delete("/models/{model:path}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_model(store: StoreDep, model: str) -> Response:
-    namespace, name = _split(model, "model")
-    with store.transaction() as writer:
-        if not writer.delete_model(namespace, name):
-            raise NotFound(f"no model {namespace}:{name}")
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _delete(store, model, "model")
 
 
 @router.post("/incidents", status_code=status.HTTP_201_CREATED)

@@ -30,19 +30,10 @@ def test_openlineage_python_http_transport_feeds_a_real_server(tmp_path):
 
     db = f"sqlite:///{tmp_path / 'h.db'}"
     port = free_port()
-    env = {**os.environ, "HEADWATER_TOKENS": "pipeline-token"}
-    server = subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = _serve(db, port, "pipeline-token")
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.time() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.3)
+        _wait(base, server)
         config = HttpConfig.from_dict({"url": base, "auth": {"type": "api_key", "apiKey": "pipeline-token"}})
         client = OpenLineageClient(transport=HttpTransport(config))
         run, job = Run(runId=str(uuid.uuid4())), Job(namespace="airflow", name="build_features")
