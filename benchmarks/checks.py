@@ -37,7 +37,6 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -47,9 +46,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmarks.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -308,38 +308,8 @@ def compare(headwater: list[Any], hand: list[dict[str, Any]]) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    try:
-        nproc = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, ValueError, subprocess.CalledProcessError):
-        nproc = len(os.sched_getaffinity(0))
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "nproc": nproc, "cpu": cpu, "ram_gib": ram, "os": platform.platform(),
-        "python": platform.python_version(), "great_expectations": version("great_expectations"),
-        "pandas": version("pandas"), "numpy": version("numpy"), "pyarrow": version("pyarrow"),
-        "sqlalchemy": version("sqlalchemy"), "psycopg": version("psycopg"), "sqlite": sqlite3.sqlite_version,
-    }
+    return {**describe_machine("great_expectations", "pandas", "numpy", "pyarrow", "sqlalchemy", "psycopg"),
+            "sqlite": sqlite3.sqlite_version}
 
 
 def gx_startup_in_fresh_interpreter() -> dict[str, float]:

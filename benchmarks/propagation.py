@@ -50,7 +50,6 @@ import cProfile
 import gc
 import json
 import os
-import platform
 import pstats
 import statistics
 import subprocess
@@ -59,7 +58,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +66,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from benchmarks.machine import describe_machine
 from benchmarks.reference import describe, reference_graph
 from lineage.bitsets import Index, index_of
 from lineage.graph import DATASET, MODEL
@@ -155,29 +154,6 @@ def sample_back_to_back(cases: list[Case], blocks: int, per_block: int) -> None:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    ram = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    try:
-        nproc = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, ValueError, subprocess.CalledProcessError):
-        nproc = len(os.sched_getaffinity(0))
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
@@ -185,9 +161,7 @@ def machine() -> dict[str, Any]:
                                     capture_output=True, text=True, check=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = None, None
-    return {"nproc": nproc, "cpu": cpu, "ram_gib": ram, "os": platform.platform(), "python": platform.python_version(),
-            "networkx": version("networkx"), "numpy": version("numpy"), "scipy": version("scipy"),
-            "commit": commit, "lineage_uncommitted_changes": dirty}
+    return {**describe_machine("networkx", "numpy", "scipy"), "commit": commit, "lineage_uncommitted_changes": dirty}
 
 
 # --- the workload ---------------------------------------------------------------------------------
@@ -339,7 +313,7 @@ def run(scale: float, repeat: int, repeat_slow: int, do_profile: bool) -> dict[s
         first_run(case, keep=False)
     sample_round_robin(builds)
     index = index_of(graph)  # builds the product's index and caches it on the graph, as the product does
-    assert index_of(graph) is index and graph.graph["_propagation_index"] is index
+    assert index_of(graph) is index and graph.graph["_propagation_index"][1] is index  # (key, index)
     assert index.acyclic, "the reference graph is a DAG: propagate must take the bit-plane path"
     csr = CSR(graph)
     assert csr.nodes == index.nodes, "the baseline and the index number the nodes differently"
@@ -371,7 +345,7 @@ def run(scale: float, repeat: int, repeat_slow: int, do_profile: bool) -> dict[s
     for case in warm:
         case.memory = cases[0 if case is warm[0] else 2].memory
     sample_back_to_back(warm, blocks=5, per_block=max(1, repeat // 2))
-    assert graph.graph["_propagation_index"] is index, "propagate rebuilt the index during the timings"
+    assert graph.graph["_propagation_index"][1] is index, "propagate rebuilt the index during the timings"
 
     # the reference work list, once per root set (the before / after)
     print("  reference propagate_worklist, all hard and mixed (once each) ...", flush=True)
