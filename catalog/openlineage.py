@@ -107,7 +107,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalog.errors import InvalidEvent
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
-from catalog.spec import FINGERPRINT, FeedRole, RiskTier
+from catalog.spec import FeedRole, Fingerprint, RiskTier
 from catalog.store import Store, Writer
 
 SOURCE = "openlineage"
@@ -258,14 +258,7 @@ class FeedFacet(_Facet):
     """`headwater_feed`: how a training run used this input."""
 
     role: FeedRole = "training"
-    fingerprint: str | None = None
-
-    @field_validator("fingerprint")
-    @classmethod
-    def _fingerprint(cls, value: str | None) -> str | None:
-        if value is not None and not FINGERPRINT.match(value):
-            raise ValueError("expected 'sha256:' followed by 64 lowercase hex digits")
-        return value
+    fingerprint: Fingerprint | None = None
 
 
 # --- parsed events -------------------------------------------------------------------------------
@@ -654,23 +647,40 @@ def _owners(facet: dict[str, Any]) -> str | None:
 
 
 @dataclass
-class _DatasetChanges:
-    """What a batch says about one dataset, folded in event-time order."""
+class _FacetChanges:
+    """Facets set and deleted (`_deleted: true`) by a batch, folded in event-time order."""
 
     set_facets: dict[str, Any] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+
+    def take(self, name: str, facet: Any) -> bool:
+        """Record one facet; False when it deletes the facet (nothing more to read from it)."""
+        if isinstance(facet, dict) and facet.get("_deleted") is True:
+            self.set_facets.pop(name, None)
+            self.deleted.add(name)
+            return False
+        self.set_facets[name] = facet
+        self.deleted.discard(name)
+        return True
+
+    def merged(self, existing: dict[str, Any] | None) -> dict[str, Any]:
+        facets = dict(existing or {})
+        for name in self.deleted:
+            facets.pop(name, None)
+        facets.update(self.set_facets)
+        return dict(sorted(facets.items()))
+
+
+@dataclass
+class _DatasetChanges(_FacetChanges):
+    """What a batch says about one dataset."""
+
     fields: dict[str, Any] = field(default_factory=dict)
     tag: bool | None = None  # True: add `dropped`; False: remove it
 
     def fold(self, ref: DatasetRef) -> None:
         for name, facet in ref.facets.items():
-            if isinstance(facet, dict) and facet.get("_deleted") is True:
-                self.set_facets.pop(name, None)
-                self.deleted.add(name)
-                continue
-            self.set_facets[name] = facet
-            self.deleted.discard(name)
-            if not isinstance(facet, dict):
+            if not self.take(name, facet) or not isinstance(facet, dict):
                 continue
             if name == "documentation" and isinstance(facet.get("description"), str) and facet["description"]:
                 self.fields["description"] = facet["description"]
@@ -690,12 +700,8 @@ class _DatasetChanges:
     def apply(self, writer: Writer, row: Dataset | None, key: Key) -> tuple[Dataset, str]:
         if row is None:
             tags = [DROPPED_TAG] if self.tag else []
-            return writer.upsert_dataset(*key, {**self.fields, "facets": dict(sorted(self.set_facets.items())), "tags": tags})
-        facets = dict(row.facets or {})
-        for name in self.deleted:
-            facets.pop(name, None)
-        facets.update(self.set_facets)
-        values: dict[str, Any] = {"facets": dict(sorted(facets.items()))}
+            return writer.upsert_dataset(*key, {**self.fields, "facets": self.merged(None), "tags": tags})
+        values: dict[str, Any] = {"facets": self.merged(row.facets)}
         declared = row.catalog_file is not None
         for name, value in self.fields.items():
             if declared and getattr(row, name) not in (None, ""):
@@ -708,28 +714,17 @@ class _DatasetChanges:
 
 
 @dataclass
-class _JobChanges:
-    set_facets: dict[str, Any] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
+class _JobChanges(_FacetChanges):
     description: str | None = None
 
     def fold(self, ref: JobRef) -> None:
         for name, facet in ref.facets.items():
-            if isinstance(facet, dict) and facet.get("_deleted") is True:
-                self.set_facets.pop(name, None)
-                self.deleted.add(name)
-                continue
-            self.set_facets[name] = facet
-            self.deleted.discard(name)
-            if name == "documentation" and isinstance(facet, dict) and isinstance(facet.get("description"), str):
+            if self.take(name, facet) and name == "documentation" and isinstance(facet, dict) \
+                    and isinstance(facet.get("description"), str):
                 self.description = facet["description"] or self.description
 
     def values(self, row: Job) -> dict[str, Any]:
-        facets = dict(row.facets or {})
-        for name in self.deleted:
-            facets.pop(name, None)
-        facets.update(self.set_facets)
-        values: dict[str, Any] = {"facets": dict(sorted(facets.items()))}
+        values: dict[str, Any] = {"facets": self.merged(row.facets)}
         if self.description:
             values["description"] = self.description
         return values

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from catalog.durations import parse_duration
 
@@ -58,7 +58,14 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _fingerprint(value: str) -> str:
+    if not FINGERPRINT.match(value):
+        raise ValueError("expected 'sha256:' followed by 64 lowercase hex digits")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Fingerprint = Annotated[str, AfterValidator(_fingerprint), Field(description="sha256:<64 hex digits>")]
 Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime)]
 Text = Annotated[str, BeforeValidator(_text)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000)]
@@ -154,15 +161,8 @@ class DatasetSpec(Strict):
 class FeedSpec(Strict):
     dataset: Name
     role: FeedRole = "training"
-    fingerprint: str | None = Field(default=None, description="sha256:<64 hex digits>")
+    fingerprint: Fingerprint | None = None
     at: Timestamp | None = None
-
-    @field_validator("fingerprint")
-    @classmethod
-    def _fingerprint(cls, value: str | None) -> str | None:
-        if value is not None and not FINGERPRINT.match(value):
-            raise ValueError("expected 'sha256:' followed by 64 lowercase hex digits")
-        return value
 
 
 class ModelSpec(Strict):

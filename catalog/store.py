@@ -278,7 +278,7 @@ class Writer:
             self.session.flush()
             self.changed = True
             return row, "created"
-        return row, self._update(row, fields)
+        return row, self.update(row, fields)
 
     def upsert_model(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Model, Change]:
         row = self.model(namespace, name)
@@ -288,7 +288,7 @@ class Writer:
             self.session.flush()
             self.changed = True
             return row, "created"
-        return row, self._update(row, fields)
+        return row, self.update(row, fields)
 
     def upsert_job(self, namespace: str, name: str) -> Job:
         row = self.session.scalar(select(Job).where(Job.namespace == namespace, Job.name == name))
@@ -308,7 +308,7 @@ class Writer:
             self.session.add(Incident(dataset_id=dataset.id, kind=kind, opened=opened, **fields))
             self.changed = True
             return "created"
-        return self._update(row, fields)
+        return self.update(row, fields)
 
     def replace_derivations(self, output: Dataset, inputs: list[tuple[Dataset, Job | None]], *, source: str) -> bool:
         """Make `output`'s derivations from `source` exactly `inputs`; True when that changed them."""
@@ -353,7 +353,7 @@ class Writer:
             if row is None:
                 self.session.add(Feed(dataset_id=key[0], model_id=model.id, role=key[1], source=source, **values))
                 changed = True
-            elif self._update(row, values) == "updated":
+            elif self.update(row, values) == "updated":
                 changed = True
         for key in existing.keys() - wanted_keys:
             self.session.delete(existing[key])
@@ -394,9 +394,6 @@ class Writer:
 
     def update(self, row: Any, fields: dict[str, Any]) -> Change:
         """Set `fields` on a row already loaded in this transaction; report whether that changed it."""
-        return self._update(row, fields)
-
-    def _update(self, row: Any, fields: dict[str, Any]) -> Change:
         dirty = False
         for key, value in fields.items():
             if getattr(row, key) != value:
