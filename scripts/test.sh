@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs it.
 #   - the PostgreSQL server binaries (the suite starts its own throwaway server on 127.0.0.1);
+#   - Debian's Chromium, which the viewer's browser tests drive through Playwright;
 #   - Headwater itself, editable, with its test extras.
 # Extra arguments go to pytest: scripts/test.sh -k loader -x
 set -euo pipefail
@@ -12,6 +13,12 @@ if [ -z "${HEADWATER_TEST_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb 
   echo "==> installing PostgreSQL (Debian package)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Chromium (Debian package) for the viewer's browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "==> installing headwater[test]"
