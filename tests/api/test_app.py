@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from api.app import create_app
 from api.config import Settings
 from catalog.loader import load_catalog
 from catalog.store import Store
+from tests import server
 
 ROOT_EVENTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events" / "valid"
 
@@ -115,34 +114,15 @@ def test_oversized_bodies_are_refused(store_url):
         assert small.get("/api/v1/datasets").json()["total"] == 0  # the valid prefix was not acted on
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_headwater_serve_answers_on_a_real_port(tmp_path, examples):
     db = f"sqlite:///{tmp_path / 'h.db'}"
     assert subprocess.run([sys.executable, "-m", "api.cli", "--db", db, "load", str(examples / "catalog.yaml")],
                           capture_output=True, timeout=120).returncode == 0
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/impact/vendor.bureau_scores", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.time() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.3)
+    with server.running(db) as base:
+        response = httpx.get(f"{base}/api/v1/impact/vendor.bureau_scores", timeout=5)
         assert response.status_code == 200 and response.json()["models"][0]["risk_tier"] == "high"
-        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
-        assert "/api/v1/risk" in httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()["paths"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert httpx.get(f"{base}/docs", timeout=5).status_code == 200
+        assert "/api/v1/risk" in httpx.get(f"{base}/openapi.json", timeout=5).json()["paths"]
 
 
 AUTH = {"Authorization": "Bearer s3cret-token"}

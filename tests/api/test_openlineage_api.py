@@ -4,10 +4,6 @@ the HTTP endpoint's errors and auth, and `headwater ingest`."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
-from tests.api.test_app import free_port
+from tests.server import free_port, start, stop, wait_until_up
 
 EVENTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events"
 
@@ -30,10 +26,10 @@ def test_openlineage_python_http_transport_feeds_a_real_server(tmp_path):
 
     db = f"sqlite:///{tmp_path / 'h.db'}"
     port = free_port()
-    server = _serve(db, port, "pipeline-token")
+    server = start(db, port, tokens="pipeline-token")
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base, server)
+        wait_until_up(base, server)
         config = HttpConfig.from_dict({"url": base, "auth": {"type": "api_key", "apiKey": "pipeline-token"}})
         client = OpenLineageClient(transport=HttpTransport(config))
         run, job = Run(runId=str(uuid.uuid4())), Job(namespace="airflow", name="build_features")
@@ -49,8 +45,7 @@ def test_openlineage_python_http_transport_feeds_a_real_server(tmp_path):
         denied = httpx.post(f"{base}/api/v1/lineage", json={}, timeout=10)
         assert denied.status_code == 401
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def test_malformed_event_is_a_400_naming_the_field_and_writes_nothing(tmp_path):
@@ -88,33 +83,15 @@ def test_ingest_command_reads_ndjson_and_reports_lines(headwater, tmp_path):
     assert headwater("ingest", str(not_json), db=db).returncode == 2
 
 
-def _serve(db: str, port: int, token: str) -> subprocess.Popen:
-    env = {**os.environ, "HEADWATER_TOKENS": token}
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _wait(base: str, server: subprocess.Popen) -> None:
-    deadline = time.time() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/openapi.json", timeout=5)
-            return
-        except httpx.TransportError:
-            assert time.time() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.3)
-
-
-
 @pytest.mark.postgres
 def test_two_servers_over_one_postgresql_see_each_others_writes(pg_url):
     ports = free_port(), free_port()
-    servers = [_serve(pg_url, port, "tok") for port in ports]
+    servers = [start(pg_url, port, tokens="tok") for port in ports]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     auth = {"Authorization": "Bearer tok"}
     try:
         for base, server in zip(bases, servers, strict=True):
-            _wait(base, server)
+            wait_until_up(base, server)
         a, b = bases
         assert httpx.put(f"{a}/api/v1/datasets/dataset:shared:raw.src", json={"owner": "o"}, headers=auth, timeout=10).status_code == 201
         assert httpx.get(f"{b}/api/v1/impact/raw.src", timeout=10).json()["models"] == []  # b builds its graph now
@@ -126,5 +103,4 @@ def test_two_servers_over_one_postgresql_see_each_others_writes(pg_url):
         assert httpx.get(f"{b}/api/v1/impact/raw.src", timeout=10).json()["models"] == []
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
