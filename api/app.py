@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+                  for e in error.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, errors=errors)
 
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         response = problem(error.status_code, _titles.get(error.status_code, "Error"), str(error.detail))
         for key, value in (error.headers or {}).items():
             response.headers[key] = value
+        if error.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(_request))
         return response
 
     from api.routers import checks, datasets, lineage, openlineage, writes
@@ -118,7 +121,72 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(lineage.router)
     app.include_router(checks.router)
     app.include_router(openlineage.router)
+    document_problems(app)
     return app
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem", "type": "object", "required": ["type", "title", "status", "detail"],
+    "description": "RFC 9457 problem details; `errors` lists each field at fault when there are several.",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+    },
+}
+# What any operation may answer besides success (the error table, request validation, the body limit),
+# and what a write answers without a good token.
+_PROBLEMS = {"400": "Bad request", "404": "Not found", "409": "Ambiguous name", "413": "Payload too large",
+             "422": "Invalid request", "503": "Store unavailable"}
+_AUTH_PROBLEMS = {"401": "No bearer token", "403": "Token not allowed to write"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare the problem+json answers on every operation of the OpenAPI schema.
+
+    FastAPI documents only success and its own 422 shape (which our handler replaces), so clients
+    generated from `/openapi.json`, and schemathesis, would otherwise meet undeclared statuses and
+    content types. Done once over the finished schema, so routes added later are covered too;
+    operations that take the bearer token also declare 401 and 403.
+    """
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                errors = {**_PROBLEMS, **(_AUTH_PROBLEMS if operation.get("security") else {})}
+                for status, description in errors.items():
+                    responses[status] = {"description": description, "content": content}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette's 405 names only the first route's,
+    and one path (`/api/v1/incidents`) is served by routes in several routers."""
+    path = request.scope.get("path", "")
+
+    def walk(routes) -> set[str]:
+        methods: set[str] = set()
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # an included router (FastAPI >= 0.16x)
+            if inner is not None:
+                methods |= walk(inner.routes)
+            elif getattr(route, "methods", None) and route.path_regex.match(path):
+                methods |= set(route.methods)
+        return methods
+
+    return sorted(walk(request.app.routes))
 
 
 _titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}

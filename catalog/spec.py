@@ -66,7 +66,19 @@ def _fingerprint(value: str) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Fingerprint = Annotated[str, AfterValidator(_fingerprint), Field(description="sha256:<64 hex digits>")]
-Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime)]
+
+
+def _representable(value: datetime) -> datetime:
+    """A moment must exist in UTC: 9999-12-31T23:59-12:00 is past the last instant Python (and the
+    store, which keeps UTC) can hold, and would otherwise fail deep inside a query."""
+    try:
+        value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("date-time out of range: it must lie between 0001-01-01 and 9999-12-31 in UTC") from None
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime), AfterValidator(_representable)]
 Text = Annotated[str, BeforeValidator(_text)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000)]
 

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import StoreDep
 from catalog import service
+from catalog.spec import Timestamp
 from checks.results import RiskReport
 from lineage import queries
 from lineage.graph import DATASET, MODEL
@@ -18,7 +19,7 @@ from lineage.service import graph_of
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # beyond, SQL integers overflow
 
 
 @router.get("/datasets", response_model=service.DatasetPage)
@@ -70,7 +71,7 @@ def list_models(store: StoreDep, namespace: str | None = None, limit: Limit = 10
 
 
 @router.get("/models/{model:path}/risk", response_model=RiskReport, tags=["lineage"])
-def model_risk(store: StoreDep, model: str, as_of: datetime | None = None,
+def model_risk(store: StoreDep, model: str, as_of: Timestamp | None = None,
                paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
     """The findings that reach one model (DESIGN §3's `GET /models/{id}/risk`)."""
     from checks import risk

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import StoreDep
+from catalog.spec import Timestamp
 from checks import risk
 from checks.results import RiskReport
 from lineage import service
@@ -40,11 +41,11 @@ def paths(store: StoreDep, source: str, target: str, limit: Annotated[int, Query
 
 
 @router.get("/risk", response_model=RiskReport)
-def risk_findings(store: StoreDep, model: str | None = None, as_of: datetime | None = None,
+def risk_findings(store: StoreDep, model: str | None = None, as_of: Timestamp | None = None,
                   paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
     return risk.evaluate(store, as_of=_moment(as_of), model=model, path_limit=paths)
 
 
 @router.get("/reports/{model:path}", response_class=PlainTextResponse, responses={200: {"content": {"text/markdown": {}}}})
-def model_report(store: StoreDep, model: str, as_of: datetime | None = None) -> PlainTextResponse:
+def model_report(store: StoreDep, model: str, as_of: Timestamp | None = None) -> PlainTextResponse:
     return PlainTextResponse(risk.model_report(store, model, as_of=_moment(as_of)), media_type="text/markdown")

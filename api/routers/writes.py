@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Response, status
 from api.deps import StoreDep, Writer
 from catalog.errors import InvalidCatalogFile, NotFound, Problem
 from catalog.loader import LoadResult, load_document
-from catalog.spec import IncidentSpec
+from catalog.spec import IncidentSpec, Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Writer])
 
@@ -101,7 +101,7 @@ def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -
 
 
 @router.delete("/incidents", status_code=status.HTTP_204_NO_CONTENT)
-def delete_incident(store: StoreDep, dataset: str, kind: str, opened: datetime) -> Response:
+def delete_incident(store: StoreDep, dataset: str, kind: str, opened: Timestamp) -> Response:
     """Remove an incident recorded by mistake (to close one, POST it again with `resolved`)."""
     from sqlalchemy import delete, select
 

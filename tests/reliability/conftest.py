@@ -1,0 +1,125 @@
+"""Shared parts of the reliability and security suite.
+
+- `figures`: a session-wide tally (requests fuzzed, events under concurrency, crashes survived, bad
+  inputs tried). Tests add what they actually did; the tally is written to
+  `reliability-figures.json` in pytest's base temp folder (or `$HEADWATER_RELIABILITY_FIGURES`) and
+  printed at the end of the run, so the README's figures come from a run, not from memory.
+- `Server`: a real `headwater serve` process on a free loopback port, its log captured to a file, so
+  tests can kill it (-9), restart it on the same store, and read what it logged.
+- `store_rows`: every row of every table, to prove that refused input wrote nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.test_app import free_port
+
+TOKEN = "reliability-token-7c1e9a"  # a distinctive string, so a log line that leaks it is found
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+_figures: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="session")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counter[str]]:
+    """The session's tally; written out when the session ends."""
+    yield _figures
+    target = Path(os.environ.get("HEADWATER_RELIABILITY_FIGURES")
+                  or tmp_path_factory.getbasetemp() / "reliability-figures.json")
+    target.write_text(json.dumps(dict(sorted(_figures.items())), indent=2) + "\n", encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001 - pytest hook signature
+    if _figures:
+        terminalreporter.section("reliability figures")
+        for key, value in sorted(_figures.items()):
+            terminalreporter.write_line(f"{key}: {value}")
+
+
+class Server:
+    """`headwater serve` in a subprocess; `start()` again after `kill()` restarts it on the same store."""
+
+    def __init__(self, db: str, log: Path, *, env: dict[str, str] | None = None, workdir: Path | None = None) -> None:
+        self.db, self.log_path, self.extra_env, self.workdir = db, log, env or {}, workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("HEADWATER_DB", "HEADWATER_TOKENS")}
+        env.update({"HEADWATER_TOKENS": TOKEN, "NO_COLOR": "1", **self.extra_env})
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "--db", self.db, "serve", "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            )
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"{self.base}/openapi.json", timeout=5)
+                return self
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"headwater serve did not start:\n{self.log()}") from None
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler, no flush, exactly what a crash or an OOM kill does."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator:
+    """Start `headwater serve` on a store URL; every server started is stopped at the end of the test."""
+    started: list[Server] = []
+
+    def start(db: str, **options) -> Server:
+        server = Server(db, tmp_path / f"server-{len(started)}.log", **options)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def store_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of every Headwater table, sorted: equal before and after means nothing was written."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = sorted(inspect(connection).get_table_names())
+            return {t: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{t}"'))), key=repr) for t in tables}
+    finally:
+        engine.dispose()
