@@ -334,10 +334,9 @@ class _Plan:
             graph.add_edge(inp, out)
         for out, inputs in self.derived_from.items():
             graph.add_edges_from((inp, out) for inp in inputs)
-        try:
+        cycle = None
+        if not nx.is_directed_acyclic_graph(graph):  # linear; find_cycle alone is not, on a million edges
             cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = None
         if cycle:
             names = " -> ".join(node[1] for node, _ in cycle) + f" -> {cycle[0][0][1]}"
             blamed = next((self.datasets[out] for _, out in cycle if out in self.datasets), None)
@@ -355,47 +354,53 @@ class _Plan:
 
     # --- the write ------------------------------------------------------------------------------
     def apply(self, result: LoadResult) -> None:
-        writer = self.writer
-        rows: dict[Key, Any] = {}
-        changes: dict[Key, Change] = {}
-        for key, declared in self.datasets.items():
-            rows[key], changes[key] = writer.upsert_dataset(*key, self._dataset_fields(declared))
-        for key, declared in self.datasets.items():
-            job = writer.upsert_job(key[0], declared.spec.job) if declared.spec.job else None
-            inputs = [(rows.get(ref) or writer.dataset(*ref), job) for ref in self.derived_from[key]]
-            if writer.replace_derivations(rows[key], inputs, source="catalog") and changes[key] == "unchanged":
-                changes[key] = "updated"
-            result.count("datasets", changes[key])
+        """Write the plan a table at a time (`catalog.bulk`): a reference catalog loads in seconds, not hours."""
+        from catalog.bulk import Bulk
+        from catalog.schema import Dataset, Model
 
-        models: dict[Key, Any] = {}
-        model_changes: dict[Key, Change] = {}
-        for key, declared in self.models.items():
-            models[key], model_changes[key] = writer.upsert_model(*key, self._model_fields(declared))
+        bulk = Bulk(self.writer)
+        ids, changes = bulk.upsert_named(Dataset, {key: self._dataset_fields(d) for key, d in self.datasets.items()})
+        referenced = {ref for refs in self.derived_from.values() for ref in refs}
+        referenced |= {ref for feeds in self.feeds.values() for ref, _ in feeds}
+        referenced |= {ref for ref, _ in self.incidents}
+        ids.update(bulk.ids(Dataset, referenced - ids.keys()))
+        jobs = bulk.ensure_jobs({(key[0], d.spec.job) for key, d in self.datasets.items() if d.spec.job})
+        wanted = {}
+        for key, declared in self.datasets.items():
+            job = jobs[(key[0], declared.spec.job)] if declared.spec.job else None
+            wanted[ids[key]] = {(ids[ref], job) for ref in self.derived_from[key]}
+        rewired = bulk.replace_derivations(wanted, source="catalog")
+        for key in self.datasets:
+            change = "updated" if changes[key] == "unchanged" and ids[key] in rewired else changes[key]
+            result.count("datasets", change)
+
+        model_ids, model_changes = bulk.upsert_named(Model, {key: self._model_fields(d) for key, d in self.models.items()})
+        bases = {base for base in self.base_models.values() if base}
+        model_ids.update(bulk.ids(Model, bases - model_ids.keys()))
+        rebased = bulk.set_column(Model, {model_ids[key]: model_ids[base] if base else None
+                                          for key, base in self.base_models.items()}, "base_model_id")
+        fed = bulk.replace_feeds({
+            model_ids[key]: {(ids[ref], feed.role): {"fingerprint": feed.fingerprint, "consumed_at": feed.at}
+                             for ref, feed in self.feeds[key]}
+            for key in self.models
+        }, source="catalog")
         for key in self.models:
-            base = self.base_models[key]
-            base_id = (models.get(base) or writer.model(*base)).id if base else None
-            if models[key].base_model_id != base_id:
-                models[key].base_model_id = base_id
-                writer.changed = True
-                model_changes[key] = "updated" if model_changes[key] == "unchanged" else model_changes[key]
-            feeds = [
-                {"dataset": rows.get(ref) or writer.dataset(*ref), "role": feed.role,
-                 "fingerprint": feed.fingerprint, "consumed_at": feed.at}
-                for ref, feed in self.feeds[key]
-            ]
-            if writer.replace_feeds(models[key], feeds, source="catalog") and model_changes[key] == "unchanged":
-                model_changes[key] = "updated"
-            result.count("models", model_changes[key])
+            change = model_changes[key]
+            if change == "unchanged" and model_ids[key] in rebased | fed:
+                change = "updated"
+            result.count("models", change)
 
-        for ref, incident in self.incidents:
-            dataset = rows.get(ref) or writer.dataset(*ref)
-            change = writer.upsert_incident(dataset, incident.kind, incident.opened, {
+        incidents = {
+            (ids[ref], incident.kind, incident.opened): {
                 "resolved": incident.resolved, "note": incident.note,
                 "effective_from": incident.effective_from, "due": incident.due,
-            })
+            }
+            for ref, incident in self.incidents
+        }
+        for change in bulk.upsert_incidents(incidents).values():
             result.count("incidents", change)
         if self.policy is not None:
-            writer.set_setting("policy", self.policy)
+            self.writer.set_setting("policy", self.policy)
 
     def _dataset_fields(self, declared: _Declared) -> dict[str, Any]:
         spec: DatasetSpec = declared.spec

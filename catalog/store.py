@@ -312,21 +312,10 @@ class Writer:
 
     def replace_derivations(self, output: Dataset, inputs: list[tuple[Dataset, Job | None]], *, source: str) -> bool:
         """Make `output`'s derivations from `source` exactly `inputs`; True when that changed them."""
+        from catalog.bulk import Bulk
+
         wanted = {(inp.id, job.id if job else None) for inp, job in inputs}
-        existing = self.session.execute(
-            select(Derivation.id, Derivation.input_id, Derivation.job_id).where(
-                Derivation.output_id == output.id, Derivation.source == source
-            )
-        ).all()
-        have = {(row.input_id, row.job_id): row.id for row in existing}
-        stale = [have[key] for key in have.keys() - wanted]
-        if stale:
-            self.session.execute(delete(Derivation).where(Derivation.id.in_(stale)))
-        for input_id, job_id in wanted - have.keys():
-            self.session.add(Derivation(input_id=input_id, output_id=output.id, job_id=job_id, source=source))
-        changed = bool(stale) or bool(wanted - have.keys())
-        self.changed |= changed
-        return changed
+        return bool(Bulk(self).replace_derivations({output.id: wanted}, source=source))
 
     def replace_feeds(self, model: Model, feeds: list[dict[str, Any]], *, source: str) -> bool:
         """Make `model`'s feeds from `source` exactly `feeds` (dataset, role, fingerprint, consumed_at).
@@ -334,32 +323,11 @@ class Writer:
         There is one row per (model, dataset, role) whatever its source: a catalog file's feed takes
         over a row that OpenLineage reported, and any other source leaves a catalog row as it is.
         """
-        rows = list(self.session.scalars(select(Feed).where(Feed.model_id == model.id)))
-        existing = {(row.dataset_id, row.role): row for row in rows if row.source == source}
-        others = {(row.dataset_id, row.role): row for row in rows if row.source != source}
-        changed = False
-        wanted_keys = set()
-        for feed in feeds:
-            key = (feed["dataset"].id, feed["role"])
-            values = {"fingerprint": feed.get("fingerprint"), "consumed_at": feed.get("consumed_at")}
-            row = existing.get(key)
-            if row is None and key in others:
-                if source != "catalog":
-                    continue
-                row = others[key]
-                row.source = source
-                changed = True
-            wanted_keys.add(key)
-            if row is None:
-                self.session.add(Feed(dataset_id=key[0], model_id=model.id, role=key[1], source=source, **values))
-                changed = True
-            elif self.update(row, values) == "updated":
-                changed = True
-        for key in existing.keys() - wanted_keys:
-            self.session.delete(existing[key])
-            changed = True
-        self.changed |= changed
-        return changed
+        from catalog.bulk import Bulk
+
+        wanted = {(feed["dataset"].id, feed["role"]): {"fingerprint": feed.get("fingerprint"),
+                                                       "consumed_at": feed.get("consumed_at")} for feed in feeds}
+        return bool(Bulk(self).replace_feeds({model.id: wanted}, source=source))
 
     def delete_dataset(self, namespace: str, name: str) -> bool:
         """Remove a dataset with its feeds, derivations, incidents and check history (cascades)."""

@@ -294,14 +294,14 @@ def test_a_bad_file_among_good_ones_writes_nothing(store, tmp_path, examples):
 
 
 def test_failure_in_the_middle_of_writing_rolls_everything_back(store, tmp_path, monkeypatch):
-    from catalog.store import Writer
+    from catalog.bulk import Bulk
 
     path = write(tmp_path, BASE)
 
     def explode(*_args, **_kwargs):
         raise RuntimeError("disk full while writing incidents")
 
-    monkeypatch.setattr(Writer, "upsert_incident", explode)
+    monkeypatch.setattr(Bulk, "upsert_incidents", explode)
     with pytest.raises(RuntimeError):
         load_catalog(store, [path])
     assert store.counts() == {"datasets": 0, "jobs": 0, "models": 0, "feeds": 0, "derivations": 0, "incidents": 0}
