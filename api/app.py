@@ -114,13 +114,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             response.headers["Allow"] = ", ".join(_allowed_methods(_request))
         return response
 
-    from api.routers import checks, datasets, lineage, openlineage, writes
+    from api.routers import checks, datasets, lineage, openlineage, viewer, writes
 
     app.include_router(writes.router)
     app.include_router(datasets.router)
     app.include_router(lineage.router)
     app.include_router(checks.router)
     app.include_router(openlineage.router)
+    app.include_router(viewer.router)
     document_problems(app)
     return app
 

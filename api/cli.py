@@ -332,6 +332,27 @@ def report(
 
 @app.command()
 @handle_errors
+def view(
+    ctx: typer.Context,
+    focus: Annotated[Optional[str], typer.Option("--focus", help="Centre on this node: what it rests on and what it feeds.")] = None,
+    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0, help="Levels each way from the focus; default all.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Show what this model rests on.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("lineage.html"),
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Past this many nodes, group them.")] = 5_000,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write the lineage viewer: one self-contained HTML page that works offline."""
+    from api.viewer import viewer_page
+
+    with open_store(ctx) as store:
+        page, shown = viewer_page(store, focus=focus, depth=depth, model=model, max_nodes=max_nodes, as_of=_as_of(as_of))
+    output.write_text(page, encoding="utf-8")
+    grouped = f", grouped from {shown['selected']:,}" if shown["grouped"] else ""
+    _console(stderr=True).print(f"wrote {output} ({shown['nodes']:,} nodes{grouped}, {shown['edges']:,} edges)")
+
+
+@app.command()
+@handle_errors
 def gate(
     ctx: typer.Context,
     catalogs: Annotated[Optional[list[Path]], typer.Argument(help="Catalog files to load first; default: the store as it is.")] = None,

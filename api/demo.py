@@ -88,6 +88,14 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
             (reports / f"{name}.md").write_text(risk.model_report(store, summary.model.id), encoding="utf-8")
         console.print(f"reports written to {escape(str(reports))}/ (risk.md and one per model)")
 
+        from api.viewer import viewer_page
+
+        page, shown = viewer_page(store)
+        viewer = workdir / "lineage.html"
+        viewer.write_text(page, encoding="utf-8")
+        console.print(f"lineage viewer written to {escape(str(viewer))} ({shown['nodes']} nodes, {shown['edges']} edges; "
+                      "open it in a browser, it needs no network)")
+
     console.rule("[bold]Next")
     db_option = f"--db {url}"
     for command in (
@@ -98,6 +106,7 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         f"headwater {db_option} snapshot churn-predictor --json",
         f"headwater {db_option} risk --model credit-scorer",
         f"headwater {db_option} risk --as-of 2026-10-15 --format json",
+        f"headwater {db_option} view --focus vendor.bureau_scores -o bureau.html",
     ):
         console.print(f"  {escape(command)}")
     if shutil.which("headwater") is None:

@@ -30,6 +30,20 @@ def latest_runs(session: Session, dataset_ids: Iterable[int]) -> dict[int, Check
     return {run.dataset_id: run for run in session.scalars(query)}
 
 
+def latest_outcomes(session: Session, dataset_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """The newest run of each dataset as plain values, without per-expectation results: for views.
+
+    `None` reads every dataset's newest run (cheaper than a long IN list for whole-platform views).
+    """
+    newest = select(CheckRun.dataset_id, func.max(CheckRun.id).label("run_id")).group_by(CheckRun.dataset_id)
+    if dataset_ids is not None:
+        newest = newest.where(CheckRun.dataset_id.in_(list(dataset_ids)))
+    latest = newest.subquery()
+    query = select(CheckRun.dataset_id, CheckRun.started_at, CheckRun.outcome, CheckRun.fingerprint, CheckRun.failed,
+                   CheckRun.errored, CheckRun.error).join(latest, latest.c.run_id == CheckRun.id)
+    return {row.dataset_id: row._asdict() for row in session.execute(query)}
+
+
 def runs_of(session: Session, dataset_id: int, limit: int = 20) -> list[CheckRun]:
     query = (
         select(CheckRun)

@@ -82,7 +82,7 @@ class Index:
         target_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
         level_key = key // (2 * n) if n else key
         block_start = np.flatnonzero(np.r_[True, level_key[1:] != level_key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
-        block_end = np.r_[block_start[1:], len(key)]
+        block_end = np.r_[block_start[1:], len(key)] if len(key) else block_start  # a graph without edges has no blocks
         self.blocks = []
         for e0, e1 in zip(block_start.tolist(), block_end.tolist(), strict=True):
             t0, t1 = np.searchsorted(target_start, [e0, e1])

@@ -1,0 +1,34 @@
+"""One viewer page for both `headwater view` and `GET /viewer`: pick the view, judge each node, render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.store import Store
+from lineage.view import DEFAULT_MAX_NODES
+
+
+def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = None, model: str | None = None,
+                max_nodes: int = DEFAULT_MAX_NODES, as_of: datetime | None = None) -> tuple[str, dict[str, int]]:
+    """The HTML page and what it shows (nodes, edges, nodes selected before grouping)."""
+    from checks import health, risk
+    from lineage.service import graph_of
+    from lineage.view import build_view
+    from lineage.viewer import render_page
+
+    graph = graph_of(store)
+    view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
+    report = risk.evaluate(store, as_of=as_of, path_limit=0)  # the page highlights paths itself
+    info = health.node_info(store, graph, report, view.members)
+    if model:
+        title = f"Lineage of {view.focus}"
+    elif focus:
+        title = f"Lineage around {view.focus}"
+    else:
+        title = "Lineage"
+    scope = "all levels" if depth is None else f"depth {depth}"
+    subtitle = (f"Headwater · store revision {report.revision} · findings as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+                + (f" · {scope}" if view.focus else ""))
+    page = render_page(view, info, title=title, subtitle=subtitle)
+    return page, {"nodes": len(view.nodes), "edges": len(view.edges), "selected": view.selected,
+                  "grouped": int(view.notice is not None)}

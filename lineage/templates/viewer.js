@@ -1,0 +1,180 @@
+// Headwater lineage viewer. Every text from the catalog reaches the DOM through textContent or a
+// property, never as HTML: names and notes come from users and from OpenLineage events.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("hw-data").textContent);
+  var options = JSON.parse(document.getElementById("hw-options").textContent);
+  var details = data.details;
+  var count = data.nodes.length;
+  var out = [], inc = [];
+  for (var i = 0; i < count; i++) { out.push([]); inc.push([]); }
+  data.edges.forEach(function (e) { out[e.from].push(e.to); inc[e.to].push(e.from); });
+
+  var originalNodes = data.nodes.map(function (n) { return { id: n.id, color: n.color, borderWidth: n.borderWidth }; });
+  var originalEdges = data.edges.map(function (e, k) { return { id: k, color: null, width: e.width }; });
+  data.edges.forEach(function (e, k) { e.id = k; });
+
+  var nodes = new vis.DataSet(data.nodes);
+  var edges = new vis.DataSet(data.edges);
+  var container = document.getElementById("mynetwork");
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
+  window.network = network; // as pyvis pages do: users' scripts and tests reach the vis.js Network here
+
+  var state = { drawnAt: null, highlighted: [], mode: null, selected: null };
+  window.headwater = state;
+  network.once("afterDrawing", function () {
+    state.drawnAt = performance.now();
+    document.body.setAttribute("data-drawn", "true");
+  });
+
+  // --- hover: a tooltip built from text nodes ---------------------------------------------------
+  var tooltip = document.getElementById("hw-tooltip");
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function fillTooltip(index) {
+    var d = details[index];
+    tooltip.replaceChildren();
+    tooltip.appendChild(el("h3", d.group ? data.nodes[index].label : d.key));
+    tooltip.appendChild(el("p", d.kind + (d.group ? " group" : "") + " · " + data.states[d.state].label, "hw-kind"));
+    if (d.fields.length) {
+      var list = el("dl");
+      d.fields.forEach(function (pair) { list.appendChild(el("dt", pair[0])); list.appendChild(el("dd", pair[1])); });
+      tooltip.appendChild(list);
+    }
+    if (d.findings.length) {
+      tooltip.appendChild(el("strong", "Findings"));
+      var items = el("ul");
+      d.findings.forEach(function (f) {
+        var item = el("li");
+        item.appendChild(el("span", f.severity, "hw-sev hw-sev-" + f.severity));
+        item.appendChild(document.createTextNode(" " + f.title + " (" + f.condition +
+          (f.mode === "direct" ? "" : ", " + f.mode) + (f.root === d.key ? "" : ", from " + f.root) + ")"));
+        item.appendChild(el("p", data.texts[f.note], "hw-note"));
+        item.appendChild(el("p", f.citations.map(function (c) { return data.texts[c]; }).join("; "), "hw-cite"));
+        items.appendChild(item);
+      });
+      tooltip.appendChild(items);
+      if (d.more > 0) tooltip.appendChild(el("p", "and " + d.more + " more finding" + (d.more === 1 ? "" : "s")));
+    }
+  }
+
+  network.on("hoverNode", function (params) {
+    fillTooltip(params.node);
+    var rect = container.getBoundingClientRect();
+    var x = rect.left + params.pointer.DOM.x + 14, y = rect.top + params.pointer.DOM.y + 14;
+    tooltip.hidden = false;
+    var box = tooltip.getBoundingClientRect();
+    if (x + box.width > window.innerWidth) x = Math.max(0, x - box.width - 28);
+    if (y + box.height > window.innerHeight) y = Math.max(0, window.innerHeight - box.height - 4);
+    tooltip.style.left = x + "px";
+    tooltip.style.top = y + "px";
+  });
+  network.on("blurNode", function () { tooltip.hidden = true; });
+  network.on("dragStart", function () { tooltip.hidden = true; });
+  container.addEventListener("mouseleave", function () { tooltip.hidden = true; });
+
+  // --- selection: upstream and downstream, or every path from a compromised source to models ----
+  function reach(start, next, allowed) {
+    var seen = new Set(start), stack = start.slice();
+    while (stack.length) {
+      var n = stack.pop();
+      next[n].forEach(function (m) {
+        if (!seen.has(m) && (!allowed || allowed.has(m))) { seen.add(m); stack.push(m); }
+      });
+    }
+    return seen;
+  }
+
+  function highlight(index) {
+    var d = details[index], lit, mode;
+    var below = reach([index], out);
+    if (d.state === "compromised" && d.kind === "dataset") {
+      var models = [];
+      below.forEach(function (n) { if (details[n].kind === "model") models.push(n); });
+      lit = reach(models, inc, below); // on a path from the source to a model it reaches
+      lit.add(index);
+      mode = "paths";
+    } else {
+      lit = reach([index], inc);
+      below.forEach(function (n) { lit.add(n); });
+      mode = "lineage";
+    }
+    nodes.update(originalNodes.map(function (n) {
+      return lit.has(n.id) ? n : { id: n.id, color: { background: data.dimmed, border: data.dimmed }, borderWidth: 1 };
+    }));
+    var colour = mode === "paths" ? data.states.compromised.colour : "#263238";
+    edges.update(data.edges.map(function (e) {
+      var on = lit.has(e.from) && lit.has(e.to) && (mode === "lineage" || e.kind !== "produces");
+      return { id: e.id, color: { color: on ? colour : data.dimmed, opacity: on ? 1 : 0.5 }, width: on ? Math.max(e.width, 2.5) : e.width };
+    }));
+    state.selected = details[index].key;
+    state.mode = mode;
+    state.highlighted = Array.from(lit, function (n) { return details[n].key; }).sort();
+    var reached = state.highlighted.length - 1;
+    document.getElementById("hw-selection").textContent = (mode === "paths"
+      ? "Compromised source: every path to the " + models.length + " model" + (models.length === 1 ? "" : "s") + " it reaches is highlighted ("
+      : "Upstream and downstream highlighted (") + reached + " node" + (reached === 1 ? "" : "s") + ").";
+  }
+
+  function clear() {
+    nodes.update(originalNodes);
+    edges.update(originalEdges);
+    state.selected = null; state.mode = null; state.highlighted = [];
+    document.getElementById("hw-selection").textContent = "";
+  }
+
+  network.on("selectNode", function (params) { highlight(params.nodes[0]); });
+  network.on("deselectNode", function (params) { if (!params.nodes.length) clear(); });
+
+  // --- search ------------------------------------------------------------------------------------
+  var names = document.getElementById("hw-names");
+  var byName = new Map();
+  details.forEach(function (d, k) {
+    var label = data.nodes[k].label;
+    [d.key, label, d.namespace + ":" + label].forEach(function (name) {
+      var key = String(name).toLowerCase();
+      if (!byName.has(key)) byName.set(key, k);
+    });
+    var option = document.createElement("option");
+    option.value = d.group ? label : d.namespace + ":" + label;
+    names.appendChild(option);
+  });
+
+  function find(text) {
+    var wanted = text.trim().toLowerCase();
+    if (!wanted) return null;
+    if (byName.has(wanted)) return byName.get(wanted);
+    for (var k = 0; k < count; k++) {
+      if (details[k].key.toLowerCase().indexOf(wanted) !== -1) return k;
+    }
+    return null;
+  }
+
+  function select(text) {
+    var status = document.getElementById("hw-search-status");
+    var k = find(text);
+    if (k === null) { status.textContent = "no node matches \u201c" + text + "\u201d"; return null; }
+    network.selectNodes([k]);
+    network.focus(k, { scale: 1.2, animation: false });
+    highlight(k);
+    status.textContent = "found " + details[k].key;
+    return details[k].key;
+  }
+  state.select = select;
+  state.clear = clear;
+
+  document.getElementById("hw-search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    select(document.getElementById("hw-search").value);
+  });
+  document.getElementById("hw-clear").addEventListener("click", function () {
+    network.unselectAll(); clear();
+    document.getElementById("hw-search-status").textContent = "";
+  });
+})();
