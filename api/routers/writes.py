@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Response, status
 from api.deps import StoreDep, Writer
 from catalog.errors import InvalidCatalogFile, NotFound, Problem
 from catalog.loader import LoadResult, load_document
+from catalog.retry import retry_lost_races
 from catalog.spec import IncidentSpec, Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Writer])
@@ -44,7 +45,8 @@ def _put(store, response: Response, kind: str, node: str, body: dict[str, Any]) 
     entry = {**body, "name": name, "namespace": namespace}
     source = f"PUT /api/v1/{kind}/{node}"
     try:
-        result = load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=Path.cwd())
+        result = retry_lost_races(
+            lambda: load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=Path.cwd()))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, f"{kind}[0]", source) from None
     counts = result.counts.get(kind, {})
@@ -90,8 +92,8 @@ def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -
     """Record an incident (idempotent on dataset, kind and opening time); `dataset` is a full id or a name."""
     namespace = incident.dataset.removeprefix("dataset:").rpartition(":")[0] or "default"
     try:
-        result = load_document(store, {"catalog": namespace, "incidents": [incident.model_dump(mode="json", exclude_none=True)]},
-                               source="incidents", base=Path.cwd())
+        document = {"catalog": namespace, "incidents": [incident.model_dump(mode="json", exclude_none=True)]}
+        result = retry_lost_races(lambda: load_document(store, document, source="incidents", base=Path.cwd()))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, "incidents[0]", "POST /api/v1/incidents") from None
     if not result.counts.get("incidents", {}).get("created"):

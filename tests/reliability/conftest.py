@@ -4,8 +4,10 @@
   inputs tried). Tests add what they actually did; the tally is written to
   `reliability-figures.json` in pytest's base temp folder (or `$HEADWATER_RELIABILITY_FIGURES`) and
   printed at the end of the run, so the README's figures come from a run, not from memory.
-- `Server`: a real `headwater serve` process on a free loopback port, its log captured to a file, so
-  tests can kill it (-9), restart it on the same store, and read what it logged.
+- `Server`: a real `headwater serve` process on a free loopback port (as tests/server.py starts one),
+  its log written to a file rather than a pipe (thousands of requests would fill a pipe nobody
+  reads and stall the server), so tests can kill it (-9), restart it on the same store, and read
+  what it logged.
 - `store_rows`: every row of every table, to prove that refused input wrote nothing.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_app import free_port
+from tests.server import free_port, wait_until_up
 
 TOKEN = "reliability-token-7c1e9a"  # a distinctive string, so a log line that leaks it is found
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -69,15 +71,11 @@ class Server:
                 [sys.executable, "-m", "api.cli", "--db", self.db, "serve", "--port", str(self.port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
             )
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(f"{self.base}/openapi.json", timeout=5)
-                return self
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"headwater serve did not start:\n{self.log()}") from None
-                time.sleep(0.2)
+        try:
+            wait_until_up(self.base, self.process, timeout=90)
+        except AssertionError:
+            raise AssertionError(f"headwater serve did not start:\n{self.log()}") from None
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler, no flush, exactly what a crash or an OOM kill does."""
@@ -121,5 +119,36 @@ def store_rows(url: str) -> dict[str, list[tuple]]:
         with engine.connect() as connection:
             tables = sorted(inspect(connection).get_table_names())
             return {t: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{t}"'))), key=repr) for t in tables}
+    finally:
+        engine.dispose()
+
+
+NAMESPACE = "reliability"
+
+
+def run_event(client: int, index: int, *, inputs: list[str], output: str) -> dict:
+    """A COMPLETE RunEvent as openlineage-python sends it; its runId is derived from (client, index),
+    so a resent event is recognisably the same one."""
+    import uuid
+
+    return {
+        "eventType": "COMPLETE", "eventTime": f"2026-11-25T10:{index // 60 % 60:02d}:{index % 60:02d}Z",
+        "run": {"runId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"headwater-reliability/{client}/{index}"))},
+        "job": {"namespace": NAMESPACE, "name": f"client{client}.job{index % 50}"},
+        "inputs": [{"namespace": NAMESPACE, "name": name} for name in inputs],
+        "outputs": [{"namespace": NAMESPACE, "name": output}],
+        "producer": "https://github.com/headwater/tests/reliability",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+
+
+def count_rows(url: str, table: str, where: str = "") -> int:
+    """A row count read straight from the database, not through the API under test."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(f'SELECT count(*) FROM "{table}" {where}')).scalar_one())
     finally:
         engine.dispose()
