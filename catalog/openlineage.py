@@ -109,6 +109,7 @@ from catalog.errors import InvalidEvent
 from catalog.retry import lost_race
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
 from catalog.spec import FeedRole, Fingerprint, RiskTier
+from catalog.bulk import Bulk
 from catalog.store import Store, Writer
 
 SOURCE = "openlineage"
@@ -699,9 +700,11 @@ class _DatasetChanges(_FacetChanges):
                     self.tag = False
 
     def apply(self, writer: Writer, row: Dataset | None, key: Key) -> tuple[Dataset, str]:
-        if row is None:
+        if row is None:  # added, not flushed: the batch's new datasets are inserted together
             tags = [DROPPED_TAG] if self.tag else []
-            return writer.upsert_dataset(*key, {**self.fields, "facets": self.merged(None), "tags": tags})
+            row = Dataset(namespace=key[0], name=key[1], **self.fields, facets=self.merged(None), tags=tags)
+            writer.add(row)
+            return row, "created"
         values: dict[str, Any] = {"facets": self.merged(row.facets)}
         declared = row.catalog_file is not None
         for name, value in self.fields.items():
@@ -779,6 +782,8 @@ def ingest_events(store: Store, events: Iterable[Any], *, attempts: int = 5) -> 
                 raise
     result.revision = store.revision()
     return result
+
+
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
@@ -881,6 +886,7 @@ class _Ingestion:
                 self.result.datasets_created += 1
             elif outcome == "updated":
                 self.result.datasets_updated += 1
+        self.session.flush()
 
     def _ensure_datasets(self, keys: Iterable[Key]) -> None:
         """Rows for datasets a stored run names (created bare if someone deleted them since)."""
@@ -952,7 +958,6 @@ class _Ingestion:
         for run in {id(r): r for r in [*outputs.values(), *models.values()]}.values():
             needed.update((i["namespace"], i["name"]) for i in run.inputs)
         self._ensure_datasets(needed)
-        jobs_by_id = {row.id: row for row in self.jobs.values()}
 
         # The edges each (job, output) should have now: every input of the run that defines it.
         wanted: dict[int, dict[int, set[int]]] = {}  # output id -> job id -> input ids
@@ -966,20 +971,18 @@ class _Ingestion:
                 Derivation.source == SOURCE, Derivation.output_id.in_(chunk)))
             for input_id, output_id, job_id in rows:
                 before[output_id].add((input_id, job_id))
-        by_id = {row.id: row for row in self.datasets.values()}
+        rewired: dict[int, set[tuple[int, int | None]]] = {}
         for output_id in sorted(wanted):
             jobs = wanted[output_id]
             after = {(i, j) for i, j in before[output_id] if j not in jobs}  # other jobs' edges stay
             after |= {(i, job_id) for job_id, inputs in jobs.items() for i in inputs}
             if after == before[output_id]:
                 continue
-            edges = [
-                (by_id.get(i) or self.session.get(Dataset, i), (jobs_by_id.get(j) or self.session.get(Job, j)) if j else None)
-                for i, j in sorted(after, key=lambda e: (e[0], e[1] or 0))
-            ]
-            self.writer.replace_derivations(by_id[output_id], edges, source=SOURCE)  # type: ignore[arg-type]
+            rewired[output_id] = after
             self.result.derivations_added += len(after - before[output_id])
             self.result.derivations_removed += len(before[output_id] - after)
+        if rewired:  # every output's edges in a few statements, not a few per output
+            Bulk(self.writer).replace_derivations(rewired, source=SOURCE)
         for (_job_id, key), run in sorted(models.items(), key=lambda item: (item[1].lineage_time, item[1].run_id)):
             spec = next(m for m in run.models if (m["namespace"], m["name"]) == key)
             self._apply_model(spec, run)

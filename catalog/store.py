@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -270,6 +270,11 @@ class Writer:
         return [((a, b), (c, d), src) for a, b, c, d, src in self.session.execute(query)]
 
     # --- upserts --------------------------------------------------------------------------------
+    def add(self, row: Any) -> None:
+        """A new row, written at the next flush: many adds and one flush make one batched INSERT."""
+        self.session.add(row)
+        self.changed = True
+
     def upsert_dataset(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Dataset, Change]:
         row = self.dataset(namespace, name)
         if row is None:
