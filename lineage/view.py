@@ -69,6 +69,8 @@ def select(graph: nx.DiGraph, *, focus: str | None = None, depth: int | None = N
         raise ConfigurationError(f"depth must be 0 or more, not {depth}")
     if focus and model:
         raise ConfigurationError("give either a focus node or a model, not both")
+    if depth is not None and not (focus or model):
+        raise ConfigurationError("depth counts levels from a node: give a focus node or a model with it")
     if model:
         root = queries.resolve(graph, model, kinds=(MODEL,))
         return {root} | set(queries.upstream(graph, root, depth)), root

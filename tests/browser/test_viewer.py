@@ -236,6 +236,7 @@ def test_served_viewer_focus_and_depth_over_http(demo_store, open_page):
         opened.assert_clean()
         missing = httpx.get(f"{base}/viewer?focus=no.such.dataset", timeout=30)
         assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+        assert httpx.get(f"{base}/viewer?depth=2", timeout=30).status_code == 400
 
 
 def test_a_view_past_the_limit_is_grouped_and_says_so(tmp_path, open_page):

@@ -80,6 +80,8 @@ def test_selection_by_focus_depth_and_model(example_graph):
         select(graph, focus=root, model="credit-scorer")
     with pytest.raises(ConfigurationError, match="depth"):
         select(graph, focus=root, depth=-1)
+    with pytest.raises(ConfigurationError, match="give a focus node or a model"):
+        select(graph, depth=2)
     with pytest.raises(NotFound, match="did you mean"):
         select(graph, focus="features.credit_feature")
 
