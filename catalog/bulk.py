@@ -4,11 +4,15 @@
 touches a handful of rows, minutes of round trips for a catalog of 100,000 datasets and a million
 edges. `Bulk` does the same upserts a table at a time: one read of what is stored, a comparison in
 Python, then Core `insert()` / `update()` / `delete()` statements with many parameter sets each
-(executemany; SQLAlchemy batches them into multi-row statements on PostgreSQL). New rows are inserted
-with `INSERT ... ON CONFLICT (namespace, name) DO UPDATE`, so a row another writer created since our
-read is updated rather than failing the load. It reports the same created / updated / unchanged as
-the per-row path, and marks the writer changed only when something was written, so the store
-revision (and every lineage cache) moves exactly when it did before.
+(executemany; SQLAlchemy batches them into multi-row statements on PostgreSQL). It reports the same
+created / updated / unchanged as the per-row path, and marks the writer changed only when something
+was written, so the store revision (and every lineage cache) moves exactly when it did before.
+
+A dataset or model another writer created since our read makes the plain INSERT fail with a unique
+violation: the transaction rolls back whole and the caller's `catalog.retry` runs it again, which
+then reports that row as updated or unchanged, never as created twice (`INSERT ... ON CONFLICT DO
+UPDATE` would hide the race and answer 201 to both). Bare jobs, which no one reports on, are
+inserted with `ON CONFLICT DO NOTHING`.
 """
 
 from __future__ import annotations
@@ -79,7 +83,7 @@ class Bulk:
                 changes[key] = "updated"
             else:
                 changes[key] = "unchanged"
-        self._upsert(table, inserts, names)
+        self._insert(table, inserts)
         if updates:
             statement = (update(table.__table__).where(table.__table__.c.id == bindparam("_id"))
                          .values({name: bindparam(name) for name in [*names, "updated_at"]}))
@@ -100,26 +104,18 @@ class Bulk:
         missing = [{"namespace": ns, "name": name, "facets": {}, "created_at": now, "updated_at": now}
                    for ns, name in sorted(keys - found.keys())]
         if missing:
-            self._upsert(Job, missing, [])
+            self._insert_new(Job, missing)
             self.writer.changed = True
             found.update(self.ids(Job, [(r["namespace"], r["name"]) for r in missing]))
         return found
 
-    def _upsert(self, table: Any, rows: list[dict[str, Any]], names: list[str]) -> None:
-        """INSERT ... ON CONFLICT (namespace, name): update `names` (nothing when empty) on a lost race."""
-        if not rows:
-            return
+    def _insert_new(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT ... ON CONFLICT (namespace, name) DO NOTHING: a row someone else just created is kept."""
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        statement = insert(table.__table__)
-        if names:
-            statement = statement.on_conflict_do_update(
-                index_elements=["namespace", "name"],
-                set_={name: statement.excluded[name] for name in [*names, "updated_at"]})
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=["namespace", "name"])
+        statement = insert(table.__table__).on_conflict_do_nothing(index_elements=["namespace", "name"])
         for chunk in chunks(rows, 10 * CHUNK):
             self.session.connection().execute(statement, list(chunk))
 

@@ -103,10 +103,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import insert, select, tuple_
-from sqlalchemy.exc import DBAPIError
 
 from catalog.errors import InvalidEvent
-from catalog.retry import lost_race
+from catalog.retry import retry_lost_races
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
 from catalog.spec import FeedRole, Fingerprint, RiskTier
 from catalog.bulk import Bulk
@@ -771,19 +770,26 @@ def ingest_events(store: Store, events: Iterable[Any], *, attempts: int = 5) -> 
     dataset, job or event (one of them hits a unique constraint) or deadlocking on PostgreSQL retry
     the whole transaction, so concurrent API workers never lose a batch.
     """
-    parsed = parse_events(events)
-    for attempt in range(attempts):
-        try:
-            with store.transaction() as writer:
-                result = _Ingestion(writer, parsed).run()
-            break
-        except DBAPIError as exc:
-            if attempt == attempts - 1 or not lost_race(exc):
-                raise
-    result.revision = store.revision()
-    return result
+    return ingest_parsed(store, [parse_events(events)], attempts=attempts)[0]
 
 
+def ingest_parsed(store: Store, groups: Sequence[list[ParsedEvent]], *, attempts: int = 5) -> list[IngestResult]:
+    """Store and map several already validated batches in ONE transaction, each with its own result.
+
+    This is the API's group commit: many small requests share one commit instead of paying one each,
+    and each still learns what its own events did. All groups are written or none is; a lost race
+    retries the whole transaction, as `ingest_events` does.
+    """
+
+    def write() -> list[IngestResult]:
+        with store.transaction() as writer:
+            return [_Ingestion(writer, parsed).run() for parsed in groups]
+
+    results = retry_lost_races(write, attempts=attempts)
+    revision = store.revision()
+    for result in results:
+        result.revision = revision
+    return results
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

@@ -7,17 +7,26 @@ token as the transport's API key (sent as a bearer token).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Request, status
+from starlette.concurrency import run_in_threadpool
 
+from api.confinement import confine_events, data_roots
 from api.deps import StoreDep, Writer
-from catalog.openlineage import IngestResult, ingest_events
+from api.ingestion import group_commit
+from catalog.openlineage import IngestResult, parse_events
 
 router = APIRouter(prefix="/api/v1", tags=["openlineage"])
 
 
 @router.post("/lineage", response_model=IngestResult, status_code=status.HTTP_201_CREATED, dependencies=[Writer])
-def post_lineage(store: StoreDep, event: Any = Body(..., description="one event, or a JSON array of events")) -> IngestResult:
+async def post_lineage(request: Request, store: StoreDep,
+                       event: Any = Body(..., description="one event, or a JSON array of events")) -> IngestResult:
+    """Validated here (a bad event fails only its own request), committed with whatever else is queued
+    (`api.ingestion`); the 201 is sent after the commit."""
     events = event if isinstance(event, list) else [event]
-    return ingest_events(store, events)
+    await run_in_threadpool(confine_events, events, lambda: data_roots(request.app.state.settings, store))
+    parsed = await run_in_threadpool(parse_events, events)
+    return await asyncio.wrap_future(group_commit(request.app.state, store).submit(parsed))
