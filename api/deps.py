@@ -35,4 +35,5 @@ def require_writer(
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 Writer = Depends(require_writer)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from catalog.errors import (
-    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, NotFound, StoreUnavailable,
+    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, NotFound, OutsideDataRoots,
+    StoreUnavailable,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -14,6 +15,7 @@ ERROR_TABLE: list[tuple[type[HeadwaterError], int, int, str]] = [
     (InvalidEvent, 400, EXIT_USAGE, "Invalid OpenLineage event"),
     (NotFound, 404, EXIT_USAGE, "Not found"),
     (AmbiguousName, 409, EXIT_USAGE, "Ambiguous name"),
+    (OutsideDataRoots, 422, EXIT_USAGE, "Location outside the data roots"),
     (StoreUnavailable, 503, EXIT_USAGE, "Store unavailable"),
     (ConfigurationError, 400, EXIT_USAGE, "Configuration error"),
     (HeadwaterError, 400, EXIT_USAGE, "Bad request"),

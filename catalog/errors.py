@@ -62,6 +62,15 @@ class StoreUnavailable(HeadwaterError):
     """The database URL is wrong or the server cannot be reached."""
 
 
+class OutsideDataRoots(HeadwaterError):
+    """A location the server was asked to register or read lies outside its data roots.
+
+    The server reads files on behalf of whoever holds a token; confining it to the folders its
+    operator named (HEADWATER_DATA_ROOTS) keeps a PUT or an OpenLineage event from pointing a check
+    at /etc, a home folder or another tenant's data.
+    """
+
+
 class ConfigurationError(HeadwaterError):
     """A setting (URL, option, environment variable) is invalid."""
 

@@ -8,6 +8,7 @@ the same file whatever directory it runs from.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -68,3 +69,45 @@ def _absolute_sqlite(url: str, base_dir: Path) -> str:
     if not path or path.startswith("/") or path.startswith(":memory:"):
         return url
     return f"{prefix}:///{(base_dir / path).resolve()}"
+
+
+def local_path(location: Location) -> Path | None:
+    """The local file reading `location` opens: the data file, or a SQLite database; else None."""
+    if location.kind == "file":
+        return Path(location.value)
+    if location.kind != "sql" or not location.value.lower().startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(location.value.partition("#")[0]).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # SQLite URI filenames: file:/path/x.db?mode=ro
+        database = database[len("file:"):].partition("?")[0]
+    return Path(database)
+
+
+def confine(location: Location, roots: Sequence[Path], *, shown: str | None = None) -> None:
+    """Raise OutsideDataRoots unless the file behind `location` lies under one of `roots`.
+
+    The path is resolved first, so `..` segments and symlinks are judged by where they really lead,
+    not by how they are spelled. Called when a location is registered and again just before it is
+    read, so a symlink swapped in between is still caught. Locations that are not local files (a
+    PostgreSQL table, an s3:// URI) are not files the server opens, and pass. The message quotes
+    `shown` (the location as its sender spelled it), never where a symlink really leads.
+    """
+    from catalog.errors import OutsideDataRoots
+
+    path = local_path(location)
+    if path is None:
+        return
+    real = path.expanduser().resolve()
+    if not any(real.is_relative_to(root.expanduser().resolve()) for root in roots):
+        raise OutsideDataRoots(
+            f"{shown or location.value} lies outside the server's data roots, so the server will not read it "
+            "(its operator can add a folder to HEADWATER_DATA_ROOTS)"
+        )

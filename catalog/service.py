@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -184,3 +185,10 @@ def list_incidents(store: Store, *, dataset: str | None = None, open_only: bool 
              if (not dataset or dataset in (d.name, f"{d.namespace}:{d.name}", f"dataset:{d.namespace}:{d.name}"))
              and (not open_only or i.resolved is None)]
     return EdgePage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
+
+
+def catalog_folders(store: Store) -> list[Path]:
+    """The folders of the catalog files loaded into the store: where their operator keeps data."""
+    with store.read() as session:
+        files = session.scalars(select(Dataset.catalog_file).where(Dataset.catalog_file.is_not(None)).distinct())
+        return sorted({Path(f).parent for f in files})

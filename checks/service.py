@@ -11,14 +11,15 @@ Each dataset's run is committed on its own, so an interrupted run keeps what it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from catalog.errors import HeadwaterError
+from catalog.errors import HeadwaterError, OutsideDataRoots
 from catalog.expectations import suite_hash
 from catalog.fingerprint import Observation, Unreadable, observe, split_table
-from catalog.locations import Location, parse_location
+from catalog.locations import Location, confine, parse_location
 from catalog.runs import datasets_by_key, latest_runs, record_run, runs_of
 from catalog.schema import CheckRun, Dataset, utcnow
 from catalog.store import Store
@@ -37,20 +38,29 @@ class SnapshotRefused(HeadwaterError):
 
 
 def run_checks(store: Store, names: list[str] | None = None, *, force: bool = False,
-               progress: Progress | None = None, clock: Callable[[], datetime] = utcnow) -> CheckReport:
-    """`clock` stamps the runs; tests pass a fixed one so that what is known "as of" a date is pinned."""
+               progress: Progress | None = None, clock: Callable[[], datetime] = utcnow,
+               roots: Sequence[Path] | None = None) -> CheckReport:
+    """`clock` stamps the runs; tests pass a fixed one so that what is known "as of" a date is pinned.
+
+    With `roots` (the server passes its data roots), no file outside them is read: a dataset named
+    in `names` that lies outside refuses the whole run before anything is checked; otherwise such a
+    dataset is skipped with the reason.
+    """
     keys = _resolve(store, names) if names else None
     with store.read() as session:
         datasets = datasets_by_key(session, keys)
         previous = latest_runs(session, [d.id for d in datasets])
+    outside = _outside(datasets, roots) if roots is not None else {}
+    if names and outside:
+        raise OutsideDataRoots("nothing was checked: " + "; ".join(outside.values()))
     report = CheckReport(runs=[], skipped=[], validated=0, reused=0)
     validator = None
     for dataset in datasets:
         label = node_id(DATASET, dataset.namespace, dataset.name)
         location = _location(dataset)
-        if location is None:
+        if location is None or dataset.id in outside:
             reason = "no location" if not dataset.location else f"{dataset.location} is not a file or SQL table"
-            report.skipped.append(Skipped(dataset=label, reason=reason))
+            report.skipped.append(Skipped(dataset=label, reason=outside.get(dataset.id, reason)))
             if progress:
                 progress(label, "skipped")
             continue
@@ -159,6 +169,20 @@ def _resolve(store: Store, names: list[str]) -> list[tuple[str, str]]:
         node = queries.resolve(graph, name, kinds=(DATASET,))
         keys.append((graph.nodes[node]["namespace"], graph.nodes[node]["name"]))
     return keys
+
+
+def _outside(datasets: list[Dataset], roots: Sequence[Path]) -> dict[int, str]:
+    """Per dataset id, why its location may not be read under `roots`."""
+    refused = {}
+    for dataset in datasets:
+        location = _location(dataset)
+        if location is None:
+            continue
+        try:
+            confine(location, roots, shown=dataset.location)
+        except OutsideDataRoots as exc:
+            refused[dataset.id] = f"{node_id(DATASET, dataset.namespace, dataset.name)}: {exc}"
+    return refused
 
 
 def _location(dataset: Dataset) -> Location | None:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import StoreDep, Writer
+from api.confinement import data_roots
+from api.deps import SettingsDep, StoreDep, Writer
 from checks import service
 from checks.results import CheckHistory, CheckReport
 
@@ -20,8 +21,9 @@ class CheckRequest(BaseModel):
 
 
 @router.post("/checks", response_model=CheckReport, dependencies=[Writer])
-def run_checks(store: StoreDep, request: CheckRequest) -> CheckReport:
-    return service.run_checks(store, request.datasets or None, force=request.force)
+def run_checks(store: StoreDep, settings: SettingsDep, request: CheckRequest) -> CheckReport:
+    """Reads only files under the data roots (api/confinement.py)."""
+    return service.run_checks(store, request.datasets or None, force=request.force, roots=data_roots(settings, store))
 
 
 @router.get("/checks/{dataset:path}", response_model=CheckHistory)

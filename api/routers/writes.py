@@ -13,7 +13,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response, status
 
-from api.deps import StoreDep, Writer
+from api.confinement import confine_entry, data_roots
+from api.config import Settings
+from api.deps import SettingsDep, StoreDep, Writer
 from catalog.errors import InvalidCatalogFile, NotFound, Problem
 from catalog.loader import LoadResult, load_document
 from catalog.retry import retry_lost_races
@@ -40,13 +42,15 @@ def _as_body_fields(error: InvalidCatalogFile, prefix: str, source: str) -> Inva
     return InvalidCatalogFile(problems, what="the request body")
 
 
-def _put(store, response: Response, kind: str, node: str, body: dict[str, Any]) -> LoadResult:
+def _put(store, settings: Settings, response: Response, kind: str, node: str, body: dict[str, Any]) -> LoadResult:
     namespace, name = _split(node, kind[:-1])
     entry = {**body, "name": name, "namespace": namespace}
     source = f"PUT /api/v1/{kind}/{node}"
+    roots = data_roots(settings, store)
+    confine_entry(body, roots, source)
     try:
         result = retry_lost_races(
-            lambda: load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=Path.cwd()))
+            lambda: load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=roots[0]))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, f"{kind}[0]", source) from None
     counts = result.counts.get(kind, {})
@@ -55,9 +59,9 @@ def _put(store, response: Response, kind: str, node: str, body: dict[str, Any]) 
 
 
 @router.put("/datasets/{dataset:path}", responses={201: {"description": "created"}})
-def put_dataset(store: StoreDep, response: Response, dataset: str,
+def put_dataset(store: StoreDep, settings: SettingsDep, response: Response, dataset: str,
                 body: dict[str, Any] = Body(..., description="the dataset's catalog-file entry (name and namespace come from the path)")) -> dict:
-    result = _put(store, response, "datasets", dataset, body)
+    result = _put(store, settings, response, "datasets", dataset, body)
     return {"counts": result.counts, "revision": result.revision}
 
 
@@ -76,9 +80,9 @@ def _delete(store, node: str, kind: str) -> Response:
 
 
 @router.put("/models/{model:path}", responses={201: {"description": "created"}})
-def put_model(store: StoreDep, response: Response, model: str,
+def put_model(store: StoreDep, settings: SettingsDep, response: Response, model: str,
               body: dict[str, Any] = Body(..., description="the model's catalog-file entry")) -> dict:
-    result = _put(store, response, "models", model, body)
+    result = _put(store, settings, response, "models", model, body)
     return {"counts": result.counts, "revision": result.revision}
 
 
