@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
@@ -26,11 +27,18 @@ def require_writer(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Writes need a bearer token from HEADWATER_TOKENS, compared in constant time."""
+    """Writes need a bearer token from HEADWATER_TOKENS, compared in constant time.
+
+    Both sides are hashed first, so `compare_digest` always compares 32 bytes (it returns early on
+    a length mismatch, which would tell a guesser the token's length), and every configured token
+    is compared (no early exit telling which one came close). Neither the token nor its hash is
+    ever put in a message or a log.
+    """
     if credentials is None:
         raise HTTPException(401, "a bearer token is required for writes", headers={"WWW-Authenticate": "Bearer"})
-    given = credentials.credentials.encode()
-    if not any(hmac.compare_digest(given, token.encode()) for token in settings.tokens):
+    given = hashlib.sha256(credentials.credentials.encode()).digest()
+    matches = [hmac.compare_digest(given, hashlib.sha256(token.encode()).digest()) for token in settings.tokens]
+    if not any(matches):
         raise HTTPException(403, "this token may not write")
 
 

@@ -111,3 +111,25 @@ def confine(location: Location, roots: Sequence[Path], *, shown: str | None = No
             f"{shown or location.value} lies outside the server's data roots, so the server will not read it "
             "(its operator can add a folder to HEADWATER_DATA_ROOTS)"
         )
+
+
+def shown_location(value: str | None) -> str | None:
+    """A location as people, logs and reports see it: a database URL's password masked.
+
+    The store keeps the real URL (a check must connect with it); every shape that leaves the
+    process (API answers, CLI output, check results, manifests) shows this instead.
+    """
+    if not value or "://" not in value:
+        return value
+    scheme = _SCHEME.match(value)
+    if not scheme or scheme.group("scheme").split("+", 1)[0].lower() not in _SQL_DIALECTS:
+        return value
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url, sep, table = value.partition("#")
+    try:
+        masked = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>" + sep + table
+    return masked + sep + table

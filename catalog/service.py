@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from catalog.durations import format_duration
 from catalog.errors import NotFound
+from catalog.locations import shown_location
 from catalog.schema import Dataset, Model
 from catalog.store import Store
 
@@ -75,7 +76,7 @@ def dataset_public(row: Dataset) -> DatasetPublic:
         licence = {"id": row.licence_id, "expires": expires, "url": row.licence_url, "revoked": row.licence_revoked}
     return DatasetPublic(
         id=f"dataset:{row.namespace}:{row.name}", namespace=row.namespace, name=row.name, description=row.description,
-        location=row.location, owner=row.owner, origin=row.origin, personal_data=row.personal_data,
+        location=shown_location(row.location), owner=row.owner, origin=row.origin, personal_data=row.personal_data,
         special_categories=list(row.special_categories or []), legal_basis=row.legal_basis, purpose=row.purpose,
         licence=licence, retention=format_duration(row.retention) if row.retention else None,
         freshness=format_duration(row.freshness) if row.freshness else None, last_updated=row.last_updated,

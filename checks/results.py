@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from catalog.locations import shown_location
 
 Outcome = Literal["passed", "warning", "failed", "errored", "unchecked"]
+Shown = Annotated[str, AfterValidator(shown_location)]  # a location with any database password masked
 
 
 class ExpectationResult(BaseModel):
@@ -29,7 +32,7 @@ class CheckRunResult(BaseModel):
     dataset: str
     started_at: datetime
     finished_at: datetime
-    location: str | None
+    location: Shown | None
     fingerprint: str | None
     fingerprint_observed_at: datetime | None
     modified_at: datetime | None
@@ -75,7 +78,7 @@ class CheckHistory(BaseModel):
 class ManifestEntry(BaseModel):
     dataset: str
     role: str
-    location: str
+    location: Shown
     fingerprint: str
     observed_at: datetime
     previous_fingerprint: str | None
