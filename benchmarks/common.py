@@ -103,12 +103,26 @@ def postgres_database(server_url: str, name: str) -> str:
 
 
 @contextmanager
-def serving(db: str, *, tokens: str = "") -> Iterator[str]:
-    """`headwater serve` over `db` as a real process on a free port; yields the base URL."""
-    from tests.server import running
+def serving(db: str, *, tokens: str = "", workers: int = 1) -> Iterator[str]:
+    """`headwater serve` over `db` as a real process on a free port; yields the base URL.
 
-    with running(db, tokens=tokens) as base:
-        yield base
+    Its output goes to a file: thousands of access-log lines would fill a pipe nobody reads and stall
+    the server mid-benchmark.
+    """
+    import tempfile
+
+    from tests.server import free_port, stop, wait_until_up
+
+    port = free_port()
+    with tempfile.TemporaryFile() as output:
+        server = subprocess.Popen(headwater("--db", db, "serve", "--port", str(port), "--workers", str(workers)),
+                                  env={**os.environ, "HEADWATER_TOKENS": tokens}, stdout=output, stderr=output, cwd=ROOT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base, server)
+            yield base
+        finally:
+            stop(server)
 
 
 def log(message: str) -> None:

@@ -28,5 +28,6 @@ async def post_lineage(request: Request, store: StoreDep,
     (`api.ingestion`); the 201 is sent after the commit."""
     events = event if isinstance(event, list) else [event]
     await run_in_threadpool(confine_events, events, lambda: data_roots(request.app.state.settings, store))
-    parsed = await run_in_threadpool(parse_events, events)
+    # a few events parse faster than a hop to the thread pool and back; a big batch must not block the loop
+    parsed = parse_events(events) if len(events) <= 4 else await run_in_threadpool(parse_events, events)
     return await asyncio.wrap_future(group_commit(request.app.state, store).submit(parsed))

@@ -1,0 +1,159 @@
+"""Benchmark: OpenLineage ingestion over HTTP into SQLite, 16 clients each POSTing one event at a time.
+
+    python -m benchmarks.ingestion [--events N] [--clients C]
+
+A real `headwater serve` over a SQLite file that holds a reference catalog (scale 0.02). The events
+are what a scheduler sends: a START and a COMPLETE RunEvent for each run of a pipeline job, with the
+job's inputs and output (the jobs and tables of the reference graph), every run a new runId. 16
+client threads each POST single events (one event per request, keep-alive), as openlineage-python's
+HttpTransport does. Figure: events per second from the first request to the last 201. Baseline, same
+run, same server, fresh events: one client POSTing batches of 500 (the cheapest way to send them).
+
+Nothing acknowledged lost (asserted): every request answered 201, and afterwards the store holds
+exactly one `lineage_events` row per event sent. (Crash safety, kill -9 after a 201, is
+tests/reliability's job; here the 201 is by construction sent after the commit, see api/ingestion.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import figure, log, serving
+
+TARGET = 2000.0  # events/s (DESIGN §7)
+TOKEN = "bench-token"
+RUN_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+
+def run_events(graph: Any, count: int, *, seed: int) -> list[dict[str, Any]]:
+    """`count` events: START + COMPLETE pairs of runs of the reference graph's jobs."""
+    import numpy as np
+
+    from lineage.graph import DATASET
+
+    rng = np.random.default_rng(seed)
+    outputs = [n for n, a in graph.nodes(data=True) if a["kind"] == DATASET
+               and any(graph.nodes[p]["kind"] == DATASET for p in graph.predecessors(n))]
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=seed)
+    events = []
+    while len(events) < count:
+        node = outputs[int(rng.integers(len(outputs)))]
+        inputs = sorted(p for p in graph.predecessors(node) if graph.nodes[p]["kind"] == DATASET)
+        job = graph.nodes[graph.edges[inputs[0], node]["jobs"][0]]
+        run = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+        for state in ("START", "COMPLETE"):
+            moment += timedelta(milliseconds=5)
+            events.append({
+                "eventType": state, "eventTime": moment.isoformat().replace("+00:00", "Z"),
+                "producer": "https://github.com/headwater/benchmarks", "schemaURL": RUN_SCHEMA,
+                "run": {"runId": run}, "job": {"namespace": job["namespace"], "name": job["name"]},
+                "inputs": [{"namespace": graph.nodes[p]["namespace"], "name": graph.nodes[p]["name"]} for p in inputs],
+                "outputs": [{"namespace": graph.nodes[node]["namespace"], "name": graph.nodes[node]["name"]}],
+            })
+    return events[:count]
+
+
+def _post_all(base: str, bodies: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
+    """POST each body once, spread over `clients` threads with one keep-alive connection each."""
+    host, port = base.removeprefix("http://").split(":")
+    statuses: list[int] = []
+    latencies: list[float] = []
+    lock = threading.Lock()
+    shares = [bodies[i::clients] for i in range(clients)]
+    gate = threading.Barrier(clients + 1)
+
+    def client(share: list[bytes]) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        mine, waits = [], []
+        gate.wait()
+        for body in share:
+            start = time.perf_counter()
+            connection.request("POST", "/api/v1/lineage", body=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+            response = connection.getresponse()
+            response.read()
+            waits.append(time.perf_counter() - start)
+            mine.append(response.status)
+        connection.close()
+        with lock:
+            statuses.extend(mine)
+            latencies.extend(waits)
+
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares if share]
+    gate = threading.Barrier(len(threads) + 1)
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, statuses, latencies
+
+
+def run(quick: bool = False, *, events: int | None = None, clients: int = 16) -> dict[str, Any]:
+    from sqlalchemy import create_engine, func, select
+
+    from benchmarks.common import percentile
+    from benchmarks.reference import reference_graph
+    from benchmarks.reference_catalog import load_into_store, reference_incidents
+    from catalog.schema import LineageEvent
+    from catalog.store import Store
+
+    count = events or (2_000 if quick else 20_000)
+    folder = Path(tempfile.mkdtemp(prefix="headwater-ingest-"))
+    try:
+        graph = reference_graph(scale=0.02)
+        url = f"sqlite:///{folder}/ingest.db"
+        with Store(url) as store:
+            load_into_store(graph, store, reference_incidents(graph))
+        single = [json.dumps(e).encode() for e in run_events(graph, count, seed=1)]
+        batched = run_events(graph, count, seed=2)
+        batches = [json.dumps(batched[i:i + 500]).encode() for i in range(0, count, 500)]
+        with serving(url, tokens=TOKEN) as base:
+            log(f"ingestion: warm-up, then {count:,} single-event POSTs from {clients} clients")
+            _post_all(base, [json.dumps(e).encode() for e in run_events(graph, 50, seed=3)], 4)
+            seconds, statuses, latencies = _post_all(base, single, clients)
+            log(f"ingestion: baseline, {count:,} events in batches of 500 from one client")
+            batch_seconds, batch_statuses, _ = _post_all(base, batches, 1)
+        bad = [s for s in statuses + batch_statuses if s != 201]
+        if bad:
+            raise AssertionError(f"{len(bad)} requests were not acknowledged with 201: {sorted(set(bad))}")
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            stored = connection.execute(select(func.count()).select_from(LineageEvent)).scalar_one()
+        engine.dispose()
+        if stored != 2 * count + 50:  # the warm-up's 50, the single POSTs, the batches
+            raise AssertionError(f"sent {2 * count + 50} events, the store holds {stored}")
+        rate, batch_rate = count / seconds, count / batch_seconds
+        return {"figures": [
+            figure(f"ingestion: OpenLineage events/s, SQLite, {clients} clients x single-event POSTs", rate, batch_rate,
+                   target=f">= {TARGET:,.0f} events/s, nothing acknowledged lost", met=rate >= TARGET, unit="events/s",
+                   ratio=rate / batch_rate, p50_ms=percentile(latencies, 50) * 1000,
+                   p99_ms=percentile(latencies, 99) * 1000, events=count, stored=stored),
+        ], "notes": [f"ingestion baseline: the same number of events POSTed by one client in batches of 500 "
+                     f"({batch_rate:,.0f} events/s); every request got a 201 and all {stored:,} events are stored"]}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args(argv)
+    for row in run(events=args.events, clients=args.clients)["figures"]:
+        print(json.dumps(row, indent=1))
+
+
+if __name__ == "__main__":
+    main()
