@@ -75,6 +75,8 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(name, "", f"not valid UTF-8 (byte {exc.start})", line)]
+    if _flow_depth(raw) > MAX_DEPTH:
+        return None, [Problem(name, "", f"nested deeper than {MAX_DEPTH} levels; a catalog is a few levels deep")]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -82,7 +84,9 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
             return None, [Problem(name, "", "the file is empty; expected a mapping with 'catalog:' and 'datasets:'")]
         lines: dict[Loc, int] = {}
         problems: list[Problem] = []
-        _index(node, (), lines, problems, name)
+        if not _index(node, (), lines, problems, name, budget=len(text) + 1):
+            return None, [Problem(name, "", "aliases (*name) expand to more values than the file holds characters; "
+                                            "refusing what looks like an alias bomb")]
         if problems:
             return None, problems
         data = loader.construct_document(node)
@@ -100,10 +104,40 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     return Document(path, data, lines), []
 
 
-def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], name: str) -> None:
-    """Walk the node tree iteratively deep enough for real files, recording each value's line."""
+def _flow_depth(raw: bytes) -> int:
+    """How deep `[`/`{` nest, over-estimated (brackets inside strings count too), at C speed.
+
+    libyaml's composer recurses in C: a 100 KB file of `[[[[…` overflows the stack and kills the
+    process (SIGSEGV) before any error can be reported, so depth is measured before parsing.
+    """
+    import numpy as np
+
+    brackets = np.frombuffer(raw.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    if brackets.size == 0:
+        return 0
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    level = np.cumsum(steps)
+    floor = np.minimum.accumulate(np.concatenate(([0], level[:-1])))
+    return int((level - np.minimum(floor, 0)).max())
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+MAX_DEPTH = 500
+
+
+def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], name: str,
+           *, budget: int) -> bool:
+    """Walk the node tree iteratively deep enough for real files, recording each value's line.
+
+    Returns False after `budget` values: every value takes at least one character of the file, so
+    more can only come from aliases referring to aliases (the "billion laughs"), which would
+    otherwise expand exponentially here and again in validation.
+    """
     stack: list[tuple[yaml.Node, Loc]] = [(node, loc)]
     while stack:
+        budget -= 1
+        if budget < 0:
+            return False
         current, here = stack.pop()
         lines[here] = current.start_mark.line + 1
         if isinstance(current, yaml.MappingNode):
@@ -120,3 +154,4 @@ def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Prob
         elif isinstance(current, yaml.SequenceNode):
             for index, item in enumerate(current.value):
                 stack.append((item, here + (index,)))
+    return True

@@ -26,8 +26,27 @@ _ISO = re.compile(
 EXPECTED = "a duration such as 12h, 7d, 2w, 6mo, 2y (or ISO 8601 like P30D)"
 
 
+MAX_DURATION = timedelta(days=365 * 1000)
+
+
 def parse_duration(value: object) -> timedelta:
-    """Turn `7d` / `P7D` / a number of seconds into a timedelta; raise ValueError otherwise."""
+    """Turn `7d` / `P7D` / a number of seconds into a timedelta; raise ValueError otherwise.
+
+    Bounded to 1000 years and never negative: `freshness: 99999999d` would otherwise be accepted
+    here and overflow later, in the store or in date arithmetic, far from the line that caused it.
+    """
+    try:
+        duration = _parse(value)
+    except OverflowError:
+        duration = MAX_DURATION * 2
+    if duration < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    if duration > MAX_DURATION:
+        raise ValueError("duration out of range: at most 1000 years")
+    return duration
+
+
+def _parse(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):

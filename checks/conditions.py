@@ -169,8 +169,8 @@ def _incidents(node: str, attrs: dict, as_of: datetime, settings: Any) -> list[C
                                       f"{'' if attrs.get('legal_basis') == 'consent' else ' (the recorded legal basis is not consent)'}"
                                       f": {incident['note'] or ''}".rstrip(": ")))
     for incident in open_incidents(attrs, as_of, "erasure_request", "objection"):
-        due = start_of(incident["due"]) if incident["due"] else incident["opened"] + settings.erasure_deadline
-        variant = "overdue" if as_of > due else "due_soon" if as_of > due - settings.erasure_due_soon else None
+        due = start_of(incident["due"]) if incident["due"] else shifted(incident["opened"], settings.erasure_deadline)
+        variant = "overdue" if as_of > due else "due_soon" if as_of > shifted(due, -settings.erasure_due_soon) else None
         state = {"overdue": "overdue since", "due_soon": "due"}.get(variant or "", "due")
         found.append(Condition(node, "erasure_or_objection_pending", since=incident["opened"], variant=variant,
                                detail=f"{incident['kind'].replace('_', ' ')} received {incident['opened']:%Y-%m-%d}, "
@@ -179,6 +179,16 @@ def _incidents(node: str, attrs: dict, as_of: datetime, settings: Any) -> list[C
         found.append(Condition(node, "licence_invalid", since=incident["opened"],
                                detail=f"licence revoked, reported {incident['opened']:%Y-%m-%d}: {incident['note'] or ''}".rstrip(": ")))
     return found
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held at the ends of the calendar: data collected on 9999-12-01 and kept
+    for two years is kept "until the end of time", not a crash of every risk evaluation."""
+    try:
+        return moment + delta
+    except OverflowError:
+        end = datetime.max if delta > timedelta(0) else datetime.min
+        return end.replace(tzinfo=moment.tzinfo)
 
 
 def _privacy(node: str, attrs: dict, as_of: datetime, today: date, settings: Any) -> list[Condition]:
@@ -204,7 +214,7 @@ def _privacy(node: str, attrs: dict, as_of: datetime, today: date, settings: Any
     if personal:
         until = attrs.get("retention_until")
         if until is None and attrs.get("collected") and attrs.get("retention"):
-            until = (start_of(attrs["collected"]) + attrs["retention"]).date()
+            until = shifted(start_of(attrs["collected"]), attrs["retention"]).date()
         if until is not None and today > until:
             found.append(Condition(node, "retention_exceeded", since=start_of(until),
                                    variant="special_category" if attrs.get("special_categories") else None,
