@@ -190,4 +190,4 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(walk(request.app.routes))
 
 
-_titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+_titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}

@@ -95,6 +95,9 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         line = mark.line + 1 if mark else None
         what = exc.problem or str(exc)
         return None, [Problem(name, "", f"invalid {'JSON' if path.suffix == '.json' else 'YAML'}: {what}", line)]
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, other controls)
+        line = text[: exc.position].count("\n") + 1
+        return None, [Problem(name, "", f"invalid YAML: character #x{exc.character:04x} is not allowed", line)]
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         return None, [Problem(name, "", f"cannot parse: {exc}")]
     finally:

@@ -44,8 +44,12 @@ def _as_body_fields(error: InvalidCatalogFile, prefix: str, source: str) -> Inva
 
 def _put(store, settings: Settings, response: Response, kind: str, node: str, body: dict[str, Any]) -> LoadResult:
     namespace, name = _split(node, kind[:-1])
-    entry = {**body, "name": name, "namespace": namespace}
     source = f"PUT /api/v1/{kind}/{node}"
+    disagree = [Problem(source, key, f"the body says {body[key]!r} but the path says {value!r}")
+                for key, value in (("name", name), ("namespace", namespace)) if key in body and body[key] != value]
+    if disagree:  # a PUT to one name must not quietly write another, nor quietly drop what the body says
+        raise InvalidCatalogFile(disagree, what="the request body")
+    entry = {**body, "name": name, "namespace": namespace}
     roots = data_roots(settings, store)
     confine_entry(body, roots, source)
     try:
