@@ -89,14 +89,14 @@ def node_info(graph: nx.DiGraph, seed: int = 7) -> dict[str, NodeInfo]:
     return info
 
 
-def headwater_page(graph: nx.DiGraph, folder: Path, max_nodes: int) -> tuple[Path, float, int]:
+def headwater_page(graph: nx.DiGraph, folder: Path, max_nodes: int) -> tuple[Path, float, int, int]:
     started = time.perf_counter()
     view = build_view(graph, max_nodes=max_nodes)
     page = render_page(view, node_info(graph), title="Benchmark", subtitle=f"{len(graph):,} nodes")
     built = time.perf_counter() - started
     path = folder / f"headwater-{len(graph)}-{max_nodes}.html"
     path.write_text(page, encoding="utf-8")
-    return path, built, len(view.nodes)
+    return path, built, len(view.nodes), len(view.edges)
 
 
 def pyvis_page(graph: nx.DiGraph, folder: Path) -> Path:
@@ -188,13 +188,13 @@ def run(quick: bool = False, repeat: int | None = None) -> dict[str, Any]:
                 runs = {}
                 for label, max_nodes in (("", max(size, DEFAULT_MAX_NODES)),) + (
                         (("grouped", DEFAULT_MAX_NODES),) if size > DEFAULT_MAX_NODES else ()):
-                    path, built, shown = headwater_page(graph, folder, max_nodes)
+                    path, built, shown, drawn_edges = headwater_page(graph, folder, max_nodes)
                     _say(f"viewer: {size:,} nodes{' (' + label + ')' if label else ''}: page built in {built:.2f} s, "
                          f"{repeat} cold loads")
                     times = [open_and_time(browser, path, baseline=False) for _ in range(repeat)]
                     runs[label] = {"drawn_s": statistics.median(times), "samples_s": times,
                                    "build_s": built, "shown_nodes": shown, "page_bytes": path.stat().st_size,
-                                   "edges": graph.number_of_edges()}
+                                   "edges": drawn_edges}
                 base = None
                 if size in baseline_sizes:
                     path = pyvis_page(graph, folder)
