@@ -7,6 +7,7 @@ resolves silently by keeping the last one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(name, "", f"not valid UTF-8 (byte {exc.start})", line)]
+    text = _join_surrogates(text)
     if _flow_depth(raw) > MAX_DEPTH:
         return None, [Problem(name, "", f"nested deeper than {MAX_DEPTH} levels; a catalog is a few levels deep")]
     loader = _Loader(text)
@@ -105,6 +107,25 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     if not isinstance(data, dict):
         return None, [Problem(name, "", f"expected a mapping at the top level, got {type(data).__name__}", 1)]
     return Document(path, data, lines), []
+
+
+_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _join_surrogates(text: str) -> str:
+    """`\ud83d\ude80` (how `json.dumps` writes 🚀) as the one character it encodes.
+
+    JSON spells characters beyond the Basic Multilingual Plane as two escaped UTF-16 halves;
+    libyaml refuses each half as an invalid character, so valid JSON would fail to load.
+    """
+    if "\\u" not in text and "\\U" not in text:
+        return text
+
+    def join(match: re.Match[str]) -> str:
+        high, low = int(match.group(2), 16), int(match.group(3), 16)
+        return match.group(1) + chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+    return _SURROGATE_PAIR.sub(join, text)
 
 
 def _flow_depth(raw: bytes) -> int:

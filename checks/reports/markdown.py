@@ -7,6 +7,7 @@ latest check results, and every finding with its note, citations and actions.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,24 @@ RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 
 
 def cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell: no pipes, no newlines, no raw HTML."""
+    """Text that reads as itself in Markdown, table cells included: no pipes ending the cell, no
+    newlines, no raw HTML, and no emphasis, code or links made of a name's `*`, `` ` ``, `[`…"""
     text = "-" if value is None or value == "" else str(value)
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-            .replace("<", "&lt;").replace(">", "&gt;"))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+# `_` only where it could open or close emphasis: `credit_features` stays as it is written.
+_PUNCTUATION = re.compile(r"([\\`*\[\]|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def code(value: str, *, in_table: bool = False) -> str:
+    """A code span showing `value` exactly, whatever backticks it holds (the fence is longer)."""
+    text = value.replace("\r", " ").replace("\n", " ")
+    if in_table:
+        text = text.replace("|", "\\|")  # GFM ends the cell at a bare pipe, even inside code
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
 def short(node: str) -> str:
@@ -81,7 +96,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
         "Thick red arrows: paths along which a critical or high finding reaches the model.", "",
         "## The model", "",
         "| | |", "|---|---|",
-        f"| id | `{cell(model)}` |",
+        f"| id | {code(model, in_table=True)} |",
         f"| version | {cell(attrs.get('version'))} |",
         f"| risk tier | {cell(attrs.get('risk_tier'))} |",
         f"| deployed | {'yes' if attrs.get('deployed') else 'no'} |",
@@ -143,14 +158,14 @@ def _finding_section(finding: Finding) -> list[str]:
                else f"best practice until the obligation applies on {finding.applies_from:%Y-%m-%d}")
     since = f"{finding.since:%Y-%m-%d}" if finding.since else "unknown"
     lines = [
-        f"### {finding.severity.upper()}: {cell(finding.title)} — `{cell(short(finding.root))}`", "",
+        f"### {finding.severity.upper()}: {cell(finding.title)} — {code(short(finding.root))}", "",
         f"- condition: `{finding.condition}`" + (f" (inherited `{finding.root_condition}`)" if finding.condition == "upstream_tainted" else ""),
         f"- how it reaches the model: {finding.mode}; since {since}; {applies}",
         f"- evidence: {cell(finding.detail)}",
     ]
     if finding.paths:
         count = f" ({finding.path_count} in all)" if finding.path_count and finding.path_count > len(finding.paths) else ""
-        lines.append(f"- paths{count}: " + "; ".join(" → ".join(short(n) for n in path) for path in finding.paths))
+        lines.append(f"- paths{count}: " + "; ".join(" → ".join(cell(short(n)) for n in path) for path in finding.paths))
     lines += ["", cell(finding.note), "", "Citations: " + "; ".join(cell(c) for c in finding.citations), "", "Actions:"]
     lines += [f"1. {cell(action)}" for action in finding.actions]
     lines.append("")
@@ -189,6 +204,6 @@ def gate_summary(result: Any, graph: nx.DiGraph) -> str:
                      f"- | {cell(check.status + ': ' + check.error)} |")
     if result.waivers:
         lines += ["", "Waivers needing attention:", ""]
-        lines += [f"- {w.state}: `{w.condition}` on `{cell(short(w.dataset))}` (expires {w.expires}; {cell(w.file)}:{w.line})"
+        lines += [f"- {w.state}: `{w.condition}` on {code(short(w.dataset))} (expires {w.expires}; {cell(w.file)}:{w.line})"
                   for w in result.waivers]
     return "\n".join(lines) + "\n"

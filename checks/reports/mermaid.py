@@ -14,7 +14,7 @@ SEVERE = ("critical", "high")
 
 
 def _label(text: str) -> str:
-    escaped = (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    escaped = (text.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
                .replace("`", "#96;").replace("\n", " "))
     return f'"{escaped}"'
 
