@@ -46,8 +46,11 @@ class AffectedModel(BaseModel):
 class ImpactResult(BaseModel):
     root: NodeRef
     revision: int
-    models: list[AffectedModel]
+    models: list[AffectedModel] = Field(description="the page of affected models, by distance then id")
     datasets: list[Reached]
+    models_total: int = Field(0, description="every affected model, on this page or not")
+    offset: int = 0
+    limit: int | None = Field(None, description="models per page; null: all of them")
 
 
 class PathResult(BaseModel):

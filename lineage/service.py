@@ -43,31 +43,36 @@ def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int 
     )
 
 
-def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT) -> ImpactResult:
-    """Every model and dataset downstream of `dataset`, with the paths that reach each model."""
+def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, limit: int | None = None,
+           offset: int = 0) -> ImpactResult:
+    """Every model and dataset downstream of `dataset`, with the paths that reach each model.
+
+    `limit`/`offset` page the models (ordered by distance, then id); paths are searched only for the
+    models on the page, which is what keeps a hub's impact (thousands of models) fast over the API.
+    """
     graph = graph_of(store)
     root = queries.resolve(graph, dataset, kinds=(DATASET,))
     reached = queries.downstream(graph, root)
     within = set(reached)
     counts = queries.count_paths(graph, root, within)
+    affected = sorted(((d, n) for n, d in reached.items() if graph.nodes[n]["kind"] == MODEL))
+    page = affected[offset:None if limit is None else offset + limit]
     models = []
-    for node, distance in reached.items():
+    for distance, node in page:
         attrs = graph.nodes[node]
-        if attrs["kind"] != MODEL:
-            continue
         models.append(AffectedModel(
             model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs["risk_tier"],
             deployed=bool(attrs.get("deployed")), distance=distance,
             path_count=counts.get(node) if counts is not None else None,
             paths=queries.paths_between(graph, root, node, path_limit, within),
         ))
-    models.sort(key=lambda m: (m.distance, m.model.id))
     datasets = [
         Reached(node=ref(graph, n), distance=d)
         for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))
         if graph.nodes[n]["kind"] == DATASET
     ]
-    return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets)
+    return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
+                        models_total=len(affected), offset=offset, limit=limit)
 
 
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT) -> PathResult:

@@ -31,8 +31,11 @@ def lineage(store: StoreDep, node: str, direction: Literal["upstream", "downstre
 
 
 @router.get("/impact/{dataset:path}", response_model=ImpactResult)
-def impact(store: StoreDep, dataset: str, paths: Annotated[int, Query(ge=1, le=100)] = 10) -> ImpactResult:
-    return service.impact(store, dataset, path_limit=paths)
+def impact(store: StoreDep, dataset: str, paths: Annotated[int, Query(ge=1, le=100)] = 10,
+           limit: Annotated[int, Query(ge=1, le=1000, description="models per page (paths are found per model)")] = 100,
+           offset: Annotated[int, Query(ge=0)] = 0) -> ImpactResult:
+    """Models are paged (`models_total` counts them all): a hub reaches thousands, each with its paths."""
+    return service.impact(store, dataset, path_limit=paths, limit=limit, offset=offset)
 
 
 @router.get("/paths", response_model=PathResult)

@@ -1,0 +1,200 @@
+"""Benchmark: building the lineage graph, walking it, and the API's lineage and impact latency.
+
+    python -m benchmarks.queries [--scale S]
+
+A SQLite store holds the reference catalog (`load_into_store`, scale 1: 105,000 nodes, 1,000,000
+edges). Figures, each beside its baseline from the same run:
+
+- graph build: `store.lineage_rows()` + `build_graph` (what a process does when the store revision
+  moves) against scipy building a CSR matrix of the same edges from the same rows;
+- downstream of the biggest hub and upstream of the model with the most upstream, with
+  `lineage.queries` on the graph of record, against scipy.sparse.csgraph.breadth_first_order on a
+  CSR of the same graph (answers compared: the same node sets);
+- impact of the hub (`lineage.service.impact`: reach, path counts, one path per model) against the
+  csgraph reach;
+- API latency: a real `headwater serve`, 16 client threads, each GETting /api/v1/lineage/{dataset}
+  (upstream, depth 3) and /api/v1/impact/{dataset}?paths=1 for datasets drawn at random (uniformly,
+  so mostly ordinary tables, some hubs); p50 and p99 against the same service calls in-process (no
+  HTTP), so the ratio is what the HTTP layer adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import clock, figure, log, median_time, percentile, serving
+
+TRAVERSAL_TARGET = 3.0
+P99_TARGET_MS = 100.0
+CLIENTS = 16
+
+
+def _csr(graph: Any) -> tuple[Any, dict[str, int], list[str]]:
+    import numpy as np
+    from scipy import sparse
+
+    nodes = list(graph.nodes)
+    index = {node: i for i, node in enumerate(nodes)}
+    src = np.fromiter((index[u] for u, _ in graph.edges), dtype=np.int32, count=graph.number_of_edges())
+    dst = np.fromiter((index[v] for _, v in graph.edges), dtype=np.int32, count=graph.number_of_edges())
+    matrix = sparse.csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(len(nodes), len(nodes)))
+    return matrix, index, nodes
+
+
+def _bfs(matrix: Any, start: int) -> Any:
+    from scipy.sparse import csgraph
+
+    return csgraph.breadth_first_order(matrix, start, directed=True, return_predecessors=False)
+
+
+def _latency(base: str, paths: list[str], clients: int) -> list[float]:
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    samples: list[float] = []
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def client(share: list[str]) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=300)
+        mine = []
+        for path in share:
+            start = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                failures.append(f"{path}: {response.status}")
+        connection.close()
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(paths[i::clients],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise AssertionError(f"{len(failures)} API requests failed: {failures[:3]}")
+    return samples
+
+
+def run(quick: bool = False, *, scale: float | None = None, requests: int | None = None) -> dict[str, Any]:
+    import numpy as np
+    from scipy import sparse
+
+    from benchmarks.reference import reference_graph
+    from benchmarks.reference_catalog import load_into_store, reference_incidents
+    from catalog.store import Store
+    from lineage import queries, service
+    from lineage.graph import DATASET, MODEL, build_graph
+
+    scale = scale if scale is not None else (0.02 if quick else 1.0)
+    requests = requests or (320 if quick else 1600)
+    repeat = 3 if quick else 5
+    folder = Path(tempfile.mkdtemp(prefix="headwater-queries-"))
+    figures: list[dict[str, Any]] = []
+    notes: list[str] = []
+    try:
+        log(f"queries: reference store at scale {scale}")
+        reference = reference_graph(scale=scale)
+        url = f"sqlite:///{folder}/queries.db"
+        store = Store(url)
+        load_into_store(reference, store, reference_incidents(reference))
+        shape = f"{reference.number_of_nodes():,} nodes, {reference.number_of_edges():,} edges"
+        del reference
+
+        log("queries: graph build")
+        rows_s, rows = clock(store.lineage_rows)
+        build_s, graph = clock(build_graph, rows)
+
+        def csr_from_rows() -> Any:
+            edges = np.array([(r["input_id"], r["output_id"]) for r in rows.derivations]
+                             + [(r["dataset_id"] + 10**9, r["model_id"]) for r in rows.feeds], dtype=np.int64)
+            ids, inverse = np.unique(edges, return_inverse=True)
+            inverse = inverse.reshape(edges.shape)
+            return sparse.csr_matrix((np.ones(len(edges), dtype=np.int8), (inverse[:, 0], inverse[:, 1])),
+                                     shape=(len(ids), len(ids)))
+
+        baseline_s, _ = clock(csr_from_rows)
+        figures.append(figure(f"graph build: read rows + build the networkx graph ({shape})", rows_s + build_s, baseline_s,
+                              target="report (once per store revision); baseline: scipy CSR from the same rows",
+                              rows_s=rows_s, build_s=build_s))
+        del rows
+
+        matrix, index, nodes = _csr(graph)
+        transposed = matrix.T.tocsr()
+        datasets = [n for n, a in graph.nodes(data=True) if a["kind"] == DATASET]
+        hub = max(datasets, key=graph.out_degree)
+        models = [n for n, a in graph.nodes(data=True) if a["kind"] == MODEL]
+        model = max(models, key=graph.in_degree)
+
+        log("queries: downstream / upstream / impact")
+        hw, hw_samples, down = median_time(repeat, lambda: queries.downstream(graph, hub))
+        bl, bl_samples, order = median_time(repeat, lambda: _bfs(matrix, index[hub]))
+        if set(down) != {nodes[i] for i in order} - {hub}:
+            raise AssertionError("downstream of the hub: lineage.queries and csgraph disagree")
+        figures.append(figure(f"downstream of the biggest hub ({len(down):,} nodes), lineage.queries vs csgraph BFS",
+                              hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph", met=hw / bl <= TRAVERSAL_TARGET))
+        hw, _, up = median_time(repeat, lambda: queries.upstream(graph, model))
+        bl, _, order = median_time(repeat, lambda: _bfs(transposed, index[model]))
+        if set(up) != {nodes[i] for i in order} - {model}:
+            raise AssertionError("upstream of the model: lineage.queries and csgraph disagree")
+        figures.append(figure(f"upstream of the model with most feeds ({len(up):,} nodes), lineage.queries vs csgraph BFS",
+                              hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph", met=hw / bl <= TRAVERSAL_TARGET))
+        service.graph_of(store)  # the service's cached graph (built once, untimed)
+        hw, _, impact = median_time(max(1, repeat // 2), lambda: service.impact(store, hub, path_limit=1))
+        bl, _, _ = median_time(repeat, lambda: _bfs(matrix, index[hub]))
+        figures.append(figure(f"impact of the hub (service.impact: {len(impact.models):,} models with path counts and "
+                              f"one path each) vs csgraph reach", hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph",
+                              met=hw / bl <= TRAVERSAL_TARGET))
+
+        log(f"queries: API latency, {CLIENTS} clients, {requests} requests per endpoint")
+        rng = random.Random(20240601)
+        picked = [rng.choice(datasets) for _ in range(requests)]
+        quote = lambda node: urllib.parse.quote(node, safe=":")  # noqa: E731
+        lineage_paths = [f"/api/v1/lineage/{quote(n)}?direction=upstream&depth=3" for n in picked]
+        impact_paths = [f"/api/v1/impact/{quote(n)}?paths=1" for n in picked]
+        in_process = {
+            "lineage": [clock(service.lineage, store, n, direction="upstream", depth=3)[0] for n in picked[:200]],
+            "impact": [clock(service.impact, store, n, path_limit=1)[0] for n in picked[:200]],
+        }
+        with serving(url) as base:
+            _latency(base, lineage_paths[:32] + impact_paths[:32], 4)  # warm-up: the server builds its graph
+            over_http = {"lineage": _latency(base, lineage_paths, CLIENTS), "impact": _latency(base, impact_paths, CLIENTS)}
+        for name, samples in over_http.items():
+            p99 = percentile(samples, 99) * 1000
+            base_p99 = percentile(in_process[name], 99) * 1000
+            figures.append(figure(f"API {name} p99, {CLIENTS} concurrent clients, random datasets (ms)", p99, base_p99,
+                                  unit="ms", target=f"p99 < {P99_TARGET_MS:g} ms; baseline: same call in-process, no HTTP",
+                                  met=p99 < P99_TARGET_MS, p50_ms=percentile(samples, 50) * 1000,
+                                  max_ms=max(samples) * 1000, requests=len(samples)))
+        notes.append(f"API latency: {requests} requests per endpoint over {len(set(picked)):,} distinct datasets drawn "
+                     f"uniformly; lineage is upstream to depth 3, impact lists one path per model")
+        store.close()
+        return {"figures": figures, "notes": notes, "scale": scale}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--requests", type=int, default=None)
+    args = parser.parse_args(argv)
+    for row in run(scale=args.scale, requests=args.requests)["figures"]:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
