@@ -18,8 +18,8 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
 
     graph = graph_of(store)
     view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
-    report = risk.evaluate(store, as_of=as_of, path_limit=0)  # the page highlights paths itself
-    info = health.node_info(store, graph, report, view.members)
+    assessment = risk.assess(store, as_of=as_of)
+    info = health.node_info(store, assessment, view.members)
     if model:
         title = f"Lineage of {view.focus}"
     elif focus:
@@ -27,7 +27,8 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
     else:
         title = "Lineage"
     scope = "all levels" if depth is None else f"depth {depth}"
-    subtitle = (f"Headwater · store revision {report.revision} · findings as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+    subtitle = (f"Headwater · store revision {graph.graph['revision']} · findings as of "
+                f"{assessment.as_of:%Y-%m-%d %H:%M} UTC"
                 + (f" · {scope}" if view.focus else ""))
     page = render_page(view, info, title=title, subtitle=subtitle)
     return page, {"nodes": len(view.nodes), "edges": len(view.edges), "selected": view.selected,

@@ -17,22 +17,22 @@ import networkx as nx
 
 from catalog.runs import latest_outcomes
 from catalog.store import Store, mask_url
-from checks.results import Finding, RiskReport
+from checks.risk import Assessment
 from checks.service import mask_url_in
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.viewer import NodeInfo
 
 COMPROMISING = {"breach_flagged", "poisoning_flagged", "fingerprint_mismatch"}
 SERIOUS = {"high", "critical"}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MANY_IDS = 5_000  # past this, reading every newest run beats a long IN list
 
 
-def node_info(store: Store, graph: nx.DiGraph, report: RiskReport, nodes: Iterable[str]) -> dict[str, NodeInfo]:
-    wanted = set(nodes)
-    findings: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        if finding.node in wanted:
-            findings[finding.node].append(finding)
+def node_info(store: Store, assessment: Assessment, nodes: Iterable[str]) -> dict[str, NodeInfo]:
+    """State, fields and findings of the given nodes only: a view never pays for the whole platform."""
+    graph = assessment.graph
+    wanted = list(dict.fromkeys(nodes))
+    reached = assessment.reach.at_each(wanted)
     ids = {graph.nodes[n]["store_id"]: n for n in wanted if graph.nodes[n]["kind"] == DATASET}
     with store.read() as session:
         runs = latest_outcomes(session, ids if len(ids) <= MANY_IDS else None)
@@ -40,32 +40,58 @@ def node_info(store: Store, graph: nx.DiGraph, report: RiskReport, nodes: Iterab
     info = {}
     for node in wanted:
         attrs = graph.nodes[node]
-        own = findings.get(node, [])
+        findings = findings_at(assessment, node, reached.get(node, {})) if attrs["kind"] != JOB else []
         run = checked.get(node)
-        info[node] = NodeInfo(
-            state=state_of(attrs["kind"], own, run),
-            fields=_fields(graph, node, attrs, run),
-            findings=[
-                {"severity": f.severity, "title": f.title, "condition": f.root_condition
-                 if f.condition == "upstream_tainted" else f.condition, "root": f.root, "mode": f.mode,
-                 "note": f.note, "citations": f.citations}
-                for f in own
-            ],
-        )
+        info[node] = NodeInfo(state=state_of(attrs["kind"], findings, run), fields=_fields(graph, node, attrs, run),
+                              findings=findings)
     return info
 
 
-def state_of(kind: str, findings: list[Finding], run: dict[str, Any] | None) -> str:
+def findings_at(assessment: Assessment, node: str, modes: dict[str, str]) -> list[dict[str, Any]]:
+    """One entry per condition reaching the node, worst first, with how many sources it comes from.
+
+    A table below a busy hub can be reached by thousands of roots; grouping them by what decides
+    severity and wording (condition, variant, mode, whether it is the node's own) prices each group once.
+    """
+    tier = assessment.tier(node)
+    groups: dict[tuple[str, str | None, str, bool], list[str]] = defaultdict(list)
+    for key, mode in modes.items():
+        root, condition = assessment.by_key[key]
+        groups[(condition.condition, condition.variant, mode, node == root.dataset)].append(key)
+    by_condition: dict[str, dict[str, Any]] = {}
+    for (condition, _variant, mode, at_root), keys in groups.items():
+        priced = assessment.priced(node, keys[0], mode, tier)
+        sources = {assessment.by_key[k][0].dataset for k in keys}
+        entry = {"severity": priced.severity, "title": priced.title, "condition": condition, "mode": mode,
+                 "at_root": at_root, "root": min(sources), "sources": sources, "note": priced.note,
+                 "citations": priced.citations}
+        best = by_condition.get(condition)
+        if best is None:
+            by_condition[condition] = entry
+        else:
+            sources |= best["sources"]
+            if SEVERITY_RANK[entry["severity"]] < SEVERITY_RANK[best["severity"]] or entry["at_root"] > best["at_root"]:
+                by_condition[condition] = best = entry
+            best["sources"] = sources
+    ordered = sorted(by_condition.values(), key=lambda e: (SEVERITY_RANK[e["severity"]], e["condition"]))
+    for entry in ordered:
+        sources = entry.pop("sources")
+        if len(sources) > 1:
+            entry["root"] = f"{entry['root']} and {len(sources) - 1:,} more"
+    return ordered
+
+
+def state_of(kind: str, findings: list[dict[str, Any]], run: dict[str, Any] | None) -> str:
     if kind == JOB:
         return "neutral"
-    own = [f for f in findings if f.node == f.root and f.mode == "direct"]
-    if any(f.condition in COMPROMISING for f in own):
+    own = [f for f in findings if f["at_root"]]
+    if any(f["condition"] in COMPROMISING for f in own):
         return "compromised"
     if run is not None and run["outcome"] == "errored":
         return "check_errored"
-    if any(f.condition == "source_stale" for f in own):
+    if any(f["condition"] == "source_stale" for f in own):
         return "stale"
-    if any(f.severity in SERIOUS or f.mode == "hard" for f in findings):
+    if any(f["severity"] in SERIOUS or f["mode"] == "hard" for f in findings):
         return "tainted"
     if findings:
         return "warning"

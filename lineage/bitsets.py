@@ -217,24 +217,33 @@ def _trained_before(edge: dict, moment: datetime) -> bool:
     return bool(uses) and all(u.get("consumed_at") is not None and u["consumed_at"] < moment for u in uses)
 
 
+DECODE_BYTES = 64 * 2**20  # rows are unpacked in slices of about this size, whatever the number of roots
+
+
 def decode(index: Index, keys: list[str], planes: np.ndarray, words: int,
-           direct: dict[int, set[int]]) -> dict[str, dict[str, str]]:
-    """node -> root key -> mode, for every node some root reached."""
-    rows = planes.any(axis=1)
-    if direct:
-        rows[list(direct)] = True
-    reached = np.flatnonzero(rows)
-    bits = np.unpackbits(planes[reached].view(np.uint8), axis=1, bitorder="little")
+           direct: dict[int, set[int]], only: list[int] | None = None) -> dict[str, dict[str, str]]:
+    """node -> root key -> mode, for every node some root reached (or for the `only` rows asked about)."""
+    if only is None:
+        rows = planes.any(axis=1)
+        if direct:
+            rows[list(direct)] = True
+        reached = np.flatnonzero(rows)
+    else:
+        reached = np.array(sorted(set(only)), dtype=np.int64)
     width = words * 64
-    hard = bits[:, :width]
-    reach_any = hard | bits[:, width:] if bits.shape[1] > width else hard
     names = ("review", "hard")
     modes: dict[str, dict[str, str]] = {}
-    for r, row in enumerate(reached.tolist()):
-        cols = np.flatnonzero(reach_any[r, : len(keys)])
-        strong = hard[r, cols]
-        here = {keys[c]: names[s] for c, s in zip(cols.tolist(), strong.tolist(), strict=True)}
-        for c in direct.get(row, ()):
-            here[keys[c]] = "direct"
-        modes[index.nodes[row]] = here
+    chunk = max(1, DECODE_BYTES // max(1, planes.shape[1] * 64))  # unpacked bits take a byte each
+    for start in range(0, len(reached), chunk):
+        part = reached[start:start + chunk]
+        bits = np.unpackbits(planes[part].view(np.uint8), axis=1, bitorder="little")
+        hard = bits[:, :width]
+        reach_any = hard | bits[:, width:] if bits.shape[1] > width else hard
+        for r, row in enumerate(part.tolist()):
+            cols = np.flatnonzero(reach_any[r, : len(keys)])
+            strong = hard[r, cols]
+            here = {keys[c]: names[s] for c, s in zip(cols.tolist(), strong.tolist(), strict=True)}
+            for c in direct.get(row, ()):
+                here[keys[c]] = "direct"
+            modes[index.nodes[row]] = here
     return modes

@@ -65,7 +65,17 @@ class Reach:
         return self._modes
 
     def at(self, node: str) -> dict[str, Mode]:
-        return self.modes.get(node, {})
+        return self.at_each([node]).get(node, {})
+
+    def at_each(self, nodes: list[str]) -> dict[str, dict[str, Mode]]:
+        """The roots reaching each of a few nodes, decoding only their rows when still packed."""
+        if self._modes is not None or not self._packed:
+            return {node: self.modes[node] for node in nodes if node in self.modes}
+        from lineage.bitsets import decode
+
+        index = self._packed[0]
+        rows = [index.number[node] for node in nodes if node in index.number]
+        return {node: modes for node, modes in decode(*self._packed, only=rows).items() if modes}
 
     def reached(self) -> set[str]:
         """Every node some root reached, without decoding which roots."""

@@ -67,7 +67,7 @@ def test_demo_view_draws_exactly_the_lineage_graph_offline(demo_store, demo_page
 
 def test_colours_follow_each_nodes_state(demo_store, demo_page, open_page):
     graph = graph_of(demo_store)
-    info = health.node_info(demo_store, graph, risk.evaluate(demo_store, path_limit=0), graph.nodes)
+    info = health.node_info(demo_store, risk.assess(demo_store), graph.nodes)
     opened = open_page(demo_page.as_uri())
     keys = [d["key"] for d in opened.data()["details"]]
     colours = dict(opened.page.evaluate("network.body.data.nodes.get().map(n => [n.id, n.color.background])"))
@@ -83,7 +83,7 @@ def test_colours_follow_each_nodes_state(demo_store, demo_page, open_page):
 def test_hover_shows_the_nodes_details_findings_notes_and_citations(demo_store, demo_page, open_page):
     graph = graph_of(demo_store)
     node = "dataset:acme-ml:vendor.bureau_scores"
-    info = health.node_info(demo_store, graph, risk.evaluate(demo_store, path_limit=0), [node])[node]
+    info = health.node_info(demo_store, risk.assess(demo_store), [node])[node]
     opened = open_page(demo_page.as_uri())
     text = opened.hover_node(node)
     for label, value in info.fields:
@@ -120,7 +120,7 @@ def test_selecting_a_compromised_source_highlights_every_path_to_the_models_it_r
 def test_selecting_a_node_highlights_upstream_and_downstream_then_clears(demo_store, demo_page, open_page):
     graph = graph_of(demo_store)
     node = "dataset:acme-ml:eval.credit_holdout"
-    assert health.state_of("dataset", risk.evaluate(demo_store, path_limit=0).for_node(node), None) != "compromised"
+    assert health.node_info(demo_store, risk.assess(demo_store), [node])[node].state != "compromised"
     expected = {node} | nx.ancestors(graph, node) | nx.descendants(graph, node)
     opened = open_page(demo_page.as_uri())
     opened.click_node(node)

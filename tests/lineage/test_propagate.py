@@ -173,6 +173,19 @@ def test_the_bit_plane_path_gives_the_work_lists_answer_on_random_graphs():
         assert fast.modes == slow.modes, seed
 
 
+def test_asking_about_a_few_nodes_decodes_the_same_answer_as_decoding_all():
+    import random
+
+    for seed in range(20):
+        g, roots, anonymised = _random_case(seed)
+        nodes = random.Random(seed).sample(sorted(g), min(5, len(g))) + ["not-a-node"]
+        packed = propagate(g, roots, anonymised=anonymised)
+        few = packed.at_each(nodes)  # decoded from the packed planes, row by row
+        everything = propagate(g, roots, anonymised=anonymised).modes
+        assert few == {n: everything[n] for n in nodes if n in everything}, seed
+        assert all(packed.at(n) == everything.get(n, {}) for n in nodes), seed
+
+
 def test_a_subgraph_view_or_an_edited_copy_does_not_reuse_the_parents_index():
     g = graph([("d:a", "d:b"), ("d:b", "d:c")])
     assert set(propagate(g, [root(dataset="d:a")]).reached()) == {"d:a", "d:b", "d:c"}

@@ -1,0 +1,36 @@
+"""The viewer's per-node judgement agrees with the full risk evaluation, condition by condition."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.loader import load_catalog
+from checks import health, risk
+
+RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_findings_per_node_summarise_the_full_evaluation(store, examples):
+    load_catalog(store, [examples / "catalog.yaml"])
+    report = risk.evaluate(store, path_limit=0)
+    assessment = risk.assess(store, as_of=report.as_of)
+    graph = assessment.graph
+    info = health.node_info(store, assessment, graph.nodes)
+    assert set(info) == set(graph.nodes)
+    checked = 0
+    for node in graph:
+        full = report.for_node(node)
+        summary = info[node].findings
+        assert {f["condition"] for f in summary} == {f.root_condition for f in full}, node
+        for entry in summary:
+            same = [f for f in full if f.root_condition == entry["condition"]]
+            assert RANK[entry["severity"]] == min(RANK[f.severity] for f in same), (node, entry["condition"])
+            roots = {f.root for f in same}
+            assert entry["root"] in roots or entry["root"].endswith(f"and {len(roots) - 1:,} more"), entry["root"]
+            checked += 1
+    assert checked >= 20  # the example has findings on most nodes
+    states = {node: i.state for node, i in info.items()}
+    assert states["dataset:acme-ml:vendor.bureau_scores"] == "compromised"
+    assert states["model:acme-ml:credit-scorer"] == "tainted"
+    assert all(state == "neutral" for node, state in states.items() if node.startswith("job:"))
