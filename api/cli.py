@@ -288,11 +288,29 @@ def risk(
     policy: PolicyOption = None,
     paths: Annotated[int, typer.Option("--paths", min=0, help="Paths to list per finding (0: none).")] = 5,
     fmt: Annotated[RiskFormat, typer.Option("--format", "-f", help="text, json or markdown.")] = RiskFormat.text,
+    by_model: Annotated[bool, typer.Option("--by-model", help="One row per model, worst first: counts and the top "
+                                           "findings (for large platforms; text or json).")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="With --by-model: models to show.")] = 50,
+    top: Annotated[int, typer.Option("--top", min=0, help="With --by-model: findings to show per model.")] = 3,
 ) -> None:
     """Governance findings: every condition, where it reaches, how severe, what to do."""
     from checks import risk as risk_service
 
     moment = _as_of(as_of)
+    if by_model:
+        from checks.summary import summarise
+
+        with open_store(ctx) as store:
+            chosen = risk_service.policy_for(store, policy)
+            summary = summarise(store, as_of=moment, policy=chosen, model=model, limit=limit, top=top,
+                                path_limit=min(paths, 1))
+        if fmt is RiskFormat.json:
+            _emit_json(summary)
+        else:
+            from api import render
+
+            render.risk_summary(_console(), summary)
+        return
     with open_store(ctx) as store:
         chosen = risk_service.policy_for(store, policy)
         report = risk_service.evaluate(store, as_of=moment, policy=chosen, model=model, path_limit=paths)

@@ -261,6 +261,26 @@ def risk_report(console: Console, report: "RiskReport", *, model_only: bool = Fa
                   f"`headwater risk --model NAME` adds notes, citations and actions")
 
 
+def risk_summary(console: Console, summary) -> None:
+    """`headwater risk --by-model`: one branch per model, worst first, its counts and its top findings."""
+    console.print(f"Risk as of {summary.as_of:%Y-%m-%d %H:%M} UTC · store revision {summary.revision} · "
+                  f"{summary.conditions} conditions reach {summary.datasets_reached} datasets and "
+                  f"{summary.models_total} models ({summary.findings_on_models} findings on models)")
+    tree = Tree("[bold]Models, worst first[/]")
+    for row in summary.models:
+        counts = ", ".join(f"{n} {s}" for s, n in row.by_severity.items())
+        branch = tree.add(f"{label_id(row.model)}  worst: {_severity(row.worst)}  ({row.findings} findings: {counts})")
+        for f in row.top:
+            condition = f.condition if f.condition != "upstream_tainted" else f"upstream_tainted ← {f.root_condition}"
+            line = branch.add(f"{_severity(f.severity)} {escape(condition)} from {escape(_short(f.root))} [dim]({f.mode})[/]")
+            for path in f.paths:
+                line.add("[dim]" + escape(" → ".join(_short(n) for n in path)) + "[/]")
+    console.print(tree, soft_wrap=False)
+    shown = len(summary.models)
+    if shown < summary.models_total:
+        console.print(f"{shown} of {summary.models_total} models shown; --limit shows more, --model NAME one")
+
+
 def label_id(node_id: str) -> str:
     kind = node_id.split(":", 1)[0]
     return f"[{KIND_STYLE.get(kind, '')}]{escape(node_id)}[/]"

@@ -46,6 +46,30 @@ EVENT_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 LAYER_OF_PREFIX = {"raw": "source", "stg": "staging", "mart": "mart", "feat": "feature"}
 
 
+def governance(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The governance record of a well-run platform, as catalog-file fields: documented, bias-examined,
+    a legal basis and purpose for personal data, a known origin and a licence for outside data. So the
+    conditions risk evaluation finds are the incidents' (1% of sources), not gaps in generated metadata."""
+    origin = attrs["origin"] if attrs["origin"] != "unknown" else "internal"
+    fields: dict[str, Any] = {"origin": origin, "documentation": f"https://docs.example/{attrs['namespace']}/{attrs['name']}",
+                              "bias_examination": {"status": "passed"}}
+    if attrs["personal_data"]:
+        fields.update(legal_basis="contract", purpose="service delivery")
+    if origin in ("vendor", "public", "scraped"):
+        fields["licence"] = "CC-BY-4.0" if origin != "vendor" else "proprietary"
+    return fields
+
+
+def _columns(attrs: dict[str, Any]) -> dict[str, Any]:
+    """`governance` as store columns."""
+    fields = governance(attrs)
+    columns = {k: v for k, v in fields.items() if k not in ("bias_examination", "licence")}
+    columns["bias_status"] = fields["bias_examination"]["status"]
+    if "licence" in fields:
+        columns["licence_id"] = fields["licence"]
+    return columns
+
+
 def sources(graph: nx.DiGraph) -> list[str]:
     """Datasets no dataset derives, sorted: where data enters the platform."""
     return sorted(n for n, a in graph.nodes(data=True)
@@ -84,8 +108,7 @@ def catalog_documents(graph: nx.DiGraph, incidents: list[dict[str, Any]]) -> dic
         if kind == DATASET:
             file = f"{ns}.{_layer(attrs['name'])}.json"
             doc = docs.setdefault(file, {"catalog": ns, "defaults": {"owner": f"team-{ns}"}, "datasets": []})
-            entry: dict[str, Any] = {"name": attrs["name"], "origin": attrs["origin"],
-                                     "personal_data": attrs["personal_data"]}
+            entry: dict[str, Any] = {"name": attrs["name"], "personal_data": attrs["personal_data"], **governance(attrs)}
             inputs = [p for p in graph.predecessors(node) if graph.nodes[p]["kind"] == DATASET]
             if inputs:
                 entry["derived_from"] = [_ref("dataset", graph, p, ns) for p in sorted(inputs)]
@@ -212,8 +235,8 @@ def load_into_store(graph: nx.DiGraph, store: Any, incidents: list[dict[str, Any
                 rows = [{"namespace": a["namespace"], "name": a["name"], "facets": {}, **stamp} for _, a in nodes]
             else:
                 skip = {"id", "catalog_file", "base_model_id"}
-                rows = [{**{k: v for k, v in a.items() if k in columns[kind] and k not in skip}, "facets": {}, **stamp}
-                        for _, a in nodes]
+                rows = [{**{k: v for k, v in a.items() if k in columns[kind] and k not in skip}, "facets": {}, **stamp,
+                         **(_columns(a) if kind == DATASET else {})} for _, a in nodes]
             for start in range(0, len(rows), chunk):
                 connection.execute(insert(table), rows[start:start + chunk])
             stored = {(ns, name): i for i, ns, name in connection.execute(select(table.id, table.namespace, table.name))}

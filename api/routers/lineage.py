@@ -12,6 +12,7 @@ from api.deps import StoreDep
 from catalog.spec import Timestamp
 from checks import risk
 from checks.results import RiskReport
+from checks.summary import RiskSummary, summarise
 from lineage import service
 from lineage.results import ImpactResult, LineageResult, PathResult
 
@@ -47,6 +48,16 @@ def paths(store: StoreDep, source: str, target: str, limit: Annotated[int, Query
 def risk_findings(store: StoreDep, model: str | None = None, as_of: Timestamp | None = None,
                   paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
     return risk.evaluate(store, as_of=_moment(as_of), model=model, path_limit=paths)
+
+
+@router.get("/risk/models", response_model=RiskSummary)
+def risk_by_model(store: StoreDep, model: str | None = None, as_of: datetime | None = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+                  top: Annotated[int, Query(ge=0, le=20)] = 3,
+                  paths: Annotated[int, Query(ge=0, le=10)] = 1) -> RiskSummary:
+    """Risk per model, worst first and paged, with each model's `top` findings: what `/risk` holds,
+    condensed to a size that stays readable (and fast) on a platform with millions of findings."""
+    return summarise(store, as_of=_moment(as_of), model=model, limit=limit, offset=offset, top=top, path_limit=paths)
 
 
 @router.get("/reports/{model:path}", response_class=PlainTextResponse, responses={200: {"content": {"text/markdown": {}}}})

@@ -199,3 +199,17 @@ def test_model_risk_and_report_under_the_model(client):
     report = client.get("/api/v1/models/credit-scorer/report")
     assert report.status_code == 200 and report.text.startswith("# Training-data governance report: credit-scorer")
     assert client.get("/api/v1/models/credit-scorer").json()["name"] == "credit-scorer"
+
+
+def test_impact_pages_models_and_risk_by_model_condenses_the_findings(client):
+    everything = client.get("/api/v1/impact/raw.crm_customers").json()
+    assert everything["models_total"] == len(everything["models"]) >= 1
+    page = client.get("/api/v1/impact/raw.crm_customers", params={"limit": 1, "offset": 1}).json()
+    assert page["models"] == everything["models"][1:2] and page["models_total"] == everything["models_total"]
+    assert page["datasets"] == everything["datasets"] and (page["limit"], page["offset"]) == (1, 1)
+    moment = {"as_of": "2026-11-25T12:00:00Z"}
+    full = client.get("/api/v1/risk", params=moment).json()["findings"]
+    summary = client.get("/api/v1/risk/models", params={**moment, "top": 1}).json()
+    assert summary["findings_on_models"] == sum(1 for f in full if f["node_kind"] == "model")
+    for row in summary["models"]:
+        assert row["findings"] == sum(1 for f in full if f["node"] == row["model"])

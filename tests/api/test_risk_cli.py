@@ -89,3 +89,17 @@ def test_demo_prints_the_risk_summary_and_writes_reports(headwater, tmp_path):
     assert sorted(p.name for p in reports.iterdir()) == [
         "churn-predictor.md", "credit-scorer.md", "risk.md", "support-assistant.md"]
     assert "```mermaid" in (reports / "support-assistant.md").read_text()
+
+
+def test_risk_by_model_condenses_the_full_report(headwater, examples, tmp_path):
+    db = loaded(headwater, examples, tmp_path)
+    full = json.loads(headwater("risk", "--format", "json", db=db).stdout)["findings"]
+    result = headwater("risk", "--by-model", "--format", "json", "--limit", "2", "--top", "1", db=db)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["findings_on_models"] == sum(1 for f in full if f["node_kind"] == "model")
+    assert len(summary["models"]) == 2 and summary["models_total"] >= 2
+    for row in summary["models"]:
+        assert row["findings"] == sum(1 for f in full if f["node"] == row["model"]) and len(row["top"]) == 1
+    text = headwater("risk", "--by-model", db=db).stdout
+    assert "model:acme-ml:credit-scorer" in text and "worst:" in text
