@@ -19,7 +19,7 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
     graph = graph_of(store)
     view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
     assessment = risk.assess(store, as_of=as_of)
-    info = health.node_info(store, assessment, view.members)
+    info = health.node_info(store, assessment, view.members, details=view.notice is None)  # groups show counts
     if model:
         title = f"Lineage of {view.focus}"
     elif focus:

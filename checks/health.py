@@ -28,11 +28,16 @@ SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MANY_IDS = 5_000  # past this, reading every newest run beats a long IN list
 
 
-def node_info(store: Store, assessment: Assessment, nodes: Iterable[str]) -> dict[str, NodeInfo]:
-    """State, fields and findings of the given nodes only: a view never pays for the whole platform."""
+def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, details: bool = True) -> dict[str, NodeInfo]:
+    """State (and, with `details`, fields and findings) of the given nodes only: a view never pays for
+    the whole platform, and a grouped view needs states alone."""
     graph = assessment.graph
     wanted = list(dict.fromkeys(nodes))
-    reached = assessment.reach.at_each(wanted)
+    classes, keys = _classes(assessment)
+    summaries = assessment.reach.summarise(wanted, keys)
+    at_root: dict[str, set[int]] = defaultdict(set)
+    for root, condition in zip(assessment.roots, assessment.conditions, strict=True):
+        at_root[root.dataset].add(classes[(condition.condition, condition.variant)])
     ids = {graph.nodes[n]["store_id"]: n for n in wanted if graph.nodes[n]["kind"] == DATASET}
     with store.read() as session:
         runs = latest_outcomes(session, ids if len(ids) <= MANY_IDS else None)
@@ -40,44 +45,52 @@ def node_info(store: Store, assessment: Assessment, nodes: Iterable[str]) -> dic
     info = {}
     for node in wanted:
         attrs = graph.nodes[node]
-        findings = findings_at(assessment, node, reached.get(node, {})) if attrs["kind"] != JOB else []
+        summary = summaries.get(node, []) if attrs["kind"] != JOB else []
+        findings = _findings(assessment, node, summary, at_root.get(node, set()), keys)
         run = checked.get(node)
-        info[node] = NodeInfo(state=state_of(attrs["kind"], findings, run), fields=_fields(graph, node, attrs, run),
-                              findings=findings)
+        info[node] = NodeInfo(state=state_of(attrs["kind"], findings, run),
+                              fields=_fields(graph, node, attrs, run) if details else [],
+                              findings=findings if details else [])
     return info
 
 
-def findings_at(assessment: Assessment, node: str, modes: dict[str, str]) -> list[dict[str, Any]]:
-    """One entry per condition reaching the node, worst first, with how many sources it comes from.
+def _classes(assessment: Assessment) -> tuple[dict[tuple[str, str | None], int], list[list[str]]]:
+    """Roots grouped by what decides a finding's severity and wording: condition and variant."""
+    classes: dict[tuple[str, str | None], int] = {}
+    keys: list[list[str]] = []
+    for root, condition in zip(assessment.roots, assessment.conditions, strict=True):
+        j = classes.setdefault((condition.condition, condition.variant), len(keys))
+        if j == len(keys):
+            keys.append([])
+        keys[j].append(root.key)
+    return classes, keys
 
-    A table below a busy hub can be reached by thousands of roots; grouping them by what decides
-    severity and wording (condition, variant, mode, whether it is the node's own) prices each group once.
-    """
+
+def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, int, str]], own: set[int],
+              keys: list[list[str]]) -> list[dict[str, Any]]:
+    """One entry per condition reaching the node, worst first, with how many roots it comes from."""
     tier = assessment.tier(node)
-    groups: dict[tuple[str, str | None, str, bool], list[str]] = defaultdict(list)
-    for key, mode in modes.items():
-        root, condition = assessment.by_key[key]
-        groups[(condition.condition, condition.variant, mode, node == root.dataset)].append(key)
     by_condition: dict[str, dict[str, Any]] = {}
-    for (condition, _variant, mode, at_root), keys in groups.items():
-        priced = assessment.priced(node, keys[0], mode, tier)
-        sources = {assessment.by_key[k][0].dataset for k in keys}
+    for j, mode, count, first in summary:
+        priced = assessment.priced(node, first, mode, tier)
+        condition = priced.condition.condition
         entry = {"severity": priced.severity, "title": priced.title, "condition": condition, "mode": mode,
-                 "at_root": at_root, "root": min(sources), "sources": sources, "note": priced.note,
+                 "at_root": j in own, "root": priced.root.dataset, "roots": count, "note": priced.note,
                  "citations": priced.citations}
         best = by_condition.get(condition)
         if best is None:
             by_condition[condition] = entry
-        else:
-            sources |= best["sources"]
-            if SEVERITY_RANK[entry["severity"]] < SEVERITY_RANK[best["severity"]] or entry["at_root"] > best["at_root"]:
-                by_condition[condition] = best = entry
-            best["sources"] = sources
+            continue
+        entry["roots"] = best["roots"] = best["roots"] + count
+        if (SEVERITY_RANK[entry["severity"]], not entry["at_root"]) < (SEVERITY_RANK[best["severity"]], not best["at_root"]):
+            by_condition[condition] = entry
     ordered = sorted(by_condition.values(), key=lambda e: (SEVERITY_RANK[e["severity"]], e["condition"]))
     for entry in ordered:
-        sources = entry.pop("sources")
-        if len(sources) > 1:
-            entry["root"] = f"{entry['root']} and {len(sources) - 1:,} more"
+        if entry["at_root"]:
+            entry["root"] = node
+        more = entry.pop("roots") - 1
+        if more > 0:
+            entry["root"] = f"{entry['root']} and {more:,} more"
     return ordered
 
 

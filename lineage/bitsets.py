@@ -247,3 +247,43 @@ def decode(index: Index, keys: list[str], planes: np.ndarray, words: int,
                 here[keys[c]] = "direct"
             modes[index.nodes[row]] = here
     return modes
+
+
+def summarise(index: Index, keys: list[str], planes: np.ndarray, words: int, direct: dict[int, set[int]],
+              rows: list[int], classes: list[list[int]]) -> list[list[tuple[int, str, int, str]]]:
+    """For each row, per class of roots reaching it: (class, strongest mode, roots reaching, first such root).
+
+    Works on the packed planes a slice of rows at a time, never unpacking a (node, root) pair:
+    on a large platform one table can be reached by tens of thousands of roots.
+    """
+    masks = np.stack([_mask(members, words) for members in classes]) if classes else np.zeros((0, words), np.uint64)
+    two = planes.shape[1] > words
+    out: list[list[tuple[int, str, int, str]]] = []
+    chunk = max(1, DECODE_BYTES // max(1, planes.shape[1] * 8 * 4))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        block = planes[part]
+        hard = block[:, :words]
+        reached = hard | block[:, words:] if two else hard.copy()
+        near = np.zeros_like(hard)  # direct: on the node itself, or a dataset a model consumes
+        for r, row in enumerate(part):
+            for c in direct.get(row, ()):
+                near[r, c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+        reached |= near
+        results: list[list[tuple[int, str, int, str]]] = [[] for _ in part]
+        for j, mask in enumerate(masks):
+            hit = reached & mask
+            present = np.flatnonzero(hit.any(axis=1))
+            if not len(present):
+                continue
+            counts = np.bitwise_count(hit[present]).sum(axis=1)
+            is_near = (near[present] & mask).any(axis=1)
+            is_hard = (hard[present] & mask).any(axis=1)
+            first_word = (hit[present] != 0).argmax(axis=1)
+            for p, r in enumerate(present.tolist()):
+                word = int(hit[r, first_word[p]])
+                first = int(first_word[p]) * 64 + (word & -word).bit_length() - 1
+                mode = "direct" if is_near[p] else "hard" if is_hard[p] else "review"
+                results[r].append((j, mode, int(counts[p]), keys[first]))
+        out.extend(results)
+    return out

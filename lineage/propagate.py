@@ -67,6 +67,37 @@ class Reach:
     def at(self, node: str) -> dict[str, Mode]:
         return self.at_each([node]).get(node, {})
 
+    def summarise(self, nodes: list[str], classes: list[list[str]]) -> dict[str, list[tuple[int, str, int, str]]]:
+        """Per node, per class of roots (e.g. one condition): (class, strongest mode, roots reaching, first root).
+
+        Each class lists root keys in root order; "first" is the earliest of them that reaches the node.
+        On the packed planes this never decodes a (node, root) pair, so it stays cheap when one table
+        is reached by thousands of roots.
+        """
+        if self._modes is None and self._packed:
+            from lineage.bitsets import summarise
+
+            index, keys = self._packed[0], self._packed[1]
+            number = {key: i for i, key in enumerate(keys)}
+            present = [node for node in nodes if node in index.number]
+            rows = [index.number[node] for node in present]
+            found = summarise(*self._packed, rows, [[number[k] for k in members] for members in classes])
+            return {node: entry for node, entry in zip(present, found, strict=True) if entry}
+        place = {key: (j, i) for j, members in enumerate(classes) for i, key in enumerate(members)}
+        out: dict[str, list[tuple[int, str, int, str]]] = {}
+        for node in nodes:
+            seen: dict[int, list] = {}
+            for key, mode in self.modes.get(node, {}).items():
+                j, i = place[key]
+                entry = seen.setdefault(j, [mode, 0, i])
+                entry[1] += 1
+                if STRENGTH.get(mode, 0) > STRENGTH.get(entry[0], 0):
+                    entry[0] = mode
+                entry[2] = min(entry[2], i)
+            if seen:
+                out[node] = [(j, mode, count, classes[j][i]) for j, (mode, count, i) in sorted(seen.items())]
+        return out
+
     def at_each(self, nodes: list[str]) -> dict[str, dict[str, Mode]]:
         """The roots reaching each of a few nodes, decoding only their rows when still packed."""
         if self._modes is not None or not self._packed:
