@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -53,8 +53,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 class Server:
     """`headwater serve` in a subprocess; `start()` again after `kill()` restarts it on the same store."""
 
-    def __init__(self, db: str, log: Path, *, env: dict[str, str] | None = None, workdir: Path | None = None) -> None:
-        self.db, self.log_path, self.extra_env, self.workdir = db, log, env or {}, workdir
+    def __init__(self, db: str, log: Path) -> None:
+        self.db, self.log_path = db, log
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -65,11 +65,11 @@ class Server:
     def start(self) -> "Server":
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("HEADWATER_DB", "HEADWATER_TOKENS")}
-        env.update({"HEADWATER_TOKENS": TOKEN, "NO_COLOR": "1", **self.extra_env})
+        env.update({"HEADWATER_TOKENS": TOKEN, "NO_COLOR": "1"})
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "--db", self.db, "serve", "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         try:
             wait_until_up(self.base, self.process, timeout=90)
@@ -96,12 +96,12 @@ class Server:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
+def serve(tmp_path: Path) -> Iterator[Callable[[str], Server]]:
     """Start `headwater serve` on a store URL; every server started is stopped at the end of the test."""
     started: list[Server] = []
 
-    def start(db: str, **options) -> Server:
-        server = Server(db, tmp_path / f"server-{len(started)}.log", **options)
+    def start(db: str) -> Server:
+        server = Server(db, tmp_path / f"server-{len(started)}.log")
         started.append(server)
         return server.start()
 
