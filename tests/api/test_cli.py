@@ -191,5 +191,8 @@ def test_demo_loads_the_example_and_shows_the_breach_impact(headwater, tmp_path)
     assert "Impact of dataset:acme-ml:vendor.bureau_scores: 1 model, 2 datasets downstream" in out
     assert "vendor.bureau_scores → features.credit_features → credit-scorer" in out
     assert (tmp_path / "demo" / "headwater.db").exists()
+    viewer = (tmp_path / "demo" / "lineage.html").read_text(encoding="utf-8")
+    assert "lineage viewer written to" in out and "22 nodes, 24 edges" in out
+    assert viewer.startswith("<!doctype html>") and "connect-src 'none'" in viewer and "vendor.bureau_scores" in viewer
     again = headwater("demo", "--workdir", str(tmp_path / "demo"))
     assert again.returncode == 0 and "store changed, revision 1" in again.stdout  # fresh store each time
