@@ -19,6 +19,7 @@ without sharing memory.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -108,8 +109,13 @@ class GraphCache:
             if entry is None or entry.revision != store.revision():
                 rows = store.lineage_rows()
                 entry = _Entry(rows.revision, build_graph(rows))
+                del rows
                 self._entries[store.url] = entry
                 self.builds += 1
+                # The graph lives until the next revision and holds no garbage cycles: keep the cyclic
+                # collector from walking its millions of objects again and again (on the reference graph
+                # a full collection takes ~0.8 s, a pause any API request could land in).
+                gc.freeze()
         return entry.graph
 
 

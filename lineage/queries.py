@@ -156,6 +156,9 @@ def paths_between(graph: nx.DiGraph, source: str, target: str, limit: int, withi
     within = within if within is not None else set(downstream(graph, source))
     if target not in within:
         return []
+    shortest = _shortest_paths_in_order(graph, source, target, within, limit)
+    if len(shortest) == limit:
+        return shortest  # `limit` paths of the least length, the first by node ids: what Yen's would give
     # the region, copied into a small graph: Yen's algorithm on nested subgraph views of a large
     # graph pays a Python filter call for every neighbour it looks at
     region, stack, pred = {target}, [target], graph.pred
@@ -166,9 +169,6 @@ def paths_between(graph: nx.DiGraph, source: str, target: str, limit: int, withi
                 stack.append(before)
     if source not in region:
         return []
-    shortest = _shortest_paths_in_order(graph, source, target, region, limit)
-    if len(shortest) == limit:
-        return shortest  # `limit` paths of the least length, the first by node ids: what Yen's would give
     sub = nx.DiGraph()
     sub.add_nodes_from(region)
     sub.add_edges_from((u, v) for u in region for v in graph.succ[u] if v in region)
@@ -181,9 +181,10 @@ def paths_between(graph: nx.DiGraph, source: str, target: str, limit: int, withi
     return found[:limit]
 
 
-def _shortest_paths_in_order(graph: nx.DiGraph, source: str, target: str, region: set[str], limit: int) -> list[list[str]]:
-    """Up to `limit` shortest source->target paths in node-id order, by a depth-first walk that only
-    steps one edge closer to the target; a dense DAG has thousands of equally short paths, and
+def _shortest_paths_in_order(graph: nx.DiGraph, source: str, target: str, within: set[str], limit: int) -> list[list[str]]:
+    """Up to `limit` shortest source->target paths through `within` in node-id order: a breadth-first
+    search back from the target that stops at the source's distance, then a depth-first walk that only
+    steps one edge closer to the target. A dense DAG has thousands of equally short paths, and
     listing them all to sort them (as Yen's loop above must) is what made impact slow."""
     remaining = {target: 0}
     frontier = [target]
@@ -191,7 +192,7 @@ def _shortest_paths_in_order(graph: nx.DiGraph, source: str, target: str, region
         following = []
         for node in frontier:
             for before in graph.pred[node]:
-                if before in region and before not in remaining:
+                if (before in within or before == source) and before not in remaining:
                     remaining[before] = remaining[node] + 1
                     following.append(before)
         frontier = following

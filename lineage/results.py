@@ -49,6 +49,7 @@ class ImpactResult(BaseModel):
     models: list[AffectedModel] = Field(description="the page of affected models, by distance then id")
     datasets: list[Reached]
     models_total: int = Field(0, description="every affected model, on this page or not")
+    datasets_total: int = Field(0, description="every downstream dataset, listed or not")
     offset: int = 0
     limit: int | None = Field(None, description="models per page; null: all of them")
 

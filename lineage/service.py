@@ -44,11 +44,12 @@ def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int 
 
 
 def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, limit: int | None = None,
-           offset: int = 0) -> ImpactResult:
+           offset: int = 0, dataset_limit: int | None = None) -> ImpactResult:
     """Every model and dataset downstream of `dataset`, with the paths that reach each model.
 
     `limit`/`offset` page the models (ordered by distance, then id); paths are searched only for the
     models on the page, which is what keeps a hub's impact (thousands of models) fast over the API.
+    `dataset_limit` keeps the nearest datasets only (a hub reaches half the platform).
     """
     graph = graph_of(store)
     root = queries.resolve(graph, dataset, kinds=(DATASET,))
@@ -66,13 +67,10 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
             path_count=counts.get(node) if counts is not None else None,
             paths=queries.paths_between(graph, root, node, path_limit, within),
         ))
-    datasets = [
-        Reached(node=ref(graph, n), distance=d)
-        for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))
-        if graph.nodes[n]["kind"] == DATASET
-    ]
+    downstream_datasets = sorted((d, n) for n, d in reached.items() if graph.nodes[n]["kind"] == DATASET)
+    datasets = [Reached(node=ref(graph, n), distance=d) for d, n in downstream_datasets[:dataset_limit]]
     return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
-                        models_total=len(affected), offset=offset, limit=limit)
+                        models_total=len(affected), datasets_total=len(downstream_datasets), offset=offset, limit=limit)
 
 
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT) -> PathResult:
