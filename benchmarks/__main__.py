@@ -90,7 +90,7 @@ def _checks(quick: bool, pg: str | None) -> dict[str, Any]:
         raise RuntimeError("the checks benchmark needs PostgreSQL")
     folder = Path(tempfile.mkdtemp(prefix="headwater-checks-"))
     try:
-        rows = 100_000 if quick else 1_000_000
+        rows = 50_000 if quick else 1_000_000
         result = checks.benchmark(rows, 1 if quick else 3, folder, pg, False, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

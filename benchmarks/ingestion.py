@@ -109,7 +109,7 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16) ->
     from catalog.schema import LineageEvent
     from catalog.store import Store
 
-    count = events or (2_000 if quick else 20_000)
+    count = events or (1_000 if quick else 20_000)
     folder = Path(tempfile.mkdtemp(prefix="headwater-ingest-"))
     try:
         graph = reference_graph(scale=0.02)
