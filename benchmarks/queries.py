@@ -140,18 +140,14 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
         model = max(models, key=graph.in_degree)
 
         log("queries: downstream / upstream / impact")
-        hw, hw_samples, down = median_time(repeat, lambda: queries.downstream(graph, hub))
-        bl, bl_samples, order = median_time(repeat, lambda: _bfs(matrix, index[hub]))
-        if set(down) != {nodes[i] for i in order} - {hub}:
-            raise AssertionError("downstream of the hub: lineage.queries and csgraph disagree")
-        figures.append(figure(f"downstream of the biggest hub ({len(down):,} nodes), lineage.queries vs csgraph BFS",
-                              hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph", met=hw / bl <= TRAVERSAL_TARGET))
-        hw, _, up = median_time(repeat, lambda: queries.upstream(graph, model))
-        bl, _, order = median_time(repeat, lambda: _bfs(transposed, index[model]))
-        if set(up) != {nodes[i] for i in order} - {model}:
-            raise AssertionError("upstream of the model: lineage.queries and csgraph disagree")
-        figures.append(figure(f"upstream of the model with most feeds ({len(up):,} nodes), lineage.queries vs csgraph BFS",
-                              hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph", met=hw / bl <= TRAVERSAL_TARGET))
+        for what, start, walk, csr in (("downstream of the biggest hub", hub, queries.downstream, matrix),
+                                       ("upstream of the model with most feeds", model, queries.upstream, transposed)):
+            hw, _, found = median_time(repeat, lambda: walk(graph, start))  # noqa: B023 - called at once
+            bl, _, order = median_time(repeat, lambda: _bfs(csr, index[start]))  # noqa: B023
+            if set(found) != {nodes[i] for i in order} - {start}:
+                raise AssertionError(f"{what}: lineage.queries and csgraph disagree")
+            figures.append(figure(f"{what} ({len(found):,} nodes), lineage.queries vs csgraph BFS", hw, bl,
+                                  target=f"<= {TRAVERSAL_TARGET:g}x csgraph", met=hw / bl <= TRAVERSAL_TARGET))
         service.graph_of(store)  # the service's cached graph (built once, untimed)
         hw, _, impact = median_time(max(1, repeat // 2), lambda: service.impact(store, hub, path_limit=1, limit=100, dataset_limit=1000))
         bl, _, _ = median_time(repeat, lambda: _bfs(matrix, index[hub]))
