@@ -436,3 +436,23 @@ def test_paths_between_gives_the_shortest_paths_in_id_order_as_yens_algorithm_do
             for limit in (1, 2, 5):
                 every = sorted(nx.all_simple_paths(graph, source, target), key=lambda p: (len(p), p))
                 assert paths_between(graph, source, target, limit) == every[:limit]
+
+
+def test_walks_on_arrays_give_what_the_python_walk_gives(monkeypatch):
+    """Large graphs are walked on CSR arrays: same nodes, same distances, with and without a depth."""
+    from benchmarks.reference import reference_graph
+    from lineage import queries
+
+    graph = reference_graph(scale=0.005)
+    nodes = sorted(graph)[:: max(1, len(graph) // 25)]
+    expected = {}
+    monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 10**9)
+    for node in nodes:
+        for direction in ("upstream", "downstream"):
+            for depth in (None, 0, 1, 3):
+                expected[node, direction, depth] = queries.reachable(graph, node, direction, depth)
+    monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+    for (node, direction, depth), want in expected.items():
+        assert queries.reachable(graph, node, direction, depth) == want
+    with pytest.raises(ValueError):
+        queries.reachable(graph, nodes[0], "sideways")
