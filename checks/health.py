@@ -17,7 +17,7 @@ import networkx as nx
 
 from catalog.runs import latest_outcomes
 from catalog.store import Store, mask_url
-from checks.risk import Assessment
+from checks.risk import Assessment, Priced
 from checks.service import mask_url_in
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.viewer import NodeInfo
@@ -42,11 +42,12 @@ def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, det
     with store.read() as session:
         runs = latest_outcomes(session, ids if len(ids) <= MANY_IDS else None)
     checked = {ids[k]: run for k, run in runs.items() if k in ids}
+    prices: dict[tuple, Priced] = {}
     info = {}
     for node in wanted:
         attrs = graph.nodes[node]
         summary = summaries.get(node, []) if attrs["kind"] != JOB else []
-        findings = _findings(assessment, node, summary, at_root.get(node, set()), keys)
+        findings = _findings(assessment, node, summary, at_root.get(node, set()), prices)
         run = checked.get(node)
         info[node] = NodeInfo(state=state_of(attrs["kind"], findings, run),
                               fields=_fields(graph, node, attrs, run) if details else [],
@@ -67,15 +68,21 @@ def _classes(assessment: Assessment) -> tuple[dict[tuple[str, str | None], int],
 
 
 def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, int, str]], own: set[int],
-              keys: list[list[str]]) -> list[dict[str, Any]]:
-    """One entry per condition reaching the node, worst first, with how many roots it comes from."""
+              prices: dict[tuple, Priced]) -> list[dict[str, Any]]:
+    """One entry per condition reaching the node, worst first, with how many roots it comes from.
+
+    Severity and wording depend on the class, the mode, the node's tier and whether the node is the
+    root, not on which root: each combination is priced once (`prices`) for the whole view."""
     tier = assessment.tier(node)
     by_condition: dict[str, dict[str, Any]] = {}
     for j, mode, count, first in summary:
-        priced = assessment.priced(node, first, mode, tier)
+        price_key = (j, mode, tier, j in own or mode == "direct")
+        priced = prices.get(price_key)
+        if priced is None:
+            priced = prices[price_key] = assessment.priced(node, first, mode, tier)
         condition = priced.condition.condition
         entry = {"severity": priced.severity, "title": priced.title, "condition": condition, "mode": mode,
-                 "at_root": j in own, "root": priced.root.dataset, "roots": count, "note": priced.note,
+                 "at_root": j in own, "root": assessment.by_key[first][0].dataset, "roots": count, "note": priced.note,
                  "citations": priced.citations}
         best = by_condition.get(condition)
         if best is None:

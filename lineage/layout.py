@@ -30,22 +30,23 @@ class Layout:
 
 
 def columns(graph: nx.DiGraph, kind_of: dict[Hashable, str]) -> dict[Hashable, int]:
-    """Column of each node, counted in half-columns so jobs can sit between their inputs and outputs.
+    """Column of each node of `kind_of` (the nodes shown; edges to others are ignored), in half-columns
+    so jobs can sit between their inputs and outputs.
 
     Cycles (which OpenLineage can report) are collapsed into one column per strongly connected
     component, so the layout never fails on them.
     """
-    data = [n for n in graph if kind_of[n] == "dataset"]
-    models = [n for n in graph if kind_of[n] == "model"]
-    generation = _generations(graph.subgraph(data))
+    data = {n for n, kind in kind_of.items() if kind == "dataset"}
+    models = {n for n, kind in kind_of.items() if kind == "model"}
+    generation = _generations(graph, data)
     last = max(generation.values(), default=-1)
-    model_generation = _generations(graph.subgraph(models))
+    model_generation = _generations(graph, models)
     column: dict[Hashable, int] = {n: 2 * g for n, g in generation.items()}
     for node in models:
         # Models share the columns after every dataset, so a reader finds them all on the right.
         column[node] = 2 * (last + 1 + model_generation[node])
-    for node in graph:
-        if kind_of[node] == "job":
+    for node, kind in kind_of.items():
+        if kind == "job":
             produced = [column[s] for s in graph.successors(node) if s in column]
             column[node] = max(min(produced) - 1, 0) if produced else 0
         elif node not in column:
@@ -53,23 +54,44 @@ def columns(graph: nx.DiGraph, kind_of: dict[Hashable, str]) -> dict[Hashable, i
     return column
 
 
-def _generations(graph: nx.DiGraph) -> dict[Hashable, int]:
-    """Longest-path generation of every node (0 for sources), cycles collapsed."""
-    if nx.is_directed_acyclic_graph(graph):
-        return {n: g for g, layer in enumerate(nx.topological_generations(graph)) for n in layer}
-    condensed = nx.condensation(graph)
+def _generations(graph: nx.DiGraph, nodes: set[Hashable]) -> dict[Hashable, int]:
+    """Longest-path generation of every node among `nodes` (0 for sources), by levels (Kahn).
+
+    Works on the graph's adjacency directly: a networkx subgraph view re-checks membership on
+    every step and is ten times slower on a whole platform. Nodes on a cycle are collapsed by
+    condensation, on the rare graphs that have one.
+    """
+    succ, pred = graph.succ, graph.pred
+    waiting = {n: sum(1 for p in pred[n] if p in nodes) for n in nodes}
+    frontier = [n for n, count in waiting.items() if count == 0]
+    generation: dict[Hashable, int] = {}
+    level = 0
+    while frontier:
+        following = []
+        for node in frontier:
+            generation[node] = level
+            for s in succ[node]:
+                if s in waiting:
+                    waiting[s] -= 1
+                    if waiting[s] == 0:
+                        following.append(s)
+        frontier = following
+        level += 1
+    if len(generation) == len(nodes):
+        return generation
+    condensed = nx.condensation(graph.subgraph(nodes))
     members = condensed.graph["mapping"]
     by_component = {c: g for g, layer in enumerate(nx.topological_generations(condensed)) for c in layer}
-    return {n: by_component[members[n]] for n in graph}
+    return {n: by_component[members[n]] for n in nodes}
 
 
 def layered(graph: nx.DiGraph, kind_of: dict[Hashable, str], order_key: dict[Hashable, tuple] | None = None) -> Layout:
-    """Column and row for every node. `order_key` gives the initial order within a column (e.g. by name)."""
+    """Column and row for every node of `kind_of`. `order_key` gives the initial order within a column."""
     column = columns(graph, kind_of)
     by_column: dict[int, list[Hashable]] = defaultdict(list)
     for node, c in column.items():
         by_column[c].append(node)
-    key = order_key or {n: (str(n),) for n in graph}
+    key = order_key or {n: (str(n),) for n in kind_of}
     order = sorted(by_column)
     rows: dict[Hashable, float] = {}
     for c in order:
@@ -81,7 +103,7 @@ def layered(graph: nx.DiGraph, kind_of: dict[Hashable, str], order_key: dict[Has
             neighbours = graph.predecessors if forward else graph.successors
             _reorder(by_column[c], neighbours, rows)
             _place(by_column[c], rows)
-    positions = {n: (column[n] * COLUMN_GAP / 2, rows[n] * ROW_GAP) for n in graph}
+    positions = {n: (column[n] * COLUMN_GAP / 2, rows[n] * ROW_GAP) for n in kind_of}
     return Layout(positions=positions, columns=column)
 
 

@@ -104,10 +104,11 @@ def test_grouping_keeps_every_member_and_edge_count():
         assert {graph.nodes[m]["kind"] for m in node.members} == {node.kind}
         assert {graph.nodes[m]["namespace"] for m in node.members} == {node.namespace}
     assert sorted((e.kind, e.count) for e in view.edges) == [("derivation", 30), ("derivation", 30), ("feed", 5)]
-    by_kind = build_view(graph, max_nodes=3)  # too many namespaces: kind and column only
-    assert len(by_kind.nodes) == 3 and "kind and column" in by_kind.notice
+    banded = build_view(graph, max_nodes=3)  # columns banded until the groups fit
+    assert len(banded.nodes) == 3 and "bands of 4 columns" in banded.notice
+    assert sorted(banded.members) == sorted(graph)
     with pytest.raises(ConfigurationError, match="focus on a node"):
-        build_view(graph, max_nodes=2)
+        build_view(graph, max_nodes=1)
 
 
 def test_script_json_cannot_close_its_script_element():
