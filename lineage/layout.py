@@ -21,6 +21,8 @@ import networkx as nx
 COLUMN_GAP = 360.0
 ROW_GAP = 72.0
 SWEEPS = 2
+ASPECT = 2.0  # widest picture drawn without stretching the rows
+MAX_STRETCH = 6.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,12 @@ def layered(graph: nx.DiGraph, kind_of: dict[Hashable, str], order_key: dict[Has
             neighbours = graph.predecessors if forward else graph.successors
             _reorder(by_column[c], neighbours, rows)
             _place(by_column[c], rows)
-    positions = {n: (column[n] * COLUMN_GAP / 2, rows[n] * ROW_GAP) for n in kind_of}
+    width = (max(order, default=0) - min(order, default=0)) * COLUMN_GAP / 2
+    height = max((len(nodes) for nodes in by_column.values()), default=1) * ROW_GAP
+    # a long, thin picture (many columns, few rows: a grouped platform) is spread out vertically so
+    # that fitting it to the screen does not shrink every node to a dot
+    gap = ROW_GAP * min(MAX_STRETCH, max(1.0, width / (ASPECT * height)))
+    positions = {n: (column[n] * COLUMN_GAP / 2, rows[n] * gap) for n in kind_of}
     return Layout(positions=positions, columns=column)
 
 
