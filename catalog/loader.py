@@ -21,6 +21,7 @@ from catalog.document import Document, Loc, format_loc, read_document
 from catalog.errors import InvalidCatalogFile, Problem
 from catalog.expectations import ExpectationProblem, normalise, read_suite_file
 from catalog.locations import parse_location
+from catalog.retry import retry_lost_races
 from catalog.spec import CatalogFileSpec, DatasetSpec, ModelSpec
 from catalog.store import Change, Store, Writer
 
@@ -72,7 +73,7 @@ def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
             problems += _validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
-    return _load(store, documents, [str(Path(p)) for p in paths])
+    return retry_lost_races(lambda: _load(store, documents, [str(Path(p)) for p in paths]))
 
 
 def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path) -> LoadResult:
@@ -85,10 +86,11 @@ def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path
         spec = CatalogFileSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidCatalogFile(_validation_problems(document, exc)) from None
-    return _load(store, [(document, spec)], [source])
+    return retry_lost_races(lambda: _load(store, [(document, spec)], [source]))
 
 
 def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str]) -> LoadResult:
+    """One transaction; callers run it again when it lost a race to a concurrent writer (catalog/retry.py)."""
     result = LoadResult(files=files)
     with store.transaction() as writer:
         plan = _Plan(documents, writer)

@@ -18,7 +18,6 @@ from api.config import Settings
 from api.deps import SettingsDep, StoreDep, Writer
 from catalog.errors import InvalidCatalogFile, NotFound, Problem
 from catalog.loader import LoadResult, load_document
-from catalog.retry import retry_lost_races
 from catalog.spec import IncidentSpec, Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Writer])
@@ -53,8 +52,7 @@ def _put(store, settings: Settings, response: Response, kind: str, node: str, bo
     roots = data_roots(settings, store)
     confine_entry(body, roots, source)
     try:
-        result = retry_lost_races(
-            lambda: load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=roots[0]))
+        result = load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=roots[0])
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, f"{kind}[0]", source) from None
     counts = result.counts.get(kind, {})
@@ -101,7 +99,7 @@ def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -
     namespace = incident.dataset.removeprefix("dataset:").rpartition(":")[0] or "default"
     try:
         document = {"catalog": namespace, "incidents": [incident.model_dump(mode="json", exclude_none=True)]}
-        result = retry_lost_races(lambda: load_document(store, document, source="incidents", base=Path.cwd()))
+        result = load_document(store, document, source="incidents", base=Path.cwd())
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, "incidents[0]", "POST /api/v1/incidents") from None
     if not result.counts.get("incidents", {}).get("created"):

@@ -106,3 +106,42 @@ def test_writers_racing_to_create_the_same_dataset_all_succeed(store_url: str, s
     assert sum(1 for status, _ in answers if status == 201) == rounds
     assert count_rows(store_url, "datasets") == rounds
     figures[f"racing creates ({store_url.split(':', 1)[0].split('+', 1)[0]})"] += len(answers)
+
+
+def test_catalog_loads_racing_on_one_store_all_succeed(store_url: str, tmp_path, figures: Counter[str]) -> None:
+    """Two CI jobs loading the same new catalog at once (`headwater load` in each): both succeed,
+    one creates, the other finds everything there, and the store holds one copy."""
+    import threading
+
+    from catalog.loader import load_catalog
+    from catalog.store import Store
+
+    rounds, loaders = 5, 4
+    gate = threading.Barrier(loaders)
+    errors: list[BaseException] = []
+    for k in range(rounds):
+        path = tmp_path / f"catalog{k}.yaml"
+        path.write_text(f"catalog: race{k}\ndatasets:\n" + "".join(f"  - name: d{i}\n    owner: o@x\n" for i in range(30))
+                        + f"models:\n  - name: m\n    risk_tier: minimal\n    trained_on: [{{dataset: d0}}, {{dataset: d29}}]\n")
+
+        def load(path=path) -> None:
+            store = Store(store_url)
+            try:
+                gate.wait()
+                load_catalog(store, [path])
+            except BaseException as exc:  # noqa: BLE001 - collected and reported below
+                errors.append(exc)
+            finally:
+                store.close()
+
+        threads = [threading.Thread(target=load) for _ in range(loaders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert errors == []
+    from tests.reliability.conftest import count_rows
+
+    assert count_rows(store_url, "datasets") == 30 * rounds
+    assert count_rows(store_url, "models") == rounds and count_rows(store_url, "feeds") == 2 * rounds
+    figures[f"racing catalog loads ({store_url.split(':', 1)[0].split('+', 1)[0]})"] += rounds * loaders
