@@ -42,7 +42,11 @@ def code(value: str, *, in_table: bool = False) -> str:
     return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
-def short(node: str) -> str:
+def short(node: str, graph: nx.DiGraph | None = None) -> str:
+    """A node's name: from the graph when there is one (a name may itself hold ':'), else the id
+    after its last ':'."""
+    if graph is not None and node in graph:
+        return graph.nodes[node]["name"]
     return node.rsplit(":", 1)[-1]
 
 
@@ -109,7 +113,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
     for source in sorted(graph.predecessors(model)):
         edge = graph.edges[source, model]
         if edge.get("kind") == "base_model":
-            lines.append(f"| {cell(short(source))} (base model) | fine-tuned from | - | - | - | - |")
+            lines.append(f"| {cell(short(source, graph))} (base model) | fine-tuned from | - | - | - | - |")
             continue
         seen = observed.get(source)
         current = seen["latest"]["fingerprint"] if seen else None
@@ -118,7 +122,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
             matches = "not recorded" if recorded is None else "not checked yet" if current is None else (
                 "yes" if current == recorded else "**no**")
             when = f"{use['consumed_at']:%Y-%m-%d %H:%M}" if use["consumed_at"] else "-"
-            lines.append(f"| {cell(short(source))} | {use['role']} | {_fp(recorded)} | {when} | {_fp(current)} | {matches} |")
+            lines.append(f"| {cell(short(source, graph))} | {use['role']} | {_fp(recorded)} | {when} | {_fp(current)} | {matches} |")
     lines += ["", "## Where its data comes from", "",
               "| dataset | origin | owner | personal data | legal basis | licence | datasheet |", "|---|---|---|---|---|---|---|"]
     for node in sorted(n for n in upstream if graph.nodes[n]["kind"] == DATASET):
@@ -129,23 +133,23 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
         licence = a.get("licence_id") or "-"
         if a.get("licence_expires"):
             licence += f" (expires {a['licence_expires']:%Y-%m-%d})"
-        lines.append(f"| {cell(short(node))} | {cell(a.get('origin'))} | {cell(a.get('owner'))} | {cell(personal)} | "
+        lines.append(f"| {cell(short(node, graph))} | {cell(a.get('origin'))} | {cell(a.get('owner'))} | {cell(personal)} | "
                      f"{cell(a.get('legal_basis'))} | {cell(licence)} | {cell(a.get('documentation'))} |")
     lines += ["", "## Data-quality checks (latest run of each dataset)", "",
               "| dataset | outcome | checked | failed or errored expectations |", "|---|---|---|---|"]
     for node in sorted(n for n in upstream if graph.nodes[n]["kind"] == DATASET):
         seen = observed.get(node)
         if not seen:
-            lines.append(f"| {cell(short(node))} | not checked | - | - |")
+            lines.append(f"| {cell(short(node, graph))} | not checked | - | - |")
             continue
         latest = seen["latest"]
         problems = ", ".join(p["expectation"] for p in seen.get("problems", []) if p["success"] is False or p["errored"])
-        lines.append(f"| {cell(short(node))} | {latest['outcome']} | {latest['started_at']:%Y-%m-%d %H:%M} | {cell(problems or latest.get('error'))} |")
+        lines.append(f"| {cell(short(node, graph))} | {latest['outcome']} | {latest['started_at']:%Y-%m-%d %H:%M} | {cell(problems or latest.get('error'))} |")
     lines += ["", f"## Findings ({len(findings)})", ""]
     if not findings:
         lines.append("No condition reaches this model as of this date.")
     for finding in findings:
-        lines += _finding_section(finding)
+        lines += _finding_section(finding, graph)
     return "\n".join(lines) + "\n"
 
 
@@ -153,19 +157,19 @@ def _fp(value: str | None) -> str:
     return f"`{value[:19]}…`" if value else "-"
 
 
-def _finding_section(finding: Finding) -> list[str]:
+def _finding_section(finding: Finding, graph: nx.DiGraph) -> list[str]:
     applies = ("in force" if finding.applies == "in_force"
                else f"best practice until the obligation applies on {finding.applies_from:%Y-%m-%d}")
     since = f"{finding.since:%Y-%m-%d}" if finding.since else "unknown"
     lines = [
-        f"### {finding.severity.upper()}: {cell(finding.title)} — {code(short(finding.root))}", "",
+        f"### {finding.severity.upper()}: {cell(finding.title)} — {code(short(finding.root, graph))}", "",
         f"- condition: `{finding.condition}`" + (f" (inherited `{finding.root_condition}`)" if finding.condition == "upstream_tainted" else ""),
         f"- how it reaches the model: {finding.mode}; since {since}; {applies}",
         f"- evidence: {cell(finding.detail)}",
     ]
     if finding.paths:
         count = f" ({finding.path_count} in all)" if finding.path_count and finding.path_count > len(finding.paths) else ""
-        lines.append(f"- paths{count}: " + "; ".join(" → ".join(cell(short(n)) for n in path) for path in finding.paths))
+        lines.append(f"- paths{count}: " + "; ".join(" → ".join(cell(short(n, graph)) for n in path) for path in finding.paths))
     lines += ["", cell(finding.note), "", "Citations: " + "; ".join(cell(c) for c in finding.citations), "", "Actions:"]
     lines += [f"1. {cell(action)}" for action in finding.actions]
     lines.append("")
@@ -197,13 +201,13 @@ def gate_summary(result: Any, graph: nx.DiGraph) -> str:
     order = {"failing": 0, "waived": 1, "below_threshold": 2}
     for item in sorted(result.items, key=lambda i: (order[i.status], -RANK[i.finding.severity], i.model)):
         status = item.status.replace("_", " ") + (f": {item.waiver}" if item.waiver else "")
-        lines.append(f"| {cell(short(item.model))} | {cell(_condition(item.finding))} | {cell(short(item.finding.root))} | "
+        lines.append(f"| {cell(short(item.model, graph))} | {cell(_condition(item.finding))} | {cell(short(item.finding.root, graph))} | "
                      f"{item.finding.severity} | {cell(status)} |")
     for check in result.errored:
-        lines.append(f"| {cell(', '.join(short(m) for m in check.models))} | check_errored | {cell(short(check.dataset))} | "
+        lines.append(f"| {cell(', '.join(short(m, graph) for m in check.models))} | check_errored | {cell(short(check.dataset, graph))} | "
                      f"- | {cell(check.status + ': ' + check.error)} |")
     if result.waivers:
         lines += ["", "Waivers needing attention:", ""]
-        lines += [f"- {w.state}: `{w.condition}` on {code(short(w.dataset))} (expires {w.expires}; {cell(w.file)}:{w.line})"
+        lines += [f"- {w.state}: `{w.condition}` on {code(short(w.dataset, graph))} (expires {w.expires}; {cell(w.file)}:{w.line})"
                   for w in result.waivers]
     return "\n".join(lines) + "\n"
