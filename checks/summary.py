@@ -65,12 +65,18 @@ def summarise(store: Store, *, as_of: datetime | None = None, policy: Policy | N
         wanted = sorted(n for n, kind in graph.nodes(data="kind") if kind == MODEL)
     rows: list[tuple[tuple[Any, ...], str, list[tuple[int, str, str, str]]]] = []
     totals: Counter[str] = Counter()
+    # A root's pricing on a model depends on the model only through its tier (a model is never a root):
+    # priced once per (root, mode, tier), not for each of the million (model, root) pairs.
+    prices: dict[tuple[str, str, str], tuple[int, str, str]] = {}
     for node, modes in reach.at_each(wanted).items():
         tier = assessment.tier(node)
         priced = []
         for key, mode in modes.items():
-            p = assessment.priced(node, key, mode, tier)
-            priced.append((ORDER[p.severity], p.condition.condition, p.root.dataset, key))
+            price = prices.get((key, mode, tier))
+            if price is None:
+                p = assessment.priced(node, key, mode, tier)
+                price = prices[(key, mode, tier)] = (ORDER[p.severity], p.condition.condition, p.root.dataset)
+            priced.append((*price, key))
         if not priced:
             continue
         priced.sort()
@@ -79,6 +85,7 @@ def summarise(store: Store, *, as_of: datetime | None = None, policy: Policy | N
     rows.sort()
     names = {v: k for k, v in ORDER.items()}
     page = []
+    downstream: dict[str, tuple[set[str], dict[str, int] | None]] = {}  # per root: its downstream and path counts
     for _, node, priced in rows[offset:offset + limit]:
         attrs = graph.nodes[node]
         tier = assessment.tier(node)
@@ -86,7 +93,7 @@ def summarise(store: Store, *, as_of: datetime | None = None, policy: Policy | N
             model=node, risk_tier=attrs.get("risk_tier"), tier=tier, deployed=bool(attrs.get("deployed")),
             worst=names[priced[0][0]], findings=len(priced), by_severity=_named(Counter(p[0] for p in priced), names),
             by_condition=dict(sorted(Counter(p[1] for p in priced).items())),
-            top=[_finding(assessment, node, key, tier, path_limit) for *_, key in priced[:top]],
+            top=[_finding(assessment, node, key, tier, path_limit, downstream) for *_, key in priced[:top]],
         ))
     return RiskSummary(
         as_of=assessment.as_of, policy=assessment.policy.source, revision=graph.graph["revision"],
@@ -100,7 +107,8 @@ def _named(counts: Counter[int], names: dict[int, str]) -> dict[str, int]:
     return {names[k]: counts[k] for k in sorted(counts)}
 
 
-def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int) -> Finding:
+def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int,
+             downstream: dict[str, tuple[set[str], dict[str, int] | None]]) -> Finding:
     """The full finding of one (model, root), as `evaluate` builds it, its paths searched now.
 
     Paths run through the root's downstream; where a rule stops propagation part-way (verified
@@ -113,8 +121,11 @@ def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int) -
     path_count = None
     if node != root.dataset and path_limit:
         graph = assessment.graph
-        within = set(queries.downstream(graph, root.dataset))
-        path_count = (queries.count_paths(graph, root.dataset, within) or {}).get(node)
+        if root.dataset not in downstream:
+            within = set(queries.downstream(graph, root.dataset))
+            downstream[root.dataset] = (within, queries.count_paths(graph, root.dataset, within))
+        within, counts = downstream[root.dataset]
+        path_count = (counts or {}).get(node)
         paths = queries.paths_between(graph, root.dataset, node, path_limit, within)
     return Finding(
         node=node, node_kind="model", tier=tier, root=root.dataset,
