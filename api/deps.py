@@ -23,7 +23,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def require_writer(
+async def require_writer(  # async: no thread-pool hop on every write (it does no I/O)
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
