@@ -125,5 +125,18 @@ def serving(db: str, *, tokens: str = "", workers: int = 1) -> Iterator[str]:
             stop(server)
 
 
+def main_for(run: Callable[..., dict[str, Any]], doc: str, argv: list[str] | None, **options: type) -> None:
+    """The `python -m benchmarks.NAME [--scale S] [--OPTION V]` entry point of one benchmark: JSON out."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    for name, kind in options.items():
+        parser.add_argument(f"--{name}", type=kind, default=None)
+    given = {key: value for key, value in vars(parser.parse_args(argv)).items() if value is not None}
+    print(json.dumps(run(**given), indent=1, default=str))
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

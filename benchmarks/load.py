@@ -13,14 +13,13 @@ second load of the unchanged files reports everything unchanged and leaves the s
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import clock, figure, headwater, log, postgres, postgres_database, run_measured
+from benchmarks.common import main_for, clock, figure, headwater, log, postgres, postgres_database, run_measured
 
 
 def _check_graph(url: str, graph: Any, what: str) -> None:
@@ -119,12 +118,7 @@ def run(quick: bool = False, *, scale: float | None = None, pg_server: str | Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    result = run(scale=args.scale)
-    for row in result["figures"]:
-        print(f"{row['figure']}: {row['headwater']:.2f} {row['unit']}")
+    main_for(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ edges). Figures, each beside its baseline from the same run:
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import shutil
 import tempfile
@@ -31,7 +29,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import clock, figure, log, median_time, percentile, serving
+from benchmarks.common import main_for, clock, figure, log, median_time, percentile, serving
 
 TRAVERSAL_TARGET = 3.0
 P99_TARGET_MS = 100.0
@@ -130,7 +128,7 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
         figures.append(figure(f"graph build: read rows + build the networkx graph ({shape})", rows_s + build_s, baseline_s,
                               target="report (once per store revision); baseline: scipy CSR from the same rows",
                               rows_s=rows_s, build_s=build_s))
-        del rows
+        rows = None  # the graph holds what is needed from here on
 
         matrix, index, nodes = _csr(graph)
         transposed = matrix.T.tocsr()
@@ -184,12 +182,7 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--requests", type=int, default=None)
-    args = parser.parse_args(argv)
-    for row in run(scale=args.scale, requests=args.requests)["figures"]:
-        print(json.dumps(row))
+    main_for(run, __doc__, argv, requests=int)
 
 
 if __name__ == "__main__":

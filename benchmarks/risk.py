@@ -12,14 +12,12 @@ summary's total of findings on models equals the full report's where both run.
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import clock, figure, log
+from benchmarks.common import main_for, clock, figure, log
 
 
 def run(quick: bool = False, *, scale: float | None = None) -> dict[str, Any]:
@@ -62,10 +60,7 @@ def run(quick: bool = False, *, scale: float | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    print(json.dumps(run(scale=args.scale), indent=1, default=str))
+    main_for(run, __doc__, argv)
 
 
 if __name__ == "__main__":

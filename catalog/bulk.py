@@ -84,11 +84,7 @@ class Bulk:
             else:
                 changes[key] = "unchanged"
         self._insert(table, inserts)
-        if updates:
-            statement = (update(table.__table__).where(table.__table__.c.id == bindparam("_id"))
-                         .values({name: bindparam(name) for name in [*names, "updated_at"]}))
-            for chunk in chunks(updates, 10 * CHUNK):
-                self.session.connection().execute(statement, list(chunk))
+        self._update(table, [*names, "updated_at"], updates)
         if inserts or updates:
             self.writer.changed = True
         ids = {key: have[0] for key, have in stored.items() if key in wanted}
@@ -129,9 +125,7 @@ class Bulk:
             current.update(dict(self.session.execute(select(table.id, col).where(table.id.in_(chunk))).all()))
         changed = [{"_id": i, column: v, "updated_at": utcnow()} for i, v in values.items() if current.get(i) != v]
         if changed:
-            statement = (update(table.__table__).where(table.__table__.c.id == bindparam("_id"))
-                         .values({column: bindparam(column), "updated_at": bindparam("updated_at")}))
-            self.session.connection().execute(statement, changed)
+            self._update(table, [column, "updated_at"], changed)
             self.writer.changed = True
         return {row["_id"] for row in changed}
 
@@ -207,11 +201,7 @@ class Bulk:
                 stale.append(existing[key].id)
                 changed.add(model)
         self._delete(Feed, stale)
-        if updates:
-            statement = (update(Feed.__table__).where(Feed.__table__.c.id == bindparam("_id")).values(
-                {name: bindparam(name) for name in ("source", "fingerprint", "consumed_at", "updated_at")}))
-            for chunk in chunks(updates, 10 * CHUNK):
-                self.session.connection().execute(statement, list(chunk))
+        self._update(Feed, ["source", "fingerprint", "consumed_at", "updated_at"], updates)
         self._insert(Feed, new)
         if changed:
             self.writer.changed = True
@@ -243,10 +233,7 @@ class Bulk:
             else:
                 changes[key] = "unchanged"
         self._insert(Incident, new)
-        if updates:
-            statement = (update(Incident.__table__).where(Incident.__table__.c.id == bindparam("_id"))
-                         .values({name: bindparam(name) for name in [*names, "updated_at"]}))
-            self.session.connection().execute(statement, updates)
+        self._update(Incident, [*names, "updated_at"], updates)
         if new or updates:
             self.writer.changed = True
         return changes
@@ -257,6 +244,16 @@ class Bulk:
 
         for chunk in chunks(rows, 10 * CHUNK):
             self.session.connection().execute(insert(table.__table__), list(chunk))
+
+    def _update(self, table: Any, names: list[str], rows: list[dict[str, Any]]) -> None:
+        """UPDATE ... SET names WHERE id = :_id, once per row, many rows per call."""
+        if not rows:
+            return
+        columns = table.__table__.c
+        statement = update(table.__table__).where(columns.id == bindparam("_id")).values(
+            {name: bindparam(name) for name in names})
+        for chunk in chunks(rows, 10 * CHUNK):
+            self.session.connection().execute(statement, list(chunk))
 
     def _delete(self, table: Any, ids: list[int]) -> None:
         for chunk in chunks(sorted(ids)):
