@@ -506,7 +506,10 @@ def serve(
     settings: Settings = ctx.obj
     Store(settings.db).close()  # fail fast (exit 2) on a bad URL, and migrate once before the workers start
     os.environ["HEADWATER_DB"] = settings.db
-    _console(stderr=True).print(f"serving {mask_url(settings.db)} on http://{host}:{port} (docs at /docs)")
+    console = _console(stderr=True)
+    console.print(f"serving {mask_url(settings.db)} on http://{host}:{port} (docs at /docs, lineage viewer at /viewer)")
+    if not settings.tokens:
+        console.print("[yellow]HEADWATER_TOKENS is not set: the API is read-only, every write is refused (403)[/]")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 

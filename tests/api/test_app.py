@@ -213,3 +213,18 @@ def test_impact_pages_models_and_risk_by_model_condenses_the_findings(client):
     assert summary["findings_on_models"] == sum(1 for f in full if f["node_kind"] == "model")
     for row in summary["models"]:
         assert row["findings"] == sum(1 for f in full if f["node"] == row["model"])
+
+
+def test_serve_warns_when_no_token_can_write(tmp_path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    said = {}
+    for tokens in ("", "s3cret"):
+        port = server.free_port()
+        process = server.start(db, port, tokens=tokens)
+        try:
+            server.wait_until_up(f"http://127.0.0.1:{port}", process)
+        finally:
+            server.stop(process)
+        said[tokens] = process.stderr.read().decode()
+    assert "HEADWATER_TOKENS is not set: the API is read-only" in said[""]
+    assert "read-only" not in said["s3cret"] and "s3cret" not in said["s3cret"]
