@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +22,19 @@ def free_port() -> int:
 
 def start(db: str, port: int, *, tokens: str = "", env: dict[str, str] | None = None,
           extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """The server writes to a temporary file, not a pipe: a pipe nobody reads fills up and stalls it."""
     environment = {**os.environ, "HEADWATER_TOKENS": tokens, **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port), *extra],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", "--db", db, "serve", "--port", str(port), *extra],
+                               env=environment, stdout=log, stderr=subprocess.STDOUT)
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def output(server: subprocess.Popen) -> str:
+    """Everything the server printed so far."""
+    server.log.seek(0)  # type: ignore[attr-defined]
+    return server.log.read().decode(errors="replace")  # type: ignore[attr-defined]
 
 
 def wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> None:

@@ -225,6 +225,6 @@ def test_serve_warns_when_no_token_can_write(tmp_path):
             server.wait_until_up(f"http://127.0.0.1:{port}", process)
         finally:
             server.stop(process)
-        said[tokens] = process.stderr.read().decode()
+        said[tokens] = server.output(process)
     assert "HEADWATER_TOKENS is not set: the API is read-only" in said[""]
     assert "read-only" not in said["s3cret"] and "s3cret" not in said["s3cret"]
