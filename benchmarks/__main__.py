@@ -167,7 +167,8 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
         f"# Benchmark results{' (quick)' if result['quick'] else ''}", "",
-        f"`{result['command']}`, {result['started_at']}, {result['wall_s']:.0f} s, commit {m.get('commit')}.", "",
+        f"`{result['command']}`, {result['started_at']}, {result['wall_s']:.0f} s, commit {m.get('commit')}."
+        + ("" if result.get("finished", True) else " **Run in progress or cut short: benchmarks after the last row did not run.**"), "",
         f"Machine: {m['cpu']}, {m['nproc']} cores (nproc), {m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}; "
         f"load average at the start {result['load_average_start']}.", "",
         "| figure | headwater | baseline | ratio | target | met |", "|---|---|---|---|---|---|",
@@ -219,19 +220,24 @@ def main(argv: list[str] | None = None) -> int:
                 result["seconds"][name] = time.perf_counter() - begin
             result["figures"] += part.get("figures", [])
             result["notes"] += part.get("notes", [])
+            write(finished=False)  # a run cut short still leaves the figures it has
             for row in part.get("figures", []):
                 log(f"   {row['figure']}: {_cell(row.get('headwater'), row.get('unit', 's'))} "
                     f"(baseline {_cell(row.get('baseline'), row.get('unit', 's'))}, met {_cell(row.get('met'))})")
+
+    def write(*, finished: bool) -> None:
+        result["wall_s"] = time.perf_counter() - started
+        result["finished"] = finished
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "RESULTS.md").write_text(markdown(result), encoding="utf-8")
+        (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
     if {"load", "checks"} & set(chosen):
         with postgres() as pg:
             run_all(pg)
     else:
         run_all(None)
-    result["wall_s"] = time.perf_counter() - started
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "RESULTS.md").write_text(markdown(result), encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    write(finished=True)
     log(f"wrote {out / 'RESULTS.md'} and {out / 'results.json'} in {result['wall_s']:.0f} s")
     missed = [row["figure"] for row in result["figures"] if row.get("met") is False]
     if missed:
