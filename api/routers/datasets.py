@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse

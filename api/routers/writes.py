@@ -7,7 +7,7 @@ API and `headwater load` can never disagree about what a field means.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 

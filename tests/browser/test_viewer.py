@@ -81,7 +81,6 @@ def test_colours_follow_each_nodes_state(demo_store, demo_page, open_page):
 
 
 def test_hover_shows_the_nodes_details_findings_notes_and_citations(demo_store, demo_page, open_page):
-    graph = graph_of(demo_store)
     node = "dataset:acme-ml:vendor.bureau_scores"
     info = health.node_info(demo_store, risk.assess(demo_store), [node])[node]
     opened = open_page(demo_page.as_uri())
