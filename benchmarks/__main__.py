@@ -175,9 +175,11 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for row in result["figures"]:
         unit = row.get("unit", "s")
-        ratio = f"{row['ratio']:.2f}x" if row.get("ratio") is not None else "–"
+        bound = row.get("ratio_bound") or ""  # a baseline stopped at its cap: the ratio is a bound
+        ratio = f"{bound}{row['ratio']:.2f}x" if row.get("ratio") is not None else "–"
+        baseline = ("> " if row.get("baseline_censored") else "") + _cell(row.get("baseline"), unit)
         met = _cell(row.get("met")) if row.get("headwater") is not None else row.get("note", "not run")
-        lines.append(f"| {row['figure']} | {_cell(row.get('headwater'), unit)} | {_cell(row.get('baseline'), unit)} "
+        lines.append(f"| {row['figure']} | {_cell(row.get('headwater'), unit)} | {baseline} "
                      f"| {ratio} | {row.get('target', '')} | {met} |")
     if result["crashed"]:
         lines += ["", "## Crashed", ""] + [f"- **{name}**: {error.splitlines()[-1]}" for name, error in result["crashed"].items()]
