@@ -123,6 +123,16 @@ def open_store(ctx: typer.Context) -> "Store":
     return Store(settings.db)
 
 
+def _write(path: Path, text: str) -> None:
+    """Write an output file the user named; an unwritable path is a usage error (exit 2), not a traceback."""
+    from catalog.errors import ConfigurationError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def _emit_json(result: Any) -> None:
     sys.stdout.write(result.model_dump_json(indent=2) if hasattr(result, "model_dump_json") else str(result))
     sys.stdout.write("\n")
@@ -344,7 +354,7 @@ def report(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text)
         _console(stderr=True).print(f"wrote {output}")
 
 
@@ -364,7 +374,7 @@ def view(
 
     with open_store(ctx) as store:
         page, shown = viewer_page(store, focus=focus, depth=depth, model=model, max_nodes=max_nodes, as_of=_as_of(as_of))
-    output.write_text(page, encoding="utf-8")
+    _write(output, page)
     grouped = f", grouped from {shown['selected']:,}" if shown["grouped"] else ""
     _console(stderr=True).print(f"wrote {output} ({shown['nodes']:,} nodes{grouped}, {shown['edges']:,} edges)")
 
@@ -416,17 +426,17 @@ def gate(
     if junit:
         from checks.reports import junit as junit_report
 
-        junit.write_text(junit_report.render(result), encoding="utf-8")
+        _write(junit, junit_report.render(result))
     if sarif:
         from importlib.metadata import version
 
         from checks.reports import sarif as sarif_report
 
-        sarif.write_text(sarif_report.render(result, chosen, version("headwater")), encoding="utf-8")
+        _write(sarif, sarif_report.render(result, chosen, version("headwater")))
     if markdown:
-        markdown.write_text(summary, encoding="utf-8")
+        _write(markdown, summary)
     if json_file:
-        json_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        _write(json_file, result.model_dump_json(indent=2))
     if github:
         from checks.reports.github import annotations
 

@@ -150,3 +150,10 @@ def test_view_command_writes_the_page_and_refuses_bad_options(headwater, example
     both = headwater("view", "--focus", "vendor.bureau_scores", "--model", "credit-scorer", db=db)
     assert both.returncode == 2 and "not both" in both.stderr
     assert not (tmp_path / "lineage.html").exists()  # nothing written on error
+
+
+def test_view_to_an_unwritable_path_is_a_usage_error(headwater, examples, tmp_path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    assert headwater("load", str(examples / "catalog.yaml"), db=db).returncode == 0
+    result = headwater("view", "-o", str(tmp_path / "no" / "such" / "dir" / "x.html"), db=db)
+    assert result.returncode == 2 and "cannot write" in result.stderr and "Traceback" not in result.stderr
