@@ -366,6 +366,7 @@ def view(
     depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0, help="Levels each way from the focus; default all.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Show what this model rests on.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("lineage.html"),
+    # 5,000 is lineage.view.DEFAULT_MAX_NODES, written out so `headwater --help` does not import networkx
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Past this many nodes, group them.")] = 5_000,
     as_of: AsOfOption = None,
 ) -> None:

@@ -19,7 +19,7 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
     graph = graph_of(store)
     view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
     assessment = risk.assess(store, as_of=as_of)
-    info = health.node_info(store, assessment, view.members, details=view.notice is None)  # groups show counts
+    info = health.node_info(store, assessment, view.members, details=not view.grouped)  # groups show counts
     if model:
         title = f"Lineage of {view.focus}"
     elif focus:
@@ -32,4 +32,4 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
                 + (f" · {scope}" if view.focus else ""))
     page = render_page(view, info, title=title, subtitle=subtitle)
     return page, {"nodes": len(view.nodes), "edges": len(view.edges), "selected": view.selected,
-                  "grouped": int(view.notice is not None)}
+                  "grouped": int(view.grouped)}

@@ -56,6 +56,10 @@ class View:
     notice: str | None  # said on the page when the view is grouped
 
     @property
+    def grouped(self) -> bool:
+        return self.notice is not None
+
+    @property
     def members(self) -> list[str]:
         """Every graph node the view stands for, grouped or not."""
         return [m for node in self.nodes for m in (node.members or [node.key])]

@@ -131,6 +131,8 @@ def test_selecting_a_node_highlights_upstream_and_downstream_then_clears(demo_st
     keys = [d["key"] for d in opened.data()["details"]]
     colours = dict(opened.page.evaluate("network.body.data.nodes.get().map(n => [n.id, n.color.background])"))
     assert not [keys[i] for i, c in colours.items() if c == DIMMED]
+    edge_colours = opened.page.evaluate("network.body.data.edges.get().map(e => e.color && e.color.color)")
+    assert DIMMED not in edge_colours  # edges are restored too
     opened.assert_clean()
 
 
