@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,8 +15,9 @@ from api.config import Settings
 from catalog.loader import load_catalog
 from catalog.store import Store
 from tests import server
+from tests.paths import OPENLINEAGE_EVENTS
 
-ROOT_EVENTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events" / "valid"
+ROOT_EVENTS = OPENLINEAGE_EVENTS / "valid"
 
 
 @pytest.fixture
@@ -116,8 +115,8 @@ def test_oversized_bodies_are_refused(store_url):
 
 def test_headwater_serve_answers_on_a_real_port(tmp_path, examples):
     db = f"sqlite:///{tmp_path / 'h.db'}"
-    assert subprocess.run([sys.executable, "-m", "api.cli", "--db", db, "load", str(examples / "catalog.yaml")],
-                          capture_output=True, timeout=120).returncode == 0
+    with Store(db) as store:
+        load_catalog(store, [examples / "catalog.yaml"])
     with server.running(db) as base:
         response = httpx.get(f"{base}/api/v1/impact/vendor.bureau_scores", timeout=5)
         assert response.status_code == 200 and response.json()["models"][0]["risk_tier"] == "high"

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
+from tests.paths import OPENLINEAGE_EVENTS
 from tests.server import free_port, start, stop, wait_until_up
 
-EVENTS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events"
 
 
 def test_openlineage_python_http_transport_feeds_a_real_server(tmp_path):
@@ -51,11 +51,11 @@ def test_openlineage_python_http_transport_feeds_a_real_server(tmp_path):
 def test_malformed_event_is_a_400_naming_the_field_and_writes_nothing(tmp_path):
     with TestClient(create_app(Settings(db=f"sqlite:///{tmp_path / 'h.db'}", tokens=("t",)))) as client:
         headers = {"Authorization": "Bearer t"}
-        bad = json.loads((EVENTS / "invalid" / "fluentd-no-run-id.json").read_text())
+        bad = json.loads((OPENLINEAGE_EVENTS / "invalid" / "fluentd-no-run-id.json").read_text())
         response = client.post("/api/v1/lineage", json=bad, headers=headers)
         assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"][0]["field"].endswith("run.runId")
-        good = json.loads((EVENTS / "valid" / "python-client-full-event.json").read_text())
+        good = json.loads((OPENLINEAGE_EVENTS / "valid" / "python-client-full-event.json").read_text())
         batch = client.post("/api/v1/lineage", json=[good, bad], headers=headers)
         assert batch.status_code == 400
         assert client.get("/api/v1/datasets").json()["total"] == 0
@@ -66,7 +66,7 @@ def test_malformed_event_is_a_400_naming_the_field_and_writes_nothing(tmp_path):
 
 def test_ingest_command_reads_ndjson_and_reports_lines(headwater, tmp_path):
     db = f"sqlite:///{tmp_path / 'h.db'}"
-    events = [json.loads(p.read_text()) for p in sorted((EVENTS / "valid").glob("dbt-postgres-build-*.json"))]
+    events = [json.loads(p.read_text()) for p in sorted((OPENLINEAGE_EVENTS / "valid").glob("dbt-postgres-build-*.json"))]
     ndjson = tmp_path / "events.ndjson"
     ndjson.write_text("\n".join(json.dumps(e) for e in events) + "\n")
     first = headwater("ingest", str(ndjson), "--format", "json", db=db)

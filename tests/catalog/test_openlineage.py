@@ -1,6 +1,6 @@
 """OpenLineage ingestion: validation, raw storage, mapping onto the catalog, models, idempotence.
 
-The reference events are the OpenLineage repository's own fixtures (../shared/reference/openlineage):
+The reference events are the OpenLineage repository's own fixtures (tests/fixtures/openlineage):
 409 that pass the spec and its facet schemas, 6 that do not. Tests that need a store run on SQLite
 and PostgreSQL and ingest the whole reference set in one call, so the PostgreSQL half stays short.
 """
@@ -21,13 +21,13 @@ from catalog.openlineage import (
     IngestResult, ingest_events, location_from_data_source, parse_event, parse_events,
 )
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, Model
+from tests.paths import OPENLINEAGE_EVENTS
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage" / "events"
+REFERENCE = OPENLINEAGE_EVENTS
 VALID_FILES = sorted((REFERENCE / "valid").glob("*.json"))
 INVALID_FILES = sorted((REFERENCE / "invalid").glob("*.json"))
-if not VALID_FILES:  # never skip silently: the suite runs with ../shared beside the checkout, as CI does
-    raise RuntimeError(f"OpenLineage reference events not found under {REFERENCE}: "
-                       "run the tests from a checkout with ../shared beside it")
+if not VALID_FILES:  # never skip silently: an empty parametrisation would pass with nothing tested
+    raise RuntimeError(f"OpenLineage reference events not found under {REFERENCE}")
 
 PG = "postgres://postgres:5432"
 SNOWFLAKE = "snowflake://mysnowflakeaccount.us-east-1.aws"
