@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = FastAPI(
         title="Headwater", version=version("headwater"),
         description="Data-governance lineage catalog for AI training data.",
-        docs_url="/docs", openapi_url="/openapi.json",
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None,  # served offline by mount_docs
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db)
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             response.headers["Allow"] = ", ".join(_allowed_methods(_request))
         return response
 
-    from api.routers import checks, datasets, lineage, openlineage, viewer, writes
+    from api.routers import checks, datasets, docs, lineage, openlineage, viewer, writes
 
     app.include_router(writes.router)
     app.include_router(datasets.router)
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(checks.router)
     app.include_router(openlineage.router)
     app.include_router(viewer.router)
+    docs.mount_docs(app)
     document_problems(app)
     return app
 

@@ -1,4 +1,4 @@
-"""A real headless Chromium (Debian's package, driven by Playwright) for the viewer's tests.
+"""A real headless Chromium (Debian's package, driven by Playwright) for the viewer's and the API docs' tests.
 
 No browser is downloaded: Playwright drives /usr/bin/chromium (scripts/test.sh installs it), with the
 flags that keep Chromium itself from reaching for the network. Every page a test opens records the
@@ -23,6 +23,7 @@ from catalog.store import Store
 CHROMIUM = os.environ.get("HEADWATER_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-default-apps"]
+VIEWER_DRAWN = "() => window.headwater && window.headwater.drawnAt !== null"
 ARTIFACTS = Path(os.environ.get("HEADWATER_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 
 
@@ -92,7 +93,10 @@ class Opened:
 def open_page(browser) -> Iterator[Any]:
     contexts = []
 
-    def open_(url: str, *, width: int = 1400, height: int = 900, timeout: float = 60) -> Opened:
+    def open_(url: str, *, width: int = 1400, height: int = 900, timeout: float = 60,
+              ready: str = VIEWER_DRAWN, allow_prefix: str | None = None) -> Opened:
+        """Open `url` with every other request refused and counted, then wait until `ready` holds.
+        `allow_prefix` lets a served page fetch its own assets (the loopback server, nothing else)."""
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
@@ -100,7 +104,7 @@ def open_page(browser) -> Iterator[Any]:
 
         def route(request_route: Any) -> None:
             target = request_route.request.url
-            if target.split("#")[0] == url.split("#")[0]:
+            if target.split("#")[0] == url.split("#")[0] or (allow_prefix and target.startswith(allow_prefix)):
                 request_route.continue_()
             else:
                 opened.refused.append(target)
@@ -118,7 +122,7 @@ def open_page(browser) -> Iterator[Any]:
 
         page.on("dialog", dialog)
         page.goto(url)
-        opened.wait_for("() => window.headwater && window.headwater.drawnAt !== null", timeout=timeout)
+        opened.wait_for(ready, timeout=timeout)
         return opened
 
     yield open_
