@@ -484,6 +484,9 @@ def ingest(
             except json.JSONDecodeError as exc:
                 raise ConfigurationError(f"{name}:{number}: not JSON ({exc.msg}); expected a JSON event per line") from None
             lines.append(number)
+    if not events:
+        raise ConfigurationError(f"{name}: no OpenLineage events in it; expected a JSON event, a JSON array of "
+                                 "events, or one JSON event per line (NDJSON)")
     with open_store(ctx) as store:
         try:
             result = ingest_events(store, events)

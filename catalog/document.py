@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from catalog import sniff
 from catalog.errors import Problem
 
 Loc = tuple[str | int, ...]
@@ -77,6 +78,8 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(name, "", f"not valid UTF-8 (byte {exc.start})", line)]
     text = _join_surrogates(text)
+    if path.suffix.lower() in (".md", ".markdown"):
+        return None, [Problem(name, "", sniff.describe(None, suffix=path.suffix, text=text) or sniff.CATALOG_HINT, 1)]
     if _flow_depth(raw) > MAX_DEPTH:
         return None, [Problem(name, "", f"nested deeper than {MAX_DEPTH} levels; a catalog is a few levels deep")]
     loader = _Loader(text)
@@ -96,6 +99,8 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or str(exc)
+        if sniff.front_matter(text):
+            return None, [Problem(name, "", sniff.describe(None, suffix=".md", text=text) or what, 1)]
         return None, [Problem(name, "", f"invalid {'JSON' if path.suffix == '.json' else 'YAML'}: {what}", line)]
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, other controls)
         line = text[: exc.position].count("\n") + 1
@@ -105,7 +110,8 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        return None, [Problem(name, "", f"expected a mapping at the top level, got {type(data).__name__}", 1)]
+        what = sniff.describe(data) or f"expected a mapping at the top level, got {type(data).__name__}"
+        return None, [Problem(name, "", what, 1)]
     return Document(path, data, lines), []
 
 

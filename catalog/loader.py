@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog import sniff
 from catalog.document import Document, Loc, format_loc, read_document
-from catalog.errors import InvalidCatalogFile, Problem
+from catalog.errors import ConfigurationError, InvalidCatalogFile, Problem
 from catalog.expectations import ExpectationProblem, normalise, read_suite_file
 from catalog.locations import parse_location
 from catalog.retry import retry_lost_races
@@ -60,6 +61,8 @@ class _Declared:
 
 def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
     """Validate `paths` together and upsert them in one transaction; raise InvalidCatalogFile."""
+    if not paths:
+        raise ConfigurationError("nothing to load: no catalog files were given")
     documents: list[tuple[Document, CatalogFileSpec]] = []
     problems: list[Problem] = []
     for path in paths:
@@ -70,7 +73,8 @@ def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
         try:
             documents.append((document, CatalogFileSpec.model_validate(document.data)))
         except ValidationError as exc:
-            problems += _validation_problems(document, exc)
+            other = sniff.describe(document.data, suffix=Path(path).suffix)
+            problems += [Problem(str(path), "", other, 1)] if other else _validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
     return retry_lost_races(lambda: _load(store, documents, [str(Path(p)) for p in paths]))
@@ -459,12 +463,24 @@ class _Plan:
         }
 
 
+CATALOG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
 def iter_catalog_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into the catalog files they hold (*.yaml, *.yml, *.json), sorted."""
+    """Expand folders into the catalog files they hold (*.yaml, *.yml, *.json), sorted.
+
+    A folder holding none is an error, not an empty load: a mistyped path in a CI job or a
+    pre-commit hook would otherwise pass green having checked nothing.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CATALOG_SUFFIXES and p.is_file())
+            if not found:
+                raise ConfigurationError(f"no catalog files (*.yaml, *.yml, *.json) in the folder {path}")
+            files += found
         else:
             files.append(path)
+    if not files:
+        raise ConfigurationError("nothing to load: no catalog files were given")
     return files

@@ -86,6 +86,12 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
         raise ConfigurationError(f"--fail-on must be one of {', '.join(LEVELS)}, not {fail_on!r}")
     graph = graph_of(store)
     scope = _scope(graph, models, everything)
+    if not scope:
+        from catalog.errors import ConfigurationError
+
+        which = "no model" if everything else "no deployed model"
+        raise ConfigurationError(f"nothing to gate: the store ({store.display_url}) holds {which}; load the catalog "
+                                 "first (`headwater gate CATALOG…`), name models with --model, or use --all")
     waivers = load_waivers(waivers_file, lambda name, kind: queries.resolve(graph, name, kinds=(kind,))) if waivers_file else []
     upstream = sorted({n for m in scope for n in queries.upstream(graph, m) if graph.nodes[n]["kind"] == DATASET})
     extra = {"clock": clock} if clock else {}

@@ -1,8 +1,8 @@
 """Bad input, table-driven: every case gives a clear error and writes nothing.
 
-The CLI cases run `headwater load` as a real process (a crash in a C parser would show as a signal,
-not be hidden inside pytest) against a store already holding the example catalog, and compare
-every row before and after. The API cases send the same kinds of damage as request bodies. The
+The CLI cases run `headwater load` against a store already holding the example catalog and compare
+every row before and after; the cases that could crash or hang a C parser run it as a real process
+(a crash shows as a signal and a hang as a timeout, instead of taking pytest down with it). The API cases send the same kinds of damage as request bodies. The
 corpus is built here, from readable recipes; `corpus/` holds the few cases clearer as files.
 The loader's own tests (tests/catalog/test_loader.py) pin the wording of single errors; this
 table is about breadth: nothing on the list may crash, hang or half-write.
@@ -35,6 +35,7 @@ class Case:
     content: bytes
     expect: str  # must appear in stderr: the file, and where known the line and the field
     suffix: str = ".yaml"
+    process: bool = False  # run as a real process: the input targets the parser itself
 
 
 def _yaml(body: str) -> bytes:
@@ -61,9 +62,10 @@ CASES = [
     Case("duplicate-names", _yaml("  - name: a\n  - name: a\n"), "{file}:4: datasets[1]"),
     Case("duplicate-keys", _yaml("  - name: a\n    owner: x\n    owner: y\n"), "{file}:5: datasets[0].owner: duplicate key"),
     Case("deep-json", b'{"catalog": "bad", "datasets": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-         "{file}: nested deeper than 500 levels", ".json"),
-    Case("deep-yaml-flow", _yaml("  - name: a\n    tags: " + "[" * 100_000 + "]" * 100_000 + "\n"), "{file}: nested deeper"),
-    Case("alias-bomb", _bomb(), "{file}: aliases (*name) expand to more values"),
+         "{file}: nested deeper than 500 levels", ".json", process=True),
+    Case("deep-yaml-flow", _yaml("  - name: a\n    tags: " + "[" * 100_000 + "]" * 100_000 + "\n"), "{file}: nested deeper",
+         process=True),
+    Case("alias-bomb", _bomb(), "{file}: aliases (*name) expand to more values", process=True),
     Case("binary-garbage", bytes(range(256)) * 64, "{file}:2: not valid UTF-8"),
     Case("invalid-utf8", HEAD.encode() + b"  - name: caf\xe9\n",
          "{file}:3: not valid UTF-8"),
@@ -90,6 +92,15 @@ CASES = [
     Case("bad-location", _yaml("  - name: a\n    location: notes.txt\n"), "{file}:4: datasets[0].location: cannot tell the format"),
     Case("sql-location-no-table", _yaml("  - name: a\n    location: sqlite:///x.db\n"), "{file}:4: datasets[0].location"),
     Case("name-too-long", _yaml(f"  - name: {'n' * 2000}\n"), "{file}:3: datasets[0].name"),
+    Case("model-card", b"---\nlicense: mit\ndatasets: [imdb]\n---\n# My model\n", "{file}:1: this is a Markdown file with "
+         "YAML front matter (a Hugging Face model card?), not a catalog file", ".md"),
+    Case("front-matter-as-yaml", b"---\nlicense: mit\n---\n# My model\n", "{file}:1: this is a Markdown file with YAML front matter"),
+    Case("dbt-manifest", json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                                                  "dbt_version": "1.11.0"}, "nodes": {}}).encode(),
+         "{file}:1: this is a dbt manifest artifact", ".json"),
+    Case("openlineage-events", json.dumps([{"eventType": "START", "eventTime": "2026-01-01T00:00:00Z",
+                                            "run": {"runId": "x"}, "job": {"namespace": "n", "name": "j"}}]).encode(),
+         "{file}:1: this holds OpenLineage events, not a catalog: ingest it with `headwater ingest FILE`", ".json"),
     Case("incident-unknown-kind", _yaml("  - name: a\nincidents:\n  - {dataset: a, kind: gremlins, opened: 2026-01-01}\n"),
          "{file}:5: incidents[0].kind"),
 ]
@@ -115,7 +126,7 @@ def test_bad_catalog_file_is_exit_2_naming_the_place_and_writes_nothing(case: Ca
     path = tmp_path / f"{case.name}{case.suffix}"
     path.write_bytes(case.content)
     before = store_rows(loaded_store)
-    result = headwater("load", str(path), db=loaded_store)
+    result = headwater("load", str(path), db=loaded_store, process=case.process)
     assert result.returncode == 2, (result.returncode, result.stdout[-500:], result.stderr[-2000:])
     assert case.expect.format(file=path) in result.stderr, result.stderr[-2000:]
     assert "nothing was written" in result.stderr and "Traceback" not in result.stderr
@@ -147,6 +158,31 @@ def test_oversized_missing_and_unreadable_catalog_files(loaded_store: str, headw
         assert result.returncode == 2 and f"{path}: {expect}" in result.stderr, result.stderr
         figures["bad inputs tried (CLI)"] += 1
     assert store_rows(loaded_store) == before
+
+
+def test_loading_gating_or_ingesting_nothing_is_exit_2_saying_what_was_looked_for(
+        loaded_store: str, headwater, tmp_path: Path, sqlite_url: str, figures: Counter[str]) -> None:
+    """A wrong path in a CI job must not pass green having checked nothing."""
+    empty = tmp_path / "empty-folder"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a catalog")
+    blank = tmp_path / "events.ndjson"
+    blank.write_text("\n  \n")
+    before = store_rows(loaded_store)
+    for args, expect in (
+        (("load", str(empty)), f"no catalog files (*.yaml, *.yml, *.json) in the folder {empty}"),
+        (("gate", str(empty)), f"no catalog files (*.yaml, *.yml, *.json) in the folder {empty}"),
+        (("ingest", str(blank)), f"{blank}: no OpenLineage events in it"),
+        (("ingest", "-"), "<stdin>: no OpenLineage events in it"),
+    ):
+        result = headwater(*args, db=loaded_store, input="[]")
+        assert result.returncode == 2 and expect in result.stderr, (args, result.stderr)
+        assert "Loaded" not in result.stdout and "Traceback" not in result.stderr
+        figures["bad inputs tried (CLI)"] += 1
+    assert store_rows(loaded_store) == before
+    nothing = headwater("gate", db=sqlite_url)  # a fresh store: no deployed model to vouch for
+    assert nothing.returncode == 2 and "nothing to gate" in nothing.stderr and "--all" in nothing.stderr, nothing.stderr
+    figures["bad inputs tried (CLI)"] += 1
 
 
 @pytest.mark.parametrize("url, expect", [
