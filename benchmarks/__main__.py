@@ -1,7 +1,8 @@
 """Every benchmark of the project in one run, each figure beside its baseline from the same run.
 
     python -m benchmarks            # the reference scale (DESIGN §6); writes benchmarks/RESULTS.md
-    python -m benchmarks --quick    # a reduced size for CI (under 2 minutes); writes benchmarks/results/quick/
+    python -m benchmarks --quick    # reduced sizes (about 2.5 minutes); writes benchmarks/results/quick/
+    python -m benchmarks --smoke    # the smallest sizes that run every path, for CI (about 40 s); results/smoke/
     python -m benchmarks --only load,ingestion
 
 Benchmarks: load (catalog files and OpenLineage into SQLite and PostgreSQL), queries (graph build,
@@ -35,36 +36,46 @@ from benchmarks.common import ROOT, figure, log, postgres
 BENCHMARKS = ("load", "queries", "propagation", "risk", "ingestion", "checks", "viewer", "startup")
 
 
-def _load(quick: bool, pg: str | None) -> dict[str, Any]:
+# --smoke: the smallest sizes at which every benchmark still runs each code path and checks its
+# answers against its baseline; CI runs it so the benchmarks cannot rot, in well under a minute.
+SMOKE = {"load": {"scale": 0.004}, "queries": {"scale": 0.004, "requests": 32}, "ingestion": {"events": 200},
+         "risk": {"scale": 0.01}, "viewer": {"sizes": (300,), "cap_s": 3.0, "repeat": 1}}
+
+
+def _smaller(name: str, size: str) -> dict[str, Any]:
+    return SMOKE.get(name, {}) if size == "smoke" else {}
+
+
+def _load(size: str, pg: str | None) -> dict[str, Any]:
     from benchmarks import load
 
-    return load.run(quick, pg_server=pg)
+    return load.run(size != "full", pg_server=pg, **_smaller("load", size))
 
 
-def _queries(quick: bool, pg: str | None) -> dict[str, Any]:
+def _queries(size: str, pg: str | None) -> dict[str, Any]:
     from benchmarks import queries
 
-    return queries.run(quick)
+    return queries.run(size != "full", **_smaller("queries", size))
 
 
-def _ingestion(quick: bool, pg: str | None) -> dict[str, Any]:
+def _ingestion(size: str, pg: str | None) -> dict[str, Any]:
     from benchmarks import ingestion
 
-    return ingestion.run(quick)
+    return ingestion.run(size != "full", **_smaller("ingestion", size))
 
 
-def _risk(quick: bool, pg: str | None) -> dict[str, Any]:
+def _risk(size: str, pg: str | None) -> dict[str, Any]:
     from benchmarks import risk
 
-    return risk.run(quick)
+    return risk.run(size != "full", **_smaller("risk", size))
 
 
-def _propagation(quick: bool, pg: str | None) -> dict[str, Any]:
+def _propagation(size: str, pg: str | None) -> dict[str, Any]:
     """`benchmarks.propagation.run` (it asserts agreement with csgraph, networkx and the work list)."""
     from benchmarks import propagation
 
-    scale = 0.05 if quick else 1.0
-    result = propagation.run(scale, 5 if quick else 61, 2 if quick else 9, False)
+    scale, repeat, rounds = {"full": (1.0, 61, 9), "quick": (0.05, 5, 2), "smoke": (0.01, 3, 1)}[size]
+    result = propagation.run(scale, repeat, rounds, False)
     t = result["timings"]
     base = t["csgraph_super_source"]["median_s"]
     hard = t["headwater_propagate_hard"]["median_s"]
@@ -80,7 +91,7 @@ def _propagation(quick: bool, pg: str | None) -> dict[str, Any]:
                  f"{result['agreement']['modes_hard']} (hard), {result['agreement']['modes_mixed']} (mixed)"]}
 
 
-def _checks(quick: bool, pg: str | None) -> dict[str, Any]:
+def _checks(size: str, pg: str | None) -> dict[str, Any]:
     """`benchmarks.checks.benchmark`; its cached-vs-cold rows are the gate-on-unchanged-data figures."""
     import shutil
 
@@ -90,8 +101,8 @@ def _checks(quick: bool, pg: str | None) -> dict[str, Any]:
         raise RuntimeError("the checks benchmark needs PostgreSQL")
     folder = Path(tempfile.mkdtemp(prefix="headwater-checks-"))
     try:
-        rows = 50_000 if quick else 1_000_000
-        result = checks.benchmark(rows, 1 if quick else 3, folder, pg, False, log)
+        rows = {"full": 1_000_000, "quick": 50_000, "smoke": 5_000}[size]
+        result = checks.benchmark(rows, 3 if size == "full" else 1, folder, pg, False, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     disagreements = {fmt: v["disagreements"] for fmt, v in result["verdicts"].items() if v["disagreements"]}
@@ -109,16 +120,16 @@ def _checks(quick: bool, pg: str | None) -> dict[str, Any]:
     return {"figures": figures, "notes": [f"checks: {n}" for n in result["notes"]]}
 
 
-def _viewer(quick: bool, pg: str | None) -> dict[str, Any]:
+def _viewer(size: str, pg: str | None) -> dict[str, Any]:
     if importlib.util.find_spec("benchmarks.viewer") is None:
         return {"figures": [figure("viewer: 5,000-node focus view drawn in headless Chromium", None,
                                    target="< 2 s", note="not run: benchmarks/viewer.py is not there")]}
     from benchmarks import viewer
 
-    return viewer.run(quick)
+    return viewer.run(size != "full", **_smaller("viewer", size))
 
 
-def _startup(quick: bool, pg: str | None) -> dict[str, Any]:
+def _startup(size: str, pg: str | None) -> dict[str, Any]:
     """`headwater --help` in a fresh interpreter, against a bare `python -c pass`."""
     def timed(args: list[str]) -> float:
         samples = []
@@ -166,7 +177,7 @@ def _cell(value: Any, unit: str = "") -> str:
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
-        f"# Benchmark results{' (quick)' if result['quick'] else ''}", "",
+        f"# Benchmark results{' (' + result['size'] + ')' if result['size'] != 'full' else ''}", "",
         f"`{result['command']}`, {result['started_at']}, {result['wall_s']:.0f} s, commit {m.get('commit')}."
         + ("" if result.get("finished", True) else " **Run in progress or cut short: benchmarks after the last row did not run.**"), "",
         f"Machine: {m['cpu']}, {m['nproc']} cores (nproc), {m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}; "
@@ -191,7 +202,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="reduced sizes, for CI (under 2 minutes)")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="reduced sizes (about 2.5 minutes)")
+    sizes.add_argument("--smoke", action="store_true", help="the smallest sizes that run every path (CI)")
     parser.add_argument("--only", help="comma-separated: " + ",".join(BENCHMARKS))
     parser.add_argument("--out", type=Path, help="folder for RESULTS.md and results.json")
     args = parser.parse_args(argv)
@@ -199,11 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    out = args.out or (ROOT / "benchmarks" / "results" / "quick" if args.quick else ROOT / "benchmarks")
+    size = "smoke" if args.smoke else ("quick" if args.quick else "full")
+    out = args.out or (ROOT / "benchmarks" / "results" / size if size != "full" else ROOT / "benchmarks")
     started = time.perf_counter()
     result: dict[str, Any] = {
         "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "quick": args.quick, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "quick": size != "full", "size": size, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_average_start": [round(x, 2) for x in os.getloadavg()], "machine": machine(),
         "figures": [], "notes": [], "crashed": {}, "seconds": {},
     }
@@ -213,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"== {name}")
             begin = time.perf_counter()
             try:
-                part = RUNNERS[name](args.quick, pg)
+                part = RUNNERS[name](size, pg)
             except Exception:  # noqa: BLE001 - recorded, reported, and the run exits 1
                 result["crashed"][name] = traceback.format_exc()
                 log(f"!! {name} crashed:\n{result['crashed'][name]}")

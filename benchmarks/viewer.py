@@ -168,13 +168,14 @@ def _settle_main(path: Path) -> None:
         browser.close()
 
 
-def run(quick: bool = False, repeat: int | None = None) -> dict[str, Any]:
+def run(quick: bool = False, repeat: int | None = None, *, sizes: tuple[int, ...] | None = None,
+        cap_s: float | None = None) -> dict[str, Any]:
     """Every figure, in the shape the harness (`python -m benchmarks`) tabulates."""
     from playwright.sync_api import sync_playwright
 
-    sizes = (1_000, 5_000) if quick else (1_000, 5_000, 20_000)
-    baseline_sizes = (1_000,) if quick else sizes
-    cap_s = 10.0 if quick else 120.0
+    sizes = sizes or ((1_000, 5_000) if quick else (1_000, 5_000, 20_000))
+    baseline_sizes = sizes[:1] if quick else sizes
+    cap_s = cap_s or (10.0 if quick else 120.0)
     repeat = repeat or (3 if quick else 5)
     started = time.perf_counter()
     figures: list[dict[str, Any]] = []

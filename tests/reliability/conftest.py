@@ -1,9 +1,7 @@
 """Shared parts of the reliability and security suite.
 
 - `figures`: a session-wide tally (requests fuzzed, events under concurrency, crashes survived, bad
-  inputs tried). Tests add what they actually did; the tally is written to
-  `reliability-figures.json` in pytest's base temp folder (or `$HEADWATER_RELIABILITY_FIGURES`) and
-  printed at the end of the run, so the README's figures come from a run, not from memory.
+  inputs tried), kept in tests/figures.py so the tallies of parallel workers add up.
 - `Server`: a real `headwater serve` process on a free loopback port (as tests/server.py starts one),
   its log written to a file rather than a pipe (thousands of requests would fill a pipe nobody
   reads and stall the server), so tests can kill it (-9), restart it on the same store, and read
@@ -13,12 +11,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,23 +25,6 @@ from tests.server import free_port, wait_until_up
 TOKEN = "reliability-token-7c1e9a"  # a distinctive string, so a log line that leaks it is found
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
-_figures: Counter[str] = Counter()
-
-
-@pytest.fixture(scope="session")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counter[str]]:
-    """The session's tally; written out when the session ends."""
-    yield _figures
-    target = Path(os.environ.get("HEADWATER_RELIABILITY_FIGURES")
-                  or tmp_path_factory.getbasetemp() / "reliability-figures.json")
-    target.write_text(json.dumps(dict(sorted(_figures.items())), indent=2) + "\n", encoding="utf-8")
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001 - pytest hook signature
-    if _figures:
-        terminalreporter.section("reliability figures")
-        for key, value in sorted(_figures.items()):
-            terminalreporter.write_line(f"{key}: {value}")
 
 
 class Server:
