@@ -60,7 +60,27 @@ def normalise(entry: Any) -> dict[str, Any]:
         raise ExpectationProblem(f"expected a Great Expectations name starting with 'expect_' (got {name!r})")
     if not isinstance(kwargs, dict):
         raise ExpectationProblem(f"the arguments of {name} must be a mapping (got {type(kwargs).__name__})", (name,))
-    return {"type": name, "kwargs": kwargs, "severity": severity}
+    return {"type": name, "kwargs": _canonical_row_condition(name, kwargs), "severity": severity}
+
+
+def _canonical_row_condition(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`row_condition` in our grammar's canonical text, `condition_parser` gone (catalog/row_filters.py).
+
+    Refused here, at load, when it does not parse or asks for a code-evaluating parser, so a bad
+    condition is a located load error and never a surprise at check time.
+    """
+    if "row_condition" not in kwargs and "condition_parser" not in kwargs:
+        return kwargs
+    from catalog import row_filters
+
+    try:
+        node = row_filters.read(kwargs)
+    except row_filters.RowFilterError as exc:
+        raise ExpectationProblem(f"row_condition: {exc}", (name, "row_condition")) from None
+    kept = {k: v for k, v in kwargs.items() if k not in ("row_condition", "condition_parser")}
+    if node is not None:
+        kept["row_condition"] = row_filters.describe(node)
+    return kept
 
 
 def suite_hash(expectations: list[dict[str, Any]]) -> str:
@@ -69,14 +89,27 @@ def suite_hash(expectations: list[dict[str, Any]]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+MAX_SUITE_BYTES = 5 * 1024 * 1024
+
+
 def read_suite_file(path: Path) -> list[Any]:
-    """The expectations of a suite JSON exported from GX (`{"name", "expectations": [...]}`)."""
+    """The expectations of a suite JSON exported from GX (`{"name", "expectations": [...]}`).
+
+    Read as catalog/files.py reads anything named: a regular file, size-capped; the errors say what
+    is wrong with the file, never what it holds.
+    """
+    from catalog.files import UnreadableFile, read_regular_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExpectationProblem(f"suite file {path} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExpectationProblem(f"cannot read suite file {path}: {exc}") from None
+        data = json.loads(read_regular_file(path, MAX_SUITE_BYTES).decode("utf-8"))
+    except UnreadableFile as exc:
+        raise ExpectationProblem(f"suite file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ExpectationProblem(f"cannot read suite file {path}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ExpectationProblem(f"cannot read suite file {path}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ExpectationProblem(f"cannot read suite file {path}: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("expectations"), list):
         return data["expectations"]
     if isinstance(data, list):
@@ -89,9 +122,37 @@ def disable_gx_analytics() -> None:
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 
-def build(expectation: dict[str, Any]) -> Any:
-    """The GX expectation object for a normalised entry; raises ExpectationProblem when GX would."""
+def row_filter(expectation: dict[str, Any]) -> Any:
+    """The parsed row filter of a normalised entry, or None (parsed again: the store may hold suites
+    written before conditions were checked at load, and no stored string is trusted)."""
+    from catalog import row_filters
+
+    try:
+        return row_filters.read(expectation["kwargs"])
+    except row_filters.RowFilterError as exc:
+        raise ExpectationProblem(f"row_condition: {exc}", (expectation["type"], "row_condition")) from None
+
+
+def build(expectation: dict[str, Any], *, sql_rows: bool = False) -> Any:
+    """The GX expectation object for a normalised entry; raises ExpectationProblem when GX would.
+
+    GX never receives a row condition as text (it would hand text to `DataFrame.query`): without
+    `sql_rows` the expectation is built without one (the caller selects the rows itself), with it
+    the condition goes to GX's SQL engine as a structured condition, whose values are bound.
+    """
     disable_gx_analytics()
+    node = row_filter(expectation)
+    kwargs = {k: v for k, v in expectation["kwargs"].items() if k not in ("row_condition", "condition_parser")}
+    if node is not None and sql_rows:
+        from great_expectations.expectations.row_conditions import deserialize_row_condition
+
+        from catalog.row_filters import RowFilterError, to_gx
+
+        try:
+            kwargs["row_condition"] = deserialize_row_condition(to_gx(node))
+        except RowFilterError as exc:
+            raise ExpectationProblem(f"row_condition: {exc}", (expectation["type"], "row_condition")) from None
+    expectation = {**expectation, "kwargs": kwargs}
     from great_expectations.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.registry import (
         get_expectation_impl, list_registered_expectation_implementations,

@@ -21,7 +21,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.expectations import build, disable_gx_analytics
+from catalog.expectations import ExpectationProblem, build, disable_gx_analytics, row_filter
 
 SAMPLE_SIZE = 10
 # Observed values that describe the data's shape, never its content: safe to keep for personal data.
@@ -64,13 +64,39 @@ class Validator:
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
 
     def validate_frame(self, frame: Any, expectations: list[dict[str, Any]], *, samples: bool) -> list[Outcome]:
+        """Expectations with a row condition run on the rows it selects, chosen here with a boolean
+        mask (catalog/row_filters.py): GX would hand the condition to `DataFrame.query`, which runs code."""
+        from catalog.row_filters import RowFilterError, describe, mask
+
+        groups: dict[str | None, tuple[Any, list[int]]] = {}
+        outcomes: dict[int, Outcome] = {}
+        for position, expectation in enumerate(expectations):
+            try:
+                node = row_filter(expectation)
+            except ExpectationProblem as problem:
+                outcomes[position] = Outcome(position, None, True, str(problem))
+                continue
+            key = describe(node) if node is not None else None
+            groups.setdefault(key, (node, []))[1].append(position)
+        for node, positions in groups.values():
+            try:
+                rows = frame if node is None else frame[mask(node, frame)]
+            except RowFilterError as exc:
+                outcomes.update({p: Outcome(p, None, True, f"row_condition: {exc}") for p in positions})
+                continue
+            for outcome in self._validate_rows(rows, [expectations[p] for p in positions], samples=samples):
+                outcome.position = positions[outcome.position]
+                outcomes[outcome.position] = outcome
+        return [outcomes[position] for position in sorted(outcomes)]
+
+    def _validate_rows(self, frame: Any, expectations: list[dict[str, Any]], *, samples: bool) -> list[Outcome]:
         name = f"frame_{next(self._names)}"
         source = self.context.data_sources.add_pandas(name)
         try:
             batch = source.add_dataframe_asset("data").add_batch_definition_whole_dataframe("all").get_batch(
                 batch_parameters={"dataframe": frame}
             )
-            return self._validate(batch, expectations, samples=samples)
+            return self._validate(batch, expectations, samples=samples, sql_rows=False)
         finally:
             self.context.data_sources.delete(name)
 
@@ -90,22 +116,32 @@ class Validator:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 asset = source.add_table_asset("data", table_name=table, schema_name=schema)
             batch = asset.add_batch_definition_whole_table("all").get_batch()
-            return self._validate(batch, expectations, samples=samples)
+            return self._validate(batch, expectations, samples=samples, sql_rows=True)
         finally:
             self.context.data_sources.delete(name)
 
-    def _suite(self, expectations: list[tuple[int, dict[str, Any]]]) -> Any:
+    def _suite(self, expectations: list[tuple[int, dict[str, Any]]], *, sql_rows: bool) -> Any:
         suite = self._gx.ExpectationSuite(name=f"suite_{next(self._names)}")
         for position, expectation in expectations:
-            built = build(expectation)
+            built = build(expectation, sql_rows=sql_rows)
             built.meta = {"headwater_position": position}
             suite.add_expectation(built)
         return suite
 
-    def _validate(self, batch: Any, expectations: list[dict[str, Any]], *, samples: bool) -> list[Outcome]:
-        indexed = list(enumerate(expectations))
-        verdicts = batch.validate(self._suite(indexed), result_format="BOOLEAN_ONLY")
+    def _validate(self, batch: Any, expectations: list[dict[str, Any]], *, samples: bool, sql_rows: bool) -> list[Outcome]:
+        """`sql_rows`: row conditions go to GX's SQL engine as structured, bound conditions; on frames
+        the caller has already selected the rows and GX sees none."""
         outcomes: dict[int, Outcome] = {}
+        indexed = []
+        for position, expectation in enumerate(expectations):
+            try:
+                build(expectation, sql_rows=sql_rows)
+                indexed.append((position, expectation))
+            except ExpectationProblem as problem:
+                outcomes[position] = Outcome(position, None, True, str(problem))
+        if not indexed:
+            return [outcomes[position] for position in sorted(outcomes)]
+        verdicts = batch.validate(self._suite(indexed, sql_rows=sql_rows), result_format="BOOLEAN_ONLY")
         failed: list[int] = []
         for result in verdicts.results:
             position = result.expectation_config.meta["headwater_position"]
@@ -115,7 +151,8 @@ class Validator:
                 failed.append(position)
         if failed:
             result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE if samples else 0}
-            details = batch.validate(self._suite([(p, expectations[p]) for p in failed]), result_format=result_format)
+            details = batch.validate(self._suite([(p, expectations[p]) for p in failed], sql_rows=sql_rows),
+                                     result_format=result_format)
             for result in details.results:
                 position = result.expectation_config.meta["headwater_position"]
                 detail = result.result or {}
