@@ -151,9 +151,14 @@ def test_oversized_missing_and_unreadable_catalog_files(loaded_store: str, headw
         handle.truncate(51 * 1024 * 1024)
     folder = tmp_path / "folder.yaml"
     folder.mkdir()
+    tiny = tmp_path / "tiny-values.json"  # 4 MB that would parse into 2 million objects
+    tiny.write_bytes(b'{"catalog": "bad", "tags": [' + b"1," * 2_000_000 + b'1]}')
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # a read would never return
     before = store_rows(loaded_store)
     for path, expect in ((huge, "file is larger than 50 MiB"), (tmp_path / "missing.yaml", "file not found"),
-                         (folder / "none-here.yml", "file not found")):
+                         (folder / "none-here.yml", "file not found"), (tiny, "holds more than 2,000,000 values"),
+                         (fifo, "is not a regular file"), (Path("/dev/zero"), "is not a regular file")):
         result = headwater("load", str(path), db=loaded_store)
         assert result.returncode == 2 and f"{path}: {expect}" in result.stderr, result.stderr
         figures["bad inputs tried (CLI)"] += 1
