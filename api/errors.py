@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from catalog.errors import (
-    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, NotFound, OutsideDataRoots,
-    StoreUnavailable,
+    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, LineageCycle, NotFound,
+    OutsideDataRoots, StoreUnavailable,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -12,6 +12,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # (status, exit code, problem title); the first matching class in order wins.
 ERROR_TABLE: list[tuple[type[HeadwaterError], int, int, str]] = [
     (InvalidCatalogFile, 422, EXIT_USAGE, "Invalid catalog"),
+    (LineageCycle, 400, EXIT_USAGE, "Derivation cycle"),  # an InvalidEvent: listed before its parent's row
     (InvalidEvent, 400, EXIT_USAGE, "Invalid OpenLineage event"),
     (NotFound, 404, EXIT_USAGE, "Not found"),
     (AmbiguousName, 409, EXIT_USAGE, "Ambiguous name"),

@@ -7,17 +7,26 @@ problem), queues them, and waits. One writer thread takes everything queued (up 
 writes it with `catalog.openlineage.ingest_parsed` in one transaction, and only then resolves each
 request's future: a 2xx means committed, so a crash (kill -9) after the answer loses nothing. While
 one batch commits the next one gathers, so batches grow with load and a lone request waits for no
-timer. If a shared batch fails, its requests are retried one by one, so one bad request fails alone.
+timer. If a shared batch fails, its requests are retried one by one, so one bad request fails alone
+(an event that would take its run past the edge limit, or close a derivation cycle, is found only
+while mapping, and so fails its own request, not its batch-mates'; each event carries the edge limit
+it was validated under, so the writer needs no settings of its own).
+
+`event_limits(app.state)` holds the bounds every request is held to (`catalog.openlineage_limits`):
+how far ahead an eventTime may be, how many edges an event may write, how many problems an answer
+lists. They are read from the environment once, on first use.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from catalog.openlineage import IngestResult, ParsedEvent, ingest_parsed
+from catalog.openlineage_limits import EventLimits
 from catalog.store import Store
 
 MAX_EVENTS = 2000  # per shared transaction: bounds how long one commit holds the write lock
@@ -99,3 +108,16 @@ def group_commit(state: object, store: Store) -> GroupCommit:
                 committer = GroupCommit(store)
                 state.group_commit = committer  # type: ignore[attr-defined]
     return committer
+
+
+def event_limits(state: object) -> EventLimits:
+    """The app's EventLimits: `app.state.event_limits` when set, else read from the environment once.
+
+    A bad HEADWATER_MAX_CLOCK_SKEW or HEADWATER_MAX_EDGES_PER_EVENT is a ConfigurationError naming
+    the variable (a 400 for each POST until the operator fixes it), never a 500.
+    """
+    limits = getattr(state, "event_limits", None)
+    if limits is None:
+        limits = EventLimits.from_env(os.environ)
+        state.event_limits = limits  # type: ignore[attr-defined]
+    return limits

@@ -71,16 +71,26 @@ class OutsideDataRoots(HeadwaterError):
     """
 
 
+class DatabaseNotAllowed(OutsideDataRoots):
+    """A database server the operator has not allowed the server to connect to (not an OS path)."""
+
+
 class ConfigurationError(HeadwaterError):
     """A setting (URL, option, environment variable) is invalid."""
+
+
+MAX_LISTED = 20  # problems an answer lists; the rest are counted, so a hostile batch gets a small answer
 
 
 class InvalidEvent(HeadwaterError):
     """An OpenLineage event that does not follow the spec; nothing of its batch was written.
 
     `path` is the JSON path at fault inside the event ("run.runId", "inputs[0].facets.schema");
-    `index` is the event's position in its batch when it came in one. `errors` holds every invalid
-    event of the batch (this one first), so a sender can fix them all in one go.
+    `index` is the event's position in its batch when it came in one. `errors` holds the invalid
+    events of the batch (this one first), at most `MAX_LISTED` of them; `omitted` counts the others
+    known to be invalid, and `unchecked` the events after the last listed one that were not
+    validated (the batch is refused anyway). A 10 MB array of `1`s is five million invalid events:
+    listing each made an answer fifty times larger than the request.
     """
 
     def __init__(self, path: str, reason: str, *, index: int | None = None) -> None:
@@ -88,7 +98,24 @@ class InvalidEvent(HeadwaterError):
         self.reason = reason
         self.index = index
         self.errors: list[InvalidEvent] = [self]
+        self.omitted = 0
+        self.unchecked = 0
         super().__init__(self.message)
+
+    @classmethod
+    def of_batch(cls, errors: list["InvalidEvent"], *, omitted: int = 0, unchecked: int = 0,
+                 limit: int = MAX_LISTED) -> "InvalidEvent":
+        """The first of `errors`, carrying the first `limit` of them and counts of the rest."""
+        first = errors[0]
+        first.errors = list(errors[:limit])
+        first.omitted = omitted + max(0, len(errors) - limit)
+        first.unchecked = unchecked
+        return first
+
+    @property
+    def total(self) -> int:
+        """Events of the batch known to be invalid, listed or not (`unchecked` ones not included)."""
+        return len(self.errors) + self.omitted
 
     @property
     def location(self) -> str:
@@ -102,5 +129,18 @@ class InvalidEvent(HeadwaterError):
         return f"{self.location}: {self.reason}" if self.location else self.reason
 
     def __str__(self) -> str:
-        more = len(self.errors) - 1
-        return self.message + (f" (and {more} more invalid event{'s' if more != 1 else ''})" if more else "")
+        more = self.total - 1
+        text = self.message + (f" (and {more:,} more invalid event{'s' if more != 1 else ''})" if more else "")
+        if self.omitted:
+            text += f"; the first {len(self.errors)} are listed, {self.omitted:,} more are not"
+        if self.unchecked:
+            text += f"; {self.unchecked:,} more event{'s' if self.unchecked != 1 else ''} after them not checked"
+        return text
+
+
+class LineageCycle(InvalidEvent):
+    """Events whose derivations would close a cycle (A from B, B from A); nothing of their request was written.
+
+    Lineage must flow one way: a cycle would make every later catalog load that names one of its
+    datasets fail, and could hide a cycle the catalog file itself declares.
+    """

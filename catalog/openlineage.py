@@ -22,7 +22,26 @@ Validation (spec 2-0-2, `catalog/openlineage_spec/`, copied unchanged from OpenL
   are validated against that schema with `jsonschema`, chosen by facet name and place; `uuid` and
   `date-time` formats are enforced there too. Custom facets need only `_producer` and `_schemaURL`.
 * Unknown fields and unknown facets are kept: the raw event is stored exactly as received, and every
-  dataset and job facet is kept on the dataset or job.
+  dataset and job facet is kept on the dataset or job. The one facet name refused is `_eventTimes`,
+  Headwater's own bookkeeping (below).
+
+Limits (`catalog/openlineage_limits.py`; `EventLimits`, from the environment at the entry points)
+---------------------------------------------------------------------------------------------------
+An event is a claim by whoever holds a write token, and the newest claim wins, so:
+* `eventTime` may be at most 5 minutes ahead of the server's clock (`HEADWATER_MAX_CLOCK_SKEW`, a
+  duration: `10s`, `5min`, `1h`); later is refused naming `eventTime`, never clamped. A date-time
+  with no UTC equivalent (`0001-01-01T00:00:00+01:00`, `9999-12-31T23:59:59-01:00`) is refused too.
+* One event may write at most 10,000 derivation edges (`HEADWATER_MAX_EDGES_PER_EVENT`), counted as
+  distinct inputs x distinct outputs (AI-model outputs included) of a START, RUNNING or COMPLETE
+  RunEvent or a JobEvent. A run writes the union of its events' inputs and outputs, so an event that
+  would take its run past the limit is refused as well (found while mapping). Past the limit the
+  event is refused whole, with the number of edges it would write and the limit, and nothing of its
+  batch is written: lineage is never silently truncated.
+* A batch's answer lists at most the first 20 invalid events; the others are counted. After the
+  20th, nothing more is validated: non-objects are counted as invalid, objects as not checked.
+* A batch whose derivations would close a cycle (job 1 writes B from A, job 2 writes A from B; or
+  with a catalog file's edge) is refused with `LineageCycle`, naming the cycle's datasets and the
+  job (or catalog file) behind each edge; nothing of it is written (`catalog/openlineage_cycles.py`).
 
 Mapping (Marquez style)
 -----------------------
@@ -31,7 +50,7 @@ Mapping (Marquez style)
   again replaces the stored one; `_deleted: true` removes it); `documentation.description` -> description.
 * Datasets: every input and output (and a DatasetEvent's `dataset`) -> a dataset keyed by namespace
   and name. Dataset facets, input facets and output facets are merged into `datasets.facets` by name
-  (latest event wins; `_deleted: true` removes). Fields filled from facets:
+  (the newest event wins; `_deleted: true` removes). Fields filled from facets:
     - `documentation.description` -> description
     - `ownership.owners[].name` (joined with ", ") -> owner
     - `dataSource.uri` -> location, when it names a readable file (`file` URI or namespace, absolute
@@ -55,9 +74,15 @@ Mapping (Marquez style)
   event of an older run changes nothing; a newer run that writes elsewhere leaves the output's edges
   alone (its content still comes from the earlier run); edges from other jobs and from catalog files
   are never touched.
-* The store revision moves only when datasets, jobs, models or edges change; storing raw events or run
-  state alone does not invalidate lineage caches. Within one call, events are applied in eventTime
-  order; across calls, in arrival order (the latest facet received wins, as in Marquez).
+* The newest event wins per facet, whatever the arrival order: `datasets.facets["_eventTimes"]` (and
+  `jobs.facets["_eventTimes"]`) maps each facet name to the eventTime of the event that last set or
+  deleted it, and a facet (with the fields it fills: owner, description, location, the `dropped`
+  tag) changes only for an event at least as new. An older event arriving in a later request is
+  still kept raw, and still adds its datasets and its run, but overwrites nothing newer (Marquez
+  lets the latest arrival win; a replayed old event could then rewrite an owner). Equal times: the
+  later arrival wins. Rows written before this bookkeeping take any event, once.
+* The store revision moves only when datasets, jobs, models or edges change; storing raw events, run
+  state or facet times alone does not invalidate lineage caches.
 * A feed row is one per (model, dataset, role): where a catalog file declared the feed, that row stays
   the catalog's, and a catalog file that later declares a feed OpenLineage reported takes it over.
 
@@ -104,7 +129,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import insert, select, tuple_
 
-from catalog.errors import InvalidEvent
+from catalog.errors import InvalidEvent, LineageCycle
+from catalog.openlineage_cycles import closed_cycle, describe_cycle
+from catalog.openlineage_facets import (  # noqa: F401 - location_from_data_source is part of this module's API
+    EVENT_TIMES, DatasetChanges, JobChanges, location_from_data_source,
+)
+from catalog.openlineage_limits import (
+    DEFAULT_LIMITS, EventLimits, check_event_time, check_fan_out, distinct_count, event_time_in_utc,
+)
 from catalog.retry import retry_lost_races
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
 from catalog.spec import FeedRole, Fingerprint, RiskTier
@@ -117,7 +149,6 @@ EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 LINEAGE_TYPES = frozenset({"START", "RUNNING", "COMPLETE"})
 MODEL_FACET = "headwater_model"
 FEED_FACET = "headwater_feed"
-DROPPED_TAG = "dropped"
 
 Kind = Literal["RunEvent", "DatasetEvent", "JobEvent"]
 Key = tuple[str, str]
@@ -307,6 +338,9 @@ class ParsedEvent:
     inputs: list[DatasetRef] = field(default_factory=list)
     outputs: list[DatasetRef] = field(default_factory=list)
     dataset: DatasetRef | None = None
+    index: int | None = None  # position in the request's batch, for answers that name the event
+    # the edge limit it was validated under; mapping holds its run to the same (`catalog.openlineage_limits`)
+    max_edges: int = DEFAULT_LIMITS.max_edges_per_event
 
     @property
     def carries_lineage(self) -> bool:
@@ -322,8 +356,12 @@ class ParsedEvent:
         return None
 
 
-def parse_event(obj: Any) -> ParsedEvent:
-    """Validate one OpenLineage event; raise InvalidEvent naming the JSON path at fault."""
+def parse_event(obj: Any, *, limits: EventLimits = DEFAULT_LIMITS, now: datetime | None = None) -> ParsedEvent:
+    """Validate one OpenLineage event; raise InvalidEvent naming the JSON path at fault.
+
+    `now` is the server's clock (default: the current time), against which `limits` bounds how far
+    ahead the event may be dated; `limits` also bounds the edges it may write.
+    """
     if not isinstance(obj, dict):
         raise InvalidEvent("", f"expected a JSON object (an OpenLineage event), got {_json_type(obj)}")
     kind = _kind(obj)
@@ -340,10 +378,13 @@ def parse_event(obj: Any) -> ParsedEvent:
         raise InvalidEvent("", "contains NaN or Infinity, which JSON does not allow") from None
     except TypeError as exc:
         raise InvalidEvent("", f"contains a value that is not JSON: {exc}") from None
+    event_time = event_time_in_utc(parse_date_time(model.eventTime), model.eventTime)
+    check_event_time(event_time, model.eventTime, limits, now or datetime.now(timezone.utc))
     event = ParsedEvent(
-        kind=kind, event_time=parse_date_time(model.eventTime).astimezone(timezone.utc),
+        kind=kind, event_time=event_time,
         event_type=model.eventType if isinstance(model, _RunEvent) else None,
         producer=model.producer, schema_url=model.schemaURL, raw=obj, digest=digest,
+        max_edges=limits.max_edges_per_event,
     )
     if kind == "RunEvent":
         event.run_id = obj["run"]["runId"].lower()
@@ -352,24 +393,51 @@ def parse_event(obj: Any) -> ParsedEvent:
         event.job = JobRef(job["namespace"], job["name"], dict(job.get("facets") or {}))
         event.inputs = [_dataset_ref(d, "inputs", i, "inputFacets") for i, d in enumerate(obj.get("inputs") or [])]
         event.outputs = [_dataset_ref(d, "outputs", i, "outputFacets") for i, d in enumerate(obj.get("outputs") or [])]
+        _reserved(event.job.facets, "job.facets")
+        if event.carries_lineage:
+            check_fan_out(distinct_count(event.inputs), distinct_count(event.outputs), limits.max_edges_per_event)
     else:
         event.dataset = _dataset_ref(obj["dataset"], "dataset", None, None)
     return event
 
 
-def parse_events(objs: Iterable[Any]) -> list[ParsedEvent]:
-    """Parse a batch; raise InvalidEvent for the first invalid one, carrying all of them in `errors`."""
+def _reserved(facets: dict[str, Any], where: str) -> None:
+    """Refuse a facet named like Headwater's own bookkeeping, which would let an event reset it."""
+    if EVENT_TIMES in facets:
+        raise InvalidEvent(f"{where}.{EVENT_TIMES}", f"the facet name {EVENT_TIMES!r} is reserved by Headwater "
+                                                     "(it keeps when each facet was last set); rename the facet")
+
+
+def parse_events(objs: Iterable[Any], *, limits: EventLimits = DEFAULT_LIMITS,
+                 now: datetime | None = None) -> list[ParsedEvent]:
+    """Parse a batch; raise InvalidEvent for the first invalid one, carrying the first
+    `limits.max_problems` of them in `errors`.
+
+    The work is bounded too: once that many are found the batch is refused anyway, so what follows
+    is not validated. Its non-objects are counted as invalid (`omitted`; counting them costs next to
+    nothing) and its objects as not checked (`unchecked`): validating three million `{}` would cost
+    half a minute of CPU, and an error object for each, gigabytes.
+    """
+    now = now or datetime.now(timezone.utc)
+    items = objs if isinstance(objs, list) else list(objs)
     parsed: list[ParsedEvent] = []
     errors: list[InvalidEvent] = []
-    for index, obj in enumerate(objs):
+    for index, obj in enumerate(items):
         try:
-            parsed.append(parse_event(obj))
+            event = parse_event(obj, limits=limits, now=now)
         except InvalidEvent as exc:
             errors.append(InvalidEvent(exc.path, exc.reason, index=index))
+            if len(errors) == limits.max_problems:
+                rest = items[index + 1:]
+                objects = list(map(type, rest)).count(dict)  # in C, not one by one: five million take a blink
+                raise InvalidEvent.of_batch(errors, omitted=len(rest) - objects, unchecked=objects,
+                                            limit=limits.max_problems) from None
+            continue
+        if not errors:  # once one is invalid the batch is refused: keep nothing more
+            event.index = index
+            parsed.append(event)
     if errors:
-        first = errors[0]
-        first.errors = errors
-        raise first
+        raise InvalidEvent.of_batch(errors, limit=limits.max_problems)
     return parsed
 
 
@@ -392,7 +460,10 @@ def _kind(obj: dict[str, Any]) -> Kind:
 def _dataset_ref(raw: dict[str, Any], side: str, index: int | None, extra: str | None) -> DatasetRef:
     ref = DatasetRef(raw["namespace"], raw["name"], dict(raw.get("facets") or {}))
     where = side if index is None else f"{side}[{index}]"
+    _reserved(ref.facets, f"{where}.facets")
     extra_facets = dict(raw.get(extra) or {}) if extra else {}
+    if extra:
+        _reserved(extra_facets, f"{where}.{extra}")
     ref.facets.update(extra_facets)
     if extra == "outputFacets":
         found = _custom_facet(raw, extra, MODEL_FACET)
@@ -595,142 +666,6 @@ def _check_standard_facets(obj: dict[str, Any]) -> None:
             schemas.check(facet_type, key, facet, where)
 
 
-# --- facets -> dataset fields ----------------------------------------------------------------------
-
-_SQL_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake", "bigquery",
-                 "redshift")
-
-
-@lru_cache(maxsize=4096)
-def location_from_data_source(uri: str, namespace: str, name: str) -> str | None:
-    """A location Headwater can read (an absolute data file, or `SQLAlchemy URL#table`), else None."""
-    from catalog.locations import parse_location
-
-    text = uri.strip()
-    scheme = text.split(":", 1)[0].lower() if ":" in text else text.lower()
-    if scheme == "file" or namespace == "file" or namespace.startswith("file://"):
-        rest = text[len("file:"):].removeprefix("//") if scheme == "file" else ""
-        rest = rest[rest.find("/"):] if "/" in rest else ""  # drop a host part: file://host/path
-        for candidate in (name, rest):
-            if candidate.startswith("/"):
-                try:
-                    location = parse_location(candidate)
-                except ValueError:
-                    continue
-                if location.kind == "file":
-                    return location.value
-        return None
-    if scheme.split("+", 1)[0] not in _SQL_DIALECTS:
-        return None
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        url = make_url(text)
-        url.get_dialect()
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError):
-        return None
-    if not url.database:
-        return None
-    table = name
-    if url.get_backend_name() != "sqlite" and table.startswith(f"{url.database}."):
-        table = table[len(url.database) + 1:]  # OpenLineage names tables database.schema.table
-    try:
-        location = parse_location(f"{text}#{table}")
-    except ValueError:
-        return None
-    return location.value if location.kind == "sql" else None
-
-
-def _owners(facet: dict[str, Any]) -> str | None:
-    names = [o["name"] for o in facet.get("owners") or [] if isinstance(o, dict) and isinstance(o.get("name"), str)]
-    return ", ".join(names) or None
-
-
-@dataclass
-class _FacetChanges:
-    """Facets set and deleted (`_deleted: true`) by a batch, folded in event-time order."""
-
-    set_facets: dict[str, Any] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
-
-    def take(self, name: str, facet: Any) -> bool:
-        """Record one facet; False when it deletes the facet (nothing more to read from it)."""
-        if isinstance(facet, dict) and facet.get("_deleted") is True:
-            self.set_facets.pop(name, None)
-            self.deleted.add(name)
-            return False
-        self.set_facets[name] = facet
-        self.deleted.discard(name)
-        return True
-
-    def merged(self, existing: dict[str, Any] | None) -> dict[str, Any]:
-        facets = dict(existing or {})
-        for name in self.deleted:
-            facets.pop(name, None)
-        facets.update(self.set_facets)
-        return dict(sorted(facets.items()))
-
-
-@dataclass
-class _DatasetChanges(_FacetChanges):
-    """What a batch says about one dataset."""
-
-    fields: dict[str, Any] = field(default_factory=dict)
-    tag: bool | None = None  # True: add `dropped`; False: remove it
-
-    def fold(self, ref: DatasetRef) -> None:
-        for name, facet in ref.facets.items():
-            if not self.take(name, facet) or not isinstance(facet, dict):
-                continue
-            if name == "documentation" and isinstance(facet.get("description"), str) and facet["description"]:
-                self.fields["description"] = facet["description"]
-            elif name == "ownership" and _owners(facet):
-                self.fields["owner"] = _owners(facet)
-            elif name == "dataSource" and isinstance(facet.get("uri"), str):
-                location = location_from_data_source(facet["uri"], ref.namespace, ref.name)
-                if location:
-                    self.fields["location"] = location
-            elif name == "lifecycleStateChange":
-                state = facet.get("lifecycleStateChange")
-                if state == "DROP":
-                    self.tag = True
-                elif state in ("CREATE", "OVERWRITE"):
-                    self.tag = False
-
-    def apply(self, writer: Writer, row: Dataset | None, key: Key) -> tuple[Dataset, str]:
-        if row is None:  # added, not flushed: the batch's new datasets are inserted together
-            tags = [DROPPED_TAG] if self.tag else []
-            row = Dataset(namespace=key[0], name=key[1], **self.fields, facets=self.merged(None), tags=tags)
-            writer.add(row)
-            return row, "created"
-        values: dict[str, Any] = {"facets": self.merged(row.facets)}
-        declared = row.catalog_file is not None
-        for name, value in self.fields.items():
-            if declared and getattr(row, name) not in (None, ""):
-                continue  # the catalog file's value wins
-            values[name] = value
-        if self.tag is not None:
-            tags = [t for t in (row.tags or []) if t != DROPPED_TAG]
-            values["tags"] = tags + [DROPPED_TAG] if self.tag else tags
-        return row, writer.update(row, values)
-
-
-@dataclass
-class _JobChanges(_FacetChanges):
-    description: str | None = None
-
-    def fold(self, ref: JobRef) -> None:
-        for name, facet in ref.facets.items():
-            if self.take(name, facet) and name == "documentation" and isinstance(facet, dict) \
-                    and isinstance(facet.get("description"), str):
-                self.description = facet["description"] or self.description
-
-    def values(self, row: Job) -> dict[str, Any]:
-        values: dict[str, Any] = {"facets": self.merged(row.facets)}
-        if self.description:
-            values["description"] = self.description
-        return values
 
 
 # --- ingestion -----------------------------------------------------------------------------------
@@ -765,14 +700,16 @@ def event_hash(obj: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def ingest_events(store: Store, events: Iterable[Any], *, attempts: int = 5) -> IngestResult:
+def ingest_events(store: Store, events: Iterable[Any], *, attempts: int = 5,
+                  limits: EventLimits = DEFAULT_LIMITS) -> IngestResult:
     """Validate every event, then store and map the new ones in one transaction (all or nothing).
 
-    Raises InvalidEvent (nothing written) when any event is invalid. Writers racing on the same new
-    dataset, job or event (one of them hits a unique constraint) or deadlocking on PostgreSQL retry
-    the whole transaction, so concurrent API workers never lose a batch.
+    Raises InvalidEvent (nothing written) when any event is invalid, is dated too far ahead, would
+    write more edges than `limits` allow, or would close a derivation cycle (LineageCycle). Writers
+    racing on the same new dataset, job or event (one of them hits a unique constraint) or
+    deadlocking on PostgreSQL retry the whole transaction, so concurrent API workers never lose a batch.
     """
-    return ingest_parsed(store, [parse_events(events)], attempts=attempts)[0]
+    return ingest_parsed(store, [parse_events(events, limits=limits)], attempts=attempts)[0]
 
 
 def ingest_parsed(store: Store, groups: Sequence[list[ParsedEvent]], *, attempts: int = 5) -> list[IngestResult]:
@@ -865,14 +802,14 @@ class _Ingestion:
 
     # --- mapping ---------------------------------------------------------------------------------
     def _map(self, events: list[ParsedEvent]) -> None:
-        job_changes: dict[Key, _JobChanges] = {}
-        dataset_changes: dict[Key, _DatasetChanges] = {}
+        job_changes: dict[Key, JobChanges] = {}
+        dataset_changes: dict[Key, DatasetChanges] = {}
         for event in events:
             if event.job is not None:
-                job_changes.setdefault(event.job.key, _JobChanges()).fold(event.job)
+                job_changes.setdefault(event.job.key, JobChanges()).fold(event.job, event.event_time)
             refs = [event.dataset] if event.dataset else [*event.inputs, *(o for o in event.outputs if o.model is None)]
             for ref in refs:
-                dataset_changes.setdefault(ref.key, _DatasetChanges()).fold(ref)
+                dataset_changes.setdefault(ref.key, DatasetChanges()).fold(ref, event.event_time)
         self._apply_jobs(job_changes)
         self._apply_datasets(dataset_changes)
         touched = self._fold_runs(events)
@@ -891,19 +828,19 @@ class _Ingestion:
             for row in self.session.scalars(select(Job).where(tuple_(Job.namespace, Job.name).in_(chunk))):
                 self.jobs[(row.namespace, row.name)] = row
 
-    def _apply_jobs(self, changes: dict[Key, _JobChanges]) -> None:
+    def _apply_jobs(self, changes: dict[Key, JobChanges]) -> None:
         self._load_jobs(changes)
         for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
             row = self.jobs.get(key)
             if row is None:
                 row = self.writer.upsert_job(*key)
                 self.jobs[key] = row
-                self.writer.update(row, change.values(row))
+                change.apply(self.writer, row)
                 self.result.jobs_created += 1
-            elif self.writer.update(row, change.values(row)) == "updated":
+            elif change.apply(self.writer, row) == "updated":
                 self.result.jobs_updated += 1
 
-    def _apply_datasets(self, changes: dict[Key, _DatasetChanges]) -> None:
+    def _apply_datasets(self, changes: dict[Key, DatasetChanges]) -> None:
         self._load_datasets(changes)
         for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
             self.datasets[key], outcome = change.apply(self.writer, self.datasets.get(key), key)
@@ -943,9 +880,19 @@ class _Ingestion:
             if event.event_time >= row.event_time:
                 row.event_time, row.state = event.event_time, event.event_type
             if event.carries_lineage and _fold_lineage(row, event):
+                self._check_run_fan_out(row, event)
                 touched[key] = row
         self.session.flush()
         return [row for row in touched.values() if row.has_outputs]
+
+    def _check_run_fan_out(self, row: LineageRun, event: ParsedEvent) -> None:
+        """A run writes every input x every output of its events together: bound the union, not only each event."""
+        assert event.job is not None
+        try:
+            check_fan_out(len(row.inputs), len(row.outputs) + len(row.models), event.max_edges,
+                          what=f"with this event, run {row.run_id} of job {event.job.namespace}:{event.job.name}")
+        except InvalidEvent as exc:
+            raise InvalidEvent(exc.path, exc.reason, index=event.index) from None
 
     def _defining_runs(self, touched: list[LineageRun]) -> tuple[dict[tuple[int, Key], LineageRun], dict[tuple[int, Key], LineageRun]]:
         """(job id, output) -> the touched run that now defines it: the job's newest run that wrote it.
@@ -991,11 +938,14 @@ class _Ingestion:
             inputs = {self.datasets[(i["namespace"], i["name"])].id for i in run.inputs}
             wanted.setdefault(output.id, {})[job_id] = inputs - {output.id}
         before: dict[int, set[tuple[int, int | None]]] = {output_id: set() for output_id in wanted}
+        linked: set[tuple[int, int]] = set()  # (input, output) joined by any edge already, whoever declared it
         for chunk in _chunks(sorted(wanted)):
-            rows = self.session.execute(select(Derivation.input_id, Derivation.output_id, Derivation.job_id).where(
-                Derivation.source == SOURCE, Derivation.output_id.in_(chunk)))
-            for input_id, output_id, job_id in rows:
-                before[output_id].add((input_id, job_id))
+            rows = self.session.execute(select(Derivation.input_id, Derivation.output_id, Derivation.job_id,
+                                               Derivation.source).where(Derivation.output_id.in_(chunk)))
+            for input_id, output_id, job_id, source in rows:
+                linked.add((input_id, output_id))
+                if source == SOURCE:
+                    before[output_id].add((input_id, job_id))
         rewired: dict[int, set[tuple[int, int | None]]] = {}
         for output_id in sorted(wanted):
             jobs = wanted[output_id]
@@ -1008,9 +958,30 @@ class _Ingestion:
             self.result.derivations_removed += len(before[output_id] - after)
         if rewired:  # every output's edges in a few statements, not a few per output
             Bulk(self.writer).replace_derivations(rewired, source=SOURCE)
+            # only an edge between two datasets not yet joined can close a cycle; checked on what is now written
+            joined = {(i, o) for o, after in rewired.items() for i, _job in after - before[o]} - linked
+            if joined:
+                self._refuse_cycles(joined, outputs)
         for (_job_id, key), run in sorted(models.items(), key=lambda item: (item[1].lineage_time, item[1].run_id)):
             spec = next(m for m in run.models if (m["namespace"], m["name"]) == key)
             self._apply_model(spec, run)
+
+    def _refuse_cycles(self, joined: set[tuple[int, int]], outputs: dict[tuple[int, Key], LineageRun]) -> None:
+        """Raise LineageCycle (the transaction then rolls back whole) when a new edge closes a cycle."""
+        cycle = closed_cycle(self.session, joined)
+        if cycle is None:
+            return
+        closing_input, closing_output = cycle[-1]
+        output_key = next(key for key, row in self.datasets.items() if row.id == closing_output)
+        jobs = [job_id for (job_id, key) in outputs if key == output_key]
+        blamed = next((e for e in reversed(self.events) if e.job is not None and self.jobs[e.job.key].id in jobs
+                       and any(o.key == output_key for o in e.outputs)), None)
+        path = ""
+        if blamed is not None:
+            position = next(i for i, o in enumerate(blamed.outputs) if o.key == output_key)
+            path = f"outputs[{position}]"
+        raise LineageCycle(path, describe_cycle(self.session, cycle, closing=(closing_input, closing_output)),
+                           index=blamed.index if blamed is not None else None)
 
     def _apply_model(self, spec: dict[str, Any], run: LineageRun) -> None:
         key = (spec["namespace"], spec["name"])

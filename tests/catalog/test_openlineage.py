@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attr
@@ -532,3 +532,233 @@ def test_concurrent_writers_sending_the_same_events_store_each_once(store, valid
     assert sum(r.stored for r in results) == 409
     assert store.counts() == {"datasets": 43, "jobs": 117, "models": 0, "feeds": 0, "derivations": 32, "incidents": 0}
     assert raw_event_count(store) == 409
+
+
+# --- events cannot rewrite the past or the future (issue 15, finding 5) ----------------------------
+
+def _at(delta: timedelta) -> str:
+    return (datetime.now(timezone.utc) + delta).isoformat().replace("+00:00", "Z")
+
+
+def test_an_event_dated_past_the_clock_skew_is_refused_naming_event_time():
+    from catalog.openlineage_limits import EventLimits
+
+    assert parse_event(run_event(uid(1), "COMPLETE", _at(timedelta(minutes=4)), outputs=["x"])).kind == "RunEvent"
+    for ahead in (timedelta(minutes=6), timedelta(days=3650)):
+        with pytest.raises(InvalidEvent) as error:
+            parse_event(run_event(uid(1), "COMPLETE", _at(ahead), outputs=["x"]))
+        assert error.value.path == "eventTime"
+        assert "ahead of the server's clock" in error.value.reason and "HEADWATER_MAX_CLOCK_SKEW" in error.value.reason
+    tight = EventLimits(max_clock_skew=timedelta(seconds=10))
+    with pytest.raises(InvalidEvent, match="at most 10s ahead"):
+        parse_event(run_event(uid(1), "COMPLETE", _at(timedelta(minutes=1)), outputs=["x"]), limits=tight)
+    far = run_event(uid(1), "COMPLETE", "9999-12-31T23:59:59Z", outputs=["x"])
+    with pytest.raises(InvalidEvent) as error:
+        parse_events([run_event(uid(2), "COMPLETE", "2026-11-20T10:00:00Z", outputs=["x"]), far])
+    assert error.value.location == "events[1].eventTime"
+
+
+def test_the_clock_skew_and_edge_limits_are_read_as_durations_and_counts():
+    from catalog.errors import ConfigurationError
+    from catalog.openlineage_limits import EventLimits
+
+    assert EventLimits.from_env({}) == EventLimits()
+    assert EventLimits.from_env({}).max_clock_skew == timedelta(minutes=5)
+    assert EventLimits.from_env({}).max_edges_per_event == 10_000
+    assert EventLimits.from_env({"HEADWATER_MAX_CLOCK_SKEW": "10s"}).max_clock_skew == timedelta(seconds=10)
+    assert EventLimits.from_env({"HEADWATER_MAX_CLOCK_SKEW": "5min"}).max_clock_skew == timedelta(minutes=5)
+    assert EventLimits.from_env({"HEADWATER_MAX_EDGES_PER_EVENT": "250"}).max_edges_per_event == 250
+    for variable, value in (("HEADWATER_MAX_CLOCK_SKEW", "6m"), ("HEADWATER_MAX_CLOCK_SKEW", "soon"),
+                            ("HEADWATER_MAX_EDGES_PER_EVENT", "0"), ("HEADWATER_MAX_EDGES_PER_EVENT", "many")):
+        with pytest.raises(ConfigurationError, match=variable):
+            EventLimits.from_env({variable: value})
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_event_times_with_no_utc_equivalent_are_refused_not_a_crash(at):
+    with pytest.raises(InvalidEvent) as error:
+        parse_events([run_event(uid(1), "COMPLETE", at, outputs=["x"])])
+    assert error.value.location == "events[0].eventTime" and "outside the years 1-9999" in error.value.reason
+    assert parse_event(run_event(uid(1), "COMPLETE", "0001-01-01T00:00:00Z", outputs=["x"])).event_time.year == 1
+
+
+def _ownership(*owners: str) -> dict:
+    return {"_producer": PRODUCER, "owners": [{"name": o} for o in owners],
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json#/$defs/OwnershipDatasetFacet"}
+
+
+def _documentation(text: str) -> dict:
+    return {"_producer": PRODUCER, "description": text,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"}
+
+
+def _dataset_event(at: str, name: str = "t", **facets) -> dict:
+    return {"eventTime": at, "producer": PRODUCER,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": {"namespace": "acme", "name": name, "facets": facets}}
+
+
+def test_an_older_event_arriving_later_never_overwrites_newer_facets_or_fields(store):
+    ingest_events(store, [_dataset_event("2026-11-20T12:00:00Z", ownership=_ownership("team:new"),
+                                         documentation=_documentation("the new text"), acme=facet(v=2))])
+    revision = store.revision()
+    late = ingest_events(store, [_dataset_event("2026-11-20T11:00:00Z", ownership=_ownership("team:old"),
+                                                documentation=_documentation("the old text"), acme=facet(v=1))])
+    assert late.stored == 1 and late.datasets_updated == 0 and store.revision() == revision
+    row = dataset_row(store, "acme", "t")
+    assert (row.owner, row.description) == ("team:new", "the new text")
+    assert row.facets["ownership"]["owners"] == [{"name": "team:new"}] and row.facets["acme"]["v"] == 2
+    # the same facet again, newer: only its time moves (the revision stays), and that time still guards it
+    ingest_events(store, [_dataset_event("2026-11-20T12:10:00Z", ownership=_ownership("team:new"))])
+    assert store.revision() == revision
+    ingest_events(store, [_dataset_event("2026-11-20T12:05:00Z", ownership=_ownership("team:between"))])
+    assert dataset_row(store, "acme", "t").owner == "team:new"
+    # an older deletion changes nothing either; a newer event still wins, facet by facet
+    ingest_events(store, [_dataset_event("2026-11-20T10:00:00Z", ownership={**_ownership(), "_deleted": True})])
+    assert "ownership" in dataset_row(store, "acme", "t").facets
+    ingest_events(store, [_dataset_event("2026-11-20T13:00:00Z", ownership=_ownership("team:newest")),
+                          _dataset_event("2026-11-20T11:30:00Z", documentation=_documentation("older again"))])
+    row = dataset_row(store, "acme", "t")
+    assert (row.owner, row.description) == ("team:newest", "the new text")
+    assert row.facets["_eventTimes"]["ownership"] == "2026-11-20T13:00:00+00:00"
+    # a newer deletion deletes; an older set that arrives after it does not bring the facet back
+    ingest_events(store, [_dataset_event("2026-11-20T14:00:00Z", acme={**facet(), "_deleted": True})])
+    ingest_events(store, [_dataset_event("2026-11-20T12:30:00Z", acme=facet(v=3))])
+    assert "acme" not in dataset_row(store, "acme", "t").facets
+
+
+def test_an_older_job_event_arriving_later_keeps_the_newer_job_description(store):
+    documented = run_event(uid(30), "COMPLETE", "2026-11-20T12:00:00Z", inputs=["a"], outputs=["b"])
+    documented["job"]["facets"] = {"documentation": {**_documentation("new"), "_schemaURL":
+                                   "https://openlineage.io/spec/facets/1-0-1/DocumentationJobFacet.json#/$defs/DocumentationJobFacet"}}
+    older = copy.deepcopy(documented)
+    older["eventTime"], older["run"]["runId"] = "2026-11-19T12:00:00Z", uid(31)
+    older["job"]["facets"]["documentation"]["description"] = "old"
+    ingest_events(store, [documented])
+    ingest_events(store, [older])
+    with store.read() as session:
+        job = session.scalar(select(Job).where(Job.name == "build"))
+    assert job.description == "new" and job.facets["documentation"]["description"] == "new"
+
+
+def test_a_facet_named_like_headwater_s_bookkeeping_is_refused():
+    with pytest.raises(InvalidEvent) as error:
+        parse_event(_dataset_event("2026-11-20T12:00:00Z", _eventTimes=facet(ownership="0001-01-01T00:00:00Z")))
+    assert error.value.path == "dataset.facets._eventTimes" and "reserved" in error.value.reason
+
+
+def test_a_far_future_event_is_refused_so_real_runs_keep_defining_the_edges(store):
+    with pytest.raises(InvalidEvent, match="eventTime"):
+        ingest_events(store, [run_event(uid(40), "COMPLETE", "9999-12-31T23:59:59Z", inputs=["evil"], outputs=["out"])])
+    assert raw_event_count(store) == 0 and edges(store) == set()
+    ingest_events(store, [run_event(uid(41), "COMPLETE", _at(-timedelta(hours=2)), inputs=["a"], outputs=["out"])])
+    ingest_events(store, [run_event(uid(42), "COMPLETE", _at(-timedelta(minutes=1)), inputs=["b"], outputs=["out"])])
+    assert edges(store) == {("acme:b", "acme:out", "build")}
+    # an older run arriving after a newer one, in its own request, defines nothing
+    ingest_events(store, [run_event(uid(43), "COMPLETE", _at(-timedelta(hours=1)), inputs=["c"], outputs=["out"])])
+    assert edges(store) == {("acme:b", "acme:out", "build")}
+
+
+def test_events_closing_a_derivation_cycle_are_refused_whole(store):
+    from catalog.errors import LineageCycle
+
+    ingest_events(store, [run_event(uid(50), "COMPLETE", "2026-11-20T10:00:00Z", job="make_b", inputs=["a"], outputs=["b"])])
+    before = (raw_event_count(store), edges(store), store.revision())
+    closing = [run_event(uid(51), "COMPLETE", "2026-11-20T11:00:00Z", job="unrelated", inputs=["x"], outputs=["y"]),
+               run_event(uid(52), "COMPLETE", "2026-11-20T11:00:00Z", job="make_a", inputs=["b"], outputs=["a"])]
+    with pytest.raises(LineageCycle) as error:
+        ingest_events(store, closing)
+    message = str(error.value)
+    assert error.value.location == "events[1].outputs[0]"
+    assert "acme:a -> acme:b -> acme:a" in message or "acme:b -> acme:a -> acme:b" in message
+    assert "job acme:make_b" in message and "job acme:make_a" in message and "nothing of this request" in message
+    assert (raw_event_count(store), edges(store), store.revision()) == before  # the unrelated event too
+    assert dataset_row(store, "acme", "y") is None
+    # a longer loop, and one closed inside a single batch, are refused the same way
+    ingest_events(store, [run_event(uid(53), "COMPLETE", "2026-11-20T12:00:00Z", job="make_c", inputs=["b"], outputs=["c"])])
+    with pytest.raises(LineageCycle, match="acme:c"):
+        ingest_events(store, [run_event(uid(54), "COMPLETE", "2026-11-20T13:00:00Z", job="make_a", inputs=["c"], outputs=["a"])])
+    with pytest.raises(LineageCycle, match="acme:q"):
+        ingest_events(store, [
+            run_event(uid(55), "COMPLETE", "2026-11-20T13:00:00Z", job="make_q", inputs=["p"], outputs=["q"]),
+            run_event(uid(56), "COMPLETE", "2026-11-20T13:00:00Z", job="make_p", inputs=["q"], outputs=["p"])])
+    # a job whose newest run rewires its output away from the loop is fine
+    ingest_events(store, [run_event(uid(57), "COMPLETE", "2026-11-20T14:00:00Z", job="make_b", inputs=["z"], outputs=["b"])])
+    ingest_events(store, [run_event(uid(58), "COMPLETE", "2026-11-20T15:00:00Z", job="make_a", inputs=["b"], outputs=["a"])])
+    assert ("acme:b", "acme:a", "make_a") in edges(store)
+
+
+def test_an_event_closing_a_cycle_with_a_catalog_edge_is_refused(store, tmp_path):
+    from catalog.errors import LineageCycle
+    from catalog.loader import load_catalog
+
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("catalog: acme\ndatasets:\n  - name: a\n  - name: b\n    derived_from: [a]\n")
+    load_catalog(store, [catalog])
+    with pytest.raises(LineageCycle, match="a catalog file"):
+        ingest_events(store, [run_event(uid(60), "COMPLETE", "2026-11-20T10:00:00Z", job="back", inputs=["b"], outputs=["a"])])
+    assert edges(store) == set()
+
+
+def test_event_cycles_never_block_or_mask_the_catalog_s_own_cycle_check(store, tmp_path):
+    from catalog.errors import InvalidCatalogFile
+    from catalog.loader import load_catalog
+
+    ingest_events(store, [run_event(uid(70), "COMPLETE", "2026-11-20T10:00:00Z", job="make_b", inputs=["a"], outputs=["b"])])
+    with pytest.raises(InvalidEvent, match="derivation cycle"):
+        ingest_events(store, [run_event(uid(71), "COMPLETE", "2026-11-20T11:00:00Z", job="make_a", inputs=["b"], outputs=["a"])])
+    naming = tmp_path / "naming.yaml"
+    naming.write_text("catalog: acme\ndatasets:\n  - name: a\n    owner: o@acme.example\n  - name: b\n")
+    load_catalog(store, [naming])  # no cycle in the store, so nothing to trip over
+    cyclic = tmp_path / "cyclic.yaml"
+    cyclic.write_text("catalog: acme\ndatasets:\n  - name: c\n    derived_from: [d]\n  - name: d\n    derived_from: [c]\n")
+    with pytest.raises(InvalidCatalogFile) as error:
+        load_catalog(store, [cyclic])
+    text = str(error.value)
+    assert "derivation cycle" in text and ("c -> d -> c" in text or "d -> c -> d" in text) and "cyclic.yaml" in text
+
+
+# --- bounded work per input (issue 15, finding 9) ---------------------------------------------------
+
+def test_an_event_writing_more_edges_than_the_limit_is_refused_with_the_count():
+    wide = run_event(uid(80), "COMPLETE", "2026-11-20T10:00:00Z", inputs=[f"i{n}" for n in range(101)],
+                     outputs=[f"o{n}" for n in range(100)])
+    with pytest.raises(InvalidEvent) as error:
+        parse_events([wide])
+    assert error.value.location == "events[0].outputs"
+    assert "10,100 derivation edges" in error.value.reason and "at most 10,000" in error.value.reason
+    wide["inputs"] = wide["inputs"][:100]
+    assert len(parse_events([wide])[0].inputs) == 100  # exactly the limit passes
+    wide["eventType"] = "FAIL"
+    wide["inputs"] = [{"namespace": "acme", "name": f"i{n}"} for n in range(200)]
+    assert parse_events([wide])  # a failed run writes no lineage, so it has no edges to count
+
+
+def test_a_run_whose_events_together_pass_the_edge_limit_is_refused(store):
+    from catalog.openlineage_limits import EventLimits
+
+    limits = EventLimits(max_edges_per_event=100)
+    start = run_event(uid(81), "START", "2026-11-20T10:00:00Z", inputs=[f"i{n}" for n in range(20)])
+    ingest_events(store, [start], limits=limits)
+    before = (raw_event_count(store), edges(store))
+    complete = run_event(uid(81), "COMPLETE", "2026-11-20T10:05:00Z", outputs=[f"o{n}" for n in range(6)])
+    with pytest.raises(InvalidEvent) as error:
+        ingest_events(store, [complete], limits=limits)
+    assert error.value.location == "events[0].outputs" and "120 derivation edges" in error.value.reason
+    assert f"run {uid(81)}" in error.value.reason
+    assert (raw_event_count(store), edges(store)) == before
+    fine = run_event(uid(81), "COMPLETE", "2026-11-20T10:05:00Z", outputs=[f"o{n}" for n in range(5)])
+    assert ingest_events(store, [fine], limits=limits).derivations_added == 100
+
+
+def test_a_batch_answer_lists_the_first_twenty_problems_and_counts_the_rest():
+    with pytest.raises(InvalidEvent) as error:
+        parse_events([1] * 100_000 + [{"eventTime": "x"}, {}])
+    assert len(error.value.errors) == 20 and [e.index for e in error.value.errors] == list(range(20))
+    # past the twentieth problem nothing more is validated: non-objects are counted as invalid, objects as unchecked
+    assert (error.value.omitted, error.value.unchecked, error.value.total) == (99_980, 2, 100_000)
+    assert "99,980 more are not" in str(error.value) and "2 more events after them not checked" in str(error.value)
+    assert len(str(error.value)) < 300
+    with pytest.raises(InvalidEvent) as few:
+        parse_events([1, 2, {"eventTime": "x"}])
+    assert len(few.value.errors) == 3 and (few.value.omitted, few.value.unchecked) == (0, 0)
