@@ -1,10 +1,12 @@
 """Writers that lose a race retry, so concurrency never turns an acknowledged-looking write into a 500.
 
-SQLite serialises writers (BEGIN IMMEDIATE), but PostgreSQL runs them side by side under READ
-COMMITTED: two requests creating the same new dataset both find it missing, and the second insert
-hits the unique constraint; two transactions touching the same rows in opposite orders deadlock.
-Either way the loser's transaction rolled back whole, so running it again is safe, and on the
-second try it finds the winner's row and updates it instead.
+SQLite serialises writers (BEGIN IMMEDIATE), and so does PostgreSQL now: `Store.transaction` takes
+an advisory lock first (issue 15: two loads deciding side by side committed a derivation cycle).
+Races remain possible with writers that do not take it (an older Headwater during a rolling
+upgrade, a script writing the tables): two requests creating the same new dataset both find it
+missing and the second insert hits the unique constraint, or two transactions touching the same
+rows in opposite orders deadlock. Either way the loser's transaction rolled back whole, so running
+it again is safe, and on the second try it finds the winner's row and updates it instead.
 """
 
 from __future__ import annotations

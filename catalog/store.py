@@ -26,17 +26,18 @@ from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Sett
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time across workers
+_WRITE_LOCK = 0x4EAD_3A7F  # pg advisory lock id: one write transaction at a time per database
 
 Change = Literal["created", "updated", "unchanged"]
 Key = tuple[str, str]
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password hidden, for every message a user or a log may see."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    """The URL with its password (and any other credential) hidden, for every message a user or a
+    log may see: `catalog.secrets.mask_secrets`, the one masking every output goes through."""
+    from catalog.secrets import mask_secrets
+
+    return mask_secrets(url)
 
 
 def _engine(url: str) -> Engine:
@@ -145,10 +146,28 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator["Writer"]:
-        """All or nothing. The revision moves only when something was actually written."""
+        """All or nothing, one writer at a time. The revision moves only when something was written.
+
+        Writers decide from what they read: a load refuses a derivation cycle against the edges it
+        finds. Under PostgreSQL's READ COMMITTED two loads could both read, both find no cycle and
+        both commit one (x from y, y from x: write skew). So on PostgreSQL the first statement of
+        every write transaction is `pg_advisory_xact_lock`: the next writer waits until this one
+        commits or rolls back, then reads what it wrote — the same order SQLite's BEGIN IMMEDIATE
+        gives. Every writer, not only those that add edges (loads, API PUTs, OpenLineage), so a
+        new write path cannot forget it; reads never wait. The lock is per database and released
+        with the transaction, even when the process dies. SERIALIZABLE isolation would also be
+        correct, but it aborts a transaction after its work is done: a million-edge load or an
+        ingestion batch would redo everything, and contended writers exhaust their retries. The
+        lock costs one round trip (~0.1 ms; a load of examples/catalog.yaml takes the same time
+        with it, within noise) and queues writers only where they queued already: every commit
+        that changes something updates the one revision row, so writers' commits were one at a
+        time before it, too.
+        """
         with Session(self._writer_engine, expire_on_commit=False, autoflush=True) as session:
             writer = Writer(session)
             try:
+                if self.dialect == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _WRITE_LOCK})
                 yield writer
                 if writer.changed:
                     session.flush()

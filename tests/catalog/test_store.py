@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -129,3 +132,77 @@ def test_bad_urls_are_configuration_errors(url, fragment):
     with pytest.raises(ConfigurationError) as raised:
         Store(url)
     assert fragment in str(raised.value)
+
+
+def _lock_waiters(url: str) -> int:
+    """Sessions of this database waiting for a lock (any kind: advisory, row or table)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+def test_postgresql_writer_waits_for_the_one_in_progress_then_reads_what_it_wrote(pg_url):
+    """A writer that read before the one in progress committed could decide on a stale store
+    (two loads each finding no cycle, issue 15): on PostgreSQL it waits, as on SQLite."""
+    first, second = Store(pg_url), Store(pg_url)
+    seen: list[list[tuple[str, str]]] = []
+
+    def later_writer() -> None:
+        with second.transaction() as writer:
+            seen.append(writer.dataset_keys())
+            writer.upsert_dataset("ns", "second", {})
+
+    thread = threading.Thread(target=later_writer, daemon=True)
+    try:
+        with first.transaction() as writer:
+            writer.upsert_dataset("ns", "first", {})
+            thread.start()
+            assert _until(lambda: _lock_waiters(pg_url) == 1 or not thread.is_alive())
+            assert thread.is_alive() and seen == [], f"the second writer did not wait: it read {seen}"
+        thread.join(timeout=30)
+        assert seen == [[("ns", "first")]]
+        assert second.counts()["datasets"] == 2 and second.revision() == 2
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_writer_that_failed_does_not_hold_up_the_next(store_url):
+    """The writers' lock goes with the transaction, rolled back or not; a lock kept by a pooled
+    connection would stall every later write of every process."""
+    first, second = Store(store_url), Store(store_url)
+    try:
+        with pytest.raises(RuntimeError):
+            with first.transaction() as writer:
+                writer.upsert_dataset("ns", "gone", {})
+                raise RuntimeError("the writer fails half-way")
+        done = threading.Event()
+
+        def next_writer() -> None:
+            with second.transaction() as writer:
+                writer.upsert_dataset("ns", "kept", {})
+            done.set()
+
+        threading.Thread(target=next_writer, daemon=True).start()
+        assert done.wait(timeout=10), "the next writer is still waiting for a lock the failed one kept"
+        assert second.counts()["datasets"] == 1 and second.revision() == 1
+    finally:
+        first.close()
+        second.close()
