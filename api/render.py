@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from catalog.secrets import mask_secrets
+
 if TYPE_CHECKING:
     from catalog.loader import LoadResult
     from checks.results import CheckHistory, CheckReport, RiskReport, TrainingManifest
@@ -24,6 +26,12 @@ def label(node: "NodeRef") -> str:
     """How a node is named on screen: kind, then the full id, every user string escaped."""
     style = KIND_STYLE.get(node.kind, "")
     return f"[{style}]{escape(node.id)}[/]"
+
+
+def said(message: str) -> str:
+    """A message for the terminal: credentials masked (it may quote a location, and runs recorded
+    before every form was masked may still hold one), then escaped as every user string is."""
+    return escape(mask_secrets(message))
 
 
 def load_result(console: Console, result: "LoadResult") -> None:
@@ -156,18 +164,18 @@ def check_report(console: Console, report: "CheckReport") -> None:
     console.print(table)
     for run in report.runs:
         if run.error:
-            console.print(f"[bold magenta]errored[/] {escape(_short(run.dataset))}: {escape(run.error)}")
+            console.print(f"[bold magenta]errored[/] {escape(_short(run.dataset))}: {said(run.error)}")
         for result in run.results:
             if result.errored:
                 console.print(f"[bold magenta]errored[/] {escape(_short(run.dataset))} #{result.position} "
-                              f"{escape(result.expectation)}: {escape(result.error or '')}")
+                              f"{escape(result.expectation)}: {said(result.error or '')}")
             elif result.success is False:
                 style = "bold red" if result.severity == "critical" else "yellow"
                 detail = _detail(result)
                 console.print(f"[{style}]{result.severity}[/] {escape(_short(run.dataset))} #{result.position} "
                               f"{escape(result.expectation)} {escape(_kwargs(result.kwargs))}{detail}")
     for skipped in report.skipped:
-        console.print(f"[dim]skipped {escape(_short(skipped.dataset))}: {escape(skipped.reason)}[/]")
+        console.print(f"[dim]skipped {escape(_short(skipped.dataset))}: {said(skipped.reason)}[/]")
     counts = report.counts
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     console.print(f"{len(report.runs)} datasets: {summary or 'nothing to check'}; "
@@ -237,7 +245,7 @@ def risk_report(console: Console, report: "RiskReport", *, model_only: bool = Fa
             since = f", since {f.since:%Y-%m-%d}" if f.since else ""
             line = branch.add(f"{_severity(f.severity)} {escape(condition)}{extra} from {escape(_short(f.root))} "
                               f"[dim]({f.mode}{since})[/]")
-            line.add(f"[dim]{escape(f.detail)}[/]")
+            line.add(f"[dim]{said(f.detail)}[/]")
             if model_only:
                 line.add(escape(f.note))
                 line.add("[dim]" + escape("; ".join(f.citations)) + "[/]")
@@ -255,7 +263,7 @@ def risk_report(console: Console, report: "RiskReport", *, model_only: bool = Fa
         for column in ("dataset", "severity", "condition", "evidence"):
             datasets.add_column(column, overflow="fold")
         for f in own:
-            datasets.add_row(escape(_short(f.node)), _severity(f.severity), escape(f.condition), escape(f.detail))
+            datasets.add_row(escape(_short(f.node)), _severity(f.severity), escape(f.condition), said(f.detail))
         console.print(datasets)
     console.print(f"{len(report.findings)} findings ({len(models)} on models); "
                   f"`headwater risk --model NAME` adds notes, citations and actions")
@@ -305,7 +313,7 @@ def gate_result(console: Console, result) -> None:
         table.add_row(escape(_short(item.model)), escape(condition), escape(_short(f.root)), _severity(f.severity), status)
     for check in result.errored:
         table.add_row(escape(", ".join(_short(m) for m in check.models)), "check_errored", escape(_short(check.dataset)),
-                      "-", f"[bold red]{check.status}[/]: {escape(check.error)}")
+                      "-", f"[bold red]{check.status}[/]: {said(check.error)}")
     console.print(table)
     for note in result.waivers:
         console.print(f"[yellow]{note.state} waiver[/] {escape(note.condition)} on {escape(_short(note.dataset))} "

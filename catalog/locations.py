@@ -91,45 +91,79 @@ def local_path(location: Location) -> Path | None:
     return Path(database)
 
 
-def confine(location: Location, roots: Sequence[Path], *, shown: str | None = None) -> None:
+def confine(location: Location, roots: Sequence[Path], *, shown: str | None = None,
+            databases: Sequence[str] | None = None) -> None:
     """Raise OutsideDataRoots unless the file behind `location` lies under one of `roots`.
 
     The path is resolved first, so `..` segments and symlinks are judged by where they really lead,
     not by how they are spelled. Called when a location is registered and again just before it is
-    read, so a symlink swapped in between is still caught. Locations that are not local files (a
-    PostgreSQL table, an s3:// URI) are not files the server opens, and pass. The message quotes
-    `shown` (the location as its sender spelled it), never where a symlink really leads.
-    """
-    from catalog.errors import OutsideDataRoots
+    read, so a symlink swapped in between is still caught. The message quotes `shown` (the location
+    as its sender spelled it), never where a symlink really leads.
 
+    A database server is not a file: with `databases` (the operator's allow-list of `host` or
+    `host:port`), a SQL location elsewhere is refused too, so a write token cannot make the server
+    connect to any host and port of its network. Without it (the CLI: the operator's own catalog)
+    database URLs pass. Object-store URIs are never read, and pass.
+    """
+    from catalog.errors import DatabaseNotAllowed, OutsideDataRoots
+
+    if databases is not None and location.kind == "sql" and not location.value.lower().startswith("sqlite"):
+        server = database_server(location)
+        if server is None or not _allowed(server, databases):
+            raise DatabaseNotAllowed(
+                f"{shown or shown_location(location.value)}: the server connects only to the database servers its operator "
+                f"allows (HEADWATER_ALLOWED_DATABASES), and {server[0] if server else 'this URL'!s} is not one of them"
+            )
+        return
     path = local_path(location)
     if path is None:
         return
     real = path.expanduser().resolve()
     if not any(real.is_relative_to(root.expanduser().resolve()) for root in roots):
         raise OutsideDataRoots(
-            f"{shown or location.value} lies outside the server's data roots, so the server will not read it "
+            f"{shown or shown_location(location.value)} lies outside the server's data roots, so the server will not read it "
             "(its operator can add a folder to HEADWATER_DATA_ROOTS)"
         )
 
 
-def shown_location(value: str | None) -> str | None:
-    """A location as people, logs and reports see it: a database URL's password masked.
-
-    The store keeps the real URL (a check must connect with it); every shape that leaves the
-    process (API answers, CLI output, check results, manifests) shows this instead.
-    """
-    if not value or "://" not in value:
-        return value
-    scheme = _SCHEME.match(value)
-    if not scheme or scheme.group("scheme").split("+", 1)[0].lower() not in _SQL_DIALECTS:
-        return value
+def database_server(location: Location) -> tuple[str, int | None] | None:
+    """(host, port) of a SQL location's server, lower-cased; None when the URL names none."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    url, sep, table = value.partition("#")
     try:
-        masked = make_url(url).render_as_string(hide_password=True)
+        url = make_url(location.value.partition("#")[0])
     except ArgumentError:
-        return "<unparseable database URL>" + sep + table
-    return masked + sep + table
+        return None
+    if not url.host:
+        return None  # a socket path or the driver's default host: not on any allow-list by name
+    return url.host.lower().strip("[]"), url.port
+
+
+def _allowed(server: tuple[str, int | None], databases: Sequence[str]) -> bool:
+    """Whether `(host, port)` is on the allow-list: `host` (any port), `host:port`, `[v6]`, `[v6]:port`."""
+    host, port = server
+    for entry in databases:
+        text = entry.strip().lower()
+        if text.startswith("["):
+            allowed_host, _, rest = text[1:].partition("]")
+            allowed_port = rest.removeprefix(":")
+        elif text.count(":") == 1:
+            allowed_host, allowed_port = text.split(":")
+        else:
+            allowed_host, allowed_port = text, ""
+        if allowed_host == host and (not allowed_port or allowed_port == str(port)):
+            return True
+    return False
+
+
+def shown_location(value: str | None) -> str | None:
+    """A location as people, logs and reports see it: every credential it holds masked (a database
+    password, `s3://KEY:SECRET@`, a SAS `sig`, `?token=`…; see catalog/secrets.py).
+
+    The store keeps the real value (a check must connect with it); every shape that leaves the
+    process (API answers, CLI output, check results, manifests) shows this instead.
+    """
+    from catalog.secrets import mask_secrets
+
+    return mask_secrets(value) if value else value

@@ -16,9 +16,9 @@ from typing import Any
 import networkx as nx
 
 from catalog.runs import latest_outcomes
-from catalog.store import Store, mask_url
+from catalog.secrets import mask_secrets
+from catalog.store import Store
 from checks.risk import Assessment, Priced
-from checks.service import mask_url_in
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.viewer import NodeInfo
 
@@ -160,7 +160,7 @@ def _fields(graph: nx.DiGraph, node: str, attrs: dict[str, Any], run: dict[str, 
     return [
         ("owner", attrs.get("owner") or "—"),
         ("origin", attrs.get("origin") or "—"),
-        ("location", mask_url_in(attrs["location"], mask_url) if attrs.get("location") else "—"),
+        ("location", mask_secrets(attrs["location"]) if attrs.get("location") else "—"),  # the store keeps it whole
         ("classifications", ", ".join(classes) or "none declared"),
         ("legal basis", attrs.get("legal_basis") or "—"),
         ("licence", licence),

@@ -11,17 +11,19 @@ Each dataset's run is committed on its own, so an interrupted run keeps what it 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from catalog.errors import HeadwaterError, OutsideDataRoots
+from catalog.errors import HeadwaterError, NotFound, OutsideDataRoots
 from catalog.expectations import suite_hash
 from catalog.fingerprint import Observation, Unreadable, observe, split_table
-from catalog.locations import Location, confine, parse_location
+from catalog.locations import Location, confine, local_path, parse_location
 from catalog.runs import datasets_by_key, latest_runs, record_run, runs_of
 from catalog.schema import CheckRun, Dataset, utcnow
+from catalog.secrets import mask_secrets
 from catalog.store import Store
 from checks.results import (
     CheckHistory, CheckReport, CheckRunResult, ExpectationResult, ManifestEntry, Skipped, TrainingManifest,
@@ -29,6 +31,9 @@ from checks.results import (
 from lineage import queries
 from lineage.graph import DATASET, MODEL, node_id
 from lineage.service import graph_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Progress = Callable[[str, str], None]  # (dataset id, what happened)
 
@@ -39,7 +44,7 @@ class SnapshotRefused(HeadwaterError):
 
 def run_checks(store: Store, names: list[str] | None = None, *, force: bool = False,
                progress: Progress | None = None, clock: Callable[[], datetime] = utcnow,
-               roots: Sequence[Path] | None = None) -> CheckReport:
+               roots: Sequence[Path] | None = None, databases: Sequence[str] | None = None) -> CheckReport:
     """`clock` stamps the runs; tests pass a fixed one so that what is known "as of" a date is pinned.
 
     With `roots` (the server passes its data roots), no file outside them is read: a dataset named
@@ -50,7 +55,8 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
     with store.read() as session:
         datasets = datasets_by_key(session, keys)
         previous = latest_runs(session, [d.id for d in datasets])
-    outside = _outside(datasets, roots) if roots is not None else {}
+        withheld = samples_withheld(session, datasets)
+    outside = _outside(datasets, roots, databases) if roots is not None else {}
     if names and outside:
         raise OutsideDataRoots("nothing was checked: " + "; ".join(outside.values()))
     report = CheckReport(runs=[], skipped=[], validated=0, reused=0)
@@ -59,7 +65,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         label = node_id(DATASET, dataset.namespace, dataset.name)
         location = _location(dataset)
         if location is None or dataset.id in outside:
-            reason = "no location" if not dataset.location else f"{dataset.location} is not a file or SQL table"
+            reason = "no location" if not dataset.location else f"{mask_secrets(dataset.location)} is not a file or SQL table"
             report.skipped.append(Skipped(dataset=label, reason=outside.get(dataset.id, reason)))
             if progress:
                 progress(label, "skipped")
@@ -71,7 +77,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
             seen = observe(location)
         except Unreadable as exc:
             seen = None
-            run.error = str(exc)
+            run.error = mask_secrets(str(exc))
         if seen is not None:
             run.fingerprint, run.fingerprint_observed_at, run.modified_at = seen.fingerprint, seen.observed_at, seen.modified_at
         suite = list(dataset.expectations or [])
@@ -80,7 +86,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         if run.error is None and suite:
             if not force and _still_holds(before, run):
                 run.reused_from_id = before.reused_from_id or before.id
-                results = [_copy(result) for result in before.results]
+                results = [_copy(result, withhold=dataset.id in withheld) for result in before.results]
                 run.outcome = before.outcome
                 report.reused += 1
             else:
@@ -88,7 +94,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
                     from checks.validator import Validator
 
                     validator = Validator()
-                results, run.error = _validate(validator, location, suite, samples=not dataset.personal_data)
+                results, run.error = _validate(validator, location, suite, samples=dataset.id not in withheld)
                 report.validated += 1
         run.outcome = _outcome(run, results, suite) if not run.reused_from_id else run.outcome
         run.evaluated = sum(1 for r in results if not r["errored"])
@@ -96,6 +102,11 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         run.errored = sum(1 for r in results if r["errored"])
         run.finished_at = max(clock(), started)
         with store.transaction() as writer:
+            if writer.session.get(Dataset, dataset.id) is None:  # deleted while it was checked: no row to point at
+                if names:
+                    raise NotFound(f"{label} was deleted while it was being checked; no run was recorded for it")
+                report.skipped.append(Skipped(dataset=label, reason="deleted while it was being checked"))
+                continue
             record_run(writer.session, run, results)
             writer.changed = True
         report.runs.append(_run_result(run, label))
@@ -107,10 +118,14 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
 def history(store: Store, name: str, *, limit: int = 20) -> CheckHistory:
     (key,) = _resolve(store, [name])
     with store.read() as session:
-        (dataset,) = datasets_by_key(session, [key])
+        found = datasets_by_key(session, [key])
+        if not found:  # deleted since the name was resolved
+            raise NotFound(f"no dataset {node_id(DATASET, *key)}")
+        (dataset,) = found
         runs = runs_of(session, dataset.id, limit)
+        withhold = dataset.id in samples_withheld(session, [dataset])  # runs recorded before it was
         label = node_id(DATASET, *key)
-        return CheckHistory(dataset=label, runs=[_run_result(run, label) for run in runs])
+        return CheckHistory(dataset=label, runs=[_run_result(run, label, withhold=withhold) for run in runs])
 
 
 def snapshot(store: Store, model: str) -> TrainingManifest:
@@ -143,7 +158,7 @@ def snapshot(store: Store, model: str) -> TrainingManifest:
         try:
             observations[dataset.id] = observe(location)
         except Unreadable as exc:
-            problems.append(f"{label}: {exc}")
+            problems.append(f"{label}: {mask_secrets(str(exc))}")
     if problems:
         raise SnapshotRefused("cannot snapshot " + node + "; nothing was recorded:\n  " + "\n  ".join(problems))
     recorded_at = datetime.now(timezone.utc)
@@ -171,15 +186,16 @@ def _resolve(store: Store, names: list[str]) -> list[tuple[str, str]]:
     return keys
 
 
-def _outside(datasets: list[Dataset], roots: Sequence[Path]) -> dict[int, str]:
-    """Per dataset id, why its location may not be read under `roots`."""
+def _outside(datasets: list[Dataset], roots: Sequence[Path], databases: Sequence[str] | None) -> dict[int, str]:
+    """Per dataset id, why its location may not be read under `roots` (and, for database servers,
+    the operator's allow-list)."""
     refused = {}
     for dataset in datasets:
         location = _location(dataset)
         if location is None:
             continue
         try:
-            confine(location, roots, shown=dataset.location)
+            confine(location, roots, shown=mask_secrets(dataset.location or ""), databases=databases)
         except OutsideDataRoots as exc:
             refused[dataset.id] = f"{node_id(DATASET, dataset.namespace, dataset.name)}: {exc}"
     return refused
@@ -193,6 +209,59 @@ def _location(dataset: Dataset) -> Location | None:
     except ValueError:
         return None
     return location if location.checkable else None
+
+
+def samples_withheld(session: "Session", datasets: Sequence[Dataset]) -> set[int]:
+    """Ids of `datasets` whose checks may keep no sample values: those sharing their data with any
+    entry that is personal or has not declared (`personal_data` null) whether it is.
+
+    The data decides, not the entry: a second entry at a personal file, or one OpenLineage
+    discovered there (OpenLineage never sets `personal_data`, and its datasets have no catalog file
+    until someone declares them), would otherwise store raw values from it. Entries are compared by
+    `place` (the resolved file, or the database and table), across the whole store, not only the
+    datasets being checked. Values are allowed only where every entry at the place was declared
+    (by a catalog file or a PUT) with `personal_data: false`."""
+    from sqlalchemy import select
+
+    wanted = {d.id: _place(d.location) for d in datasets}
+    places = {place for place in wanted.values() if place is not None}
+    closed: set[tuple[str, ...]] = set()
+    rows = session.execute(select(Dataset.location, Dataset.personal_data, Dataset.catalog_file)
+                           .where(Dataset.location.is_not(None))).all()
+    for location, personal, declared_in in rows:
+        place = _place(location)
+        if place in places and (personal is not False or declared_in is None):
+            closed.add(place)
+    return {dataset_id for dataset_id, place in wanted.items() if place is None or place in closed}
+
+
+def _place(value: str | None) -> tuple[str, ...] | None:
+    """Where a location's data really is, so two spellings of one file or table compare equal:
+    the file's real path (symlinks and `..` resolved), a SQLite file's real path and the table, or a
+    database's backend, host, database and table (user, password, driver, port and query ignored;
+    the table without its schema and case, so entries that might be one table are judged as one)."""
+    if not value:
+        return None
+    try:
+        location = parse_location(value)
+    except ValueError:
+        return ("unparsed", mask_secrets(value))
+    if location.kind == "file":
+        return ("file", os.path.realpath(location.value))
+    if location.kind != "sql":
+        return ("uri", mask_secrets(location.value))
+    table = (location.table or "").rsplit(".", 1)[-1].strip('"`[]').lower()
+    database = local_path(location)
+    if database is not None:
+        return ("sqlite", os.path.realpath(database), table)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(location.value.partition("#")[0])
+    except (ArgumentError, ValueError):
+        return ("sql", mask_secrets(location.value.partition("#")[0]).lower(), table)
+    return ("sql", url.get_backend_name(), (url.host or "").lower(), url.database or "", table)
 
 
 def _still_holds(before: CheckRun | None, run: CheckRun) -> bool:
@@ -220,16 +289,15 @@ def _validate(validator: Any, location: Location, suite: list[dict[str, Any]], *
             schema, table = split_table(location.table or "")
             outcomes = validator.validate_table(url, schema, table, suite, samples=samples)
     except Unreadable as exc:
-        return [], str(exc)
+        return [], mask_secrets(str(exc))
     except Exception as exc:  # GX raises its own hierarchy for unreachable sources and bad batches
-        from catalog.store import mask_url
-
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [], mask_url_in(message, mask_url)
+        return [], mask_secrets(message)
     return [
         {
             "position": o.position, "expectation": suite[o.position]["type"], "kwargs": suite[o.position]["kwargs"],
-            "severity": suite[o.position]["severity"], "success": o.success, "errored": o.errored, "error": o.error,
+            "severity": suite[o.position]["severity"], "success": o.success, "errored": o.errored,
+            "error": mask_secrets(o.error) if o.error else o.error,
             "observed_value": o.observed_value, "unexpected_count": o.unexpected_count,
             "unexpected_percent": o.unexpected_percent, "sample": o.sample,
         }
@@ -237,11 +305,10 @@ def _validate(validator: Any, location: Location, suite: list[dict[str, Any]], *
     ], None
 
 
-def mask_url_in(message: str, mask: Callable[[str], str]) -> str:
-    """Hide any password in database URLs quoted by a driver's error message."""
-    import re
-
-    return re.sub(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", lambda m: mask(m.group(0)), message)
+def mask_url_in(message: str, mask: Callable[[str], str] | None = None) -> str:
+    """Hide every credential quoted by a driver's error message (kept for its callers: the masking
+    itself is `catalog.secrets.mask_secrets`, the one every output uses; `mask` is no longer needed)."""
+    return mask_secrets(message)
 
 
 def _outcome(run: CheckRun, results: list[dict[str, Any]], suite: list[dict[str, Any]]) -> str:
@@ -256,20 +323,37 @@ def _outcome(run: CheckRun, results: list[dict[str, Any]], suite: list[dict[str,
     return "passed"
 
 
-def _copy(result: Any) -> dict[str, Any]:
-    return {column: getattr(result, column) for column in (
+def _copy(result: Any, *, withhold: bool = False) -> dict[str, Any]:
+    """A stored result as a dict; with `withhold`, without the values a check may not keep now (a
+    verdict reused from before a personal entry appeared at the same file must not carry them on)."""
+    copied = {column: getattr(result, column) for column in (
         "position", "expectation", "kwargs", "severity", "success", "errored", "error", "observed_value",
         "unexpected_count", "unexpected_percent", "sample",
     )}
+    if withhold:
+        from checks.validator import SHAPE_ONLY
+
+        copied["sample"] = None
+        if not copied["expectation"].startswith(SHAPE_ONLY):
+            copied["observed_value"] = None
+    return copied
 
 
-def _run_result(run: CheckRun, label: str) -> CheckRunResult:
+def _run_result(run: CheckRun, label: str, *, withhold: bool = False) -> CheckRunResult:
+    """The run as it leaves the process: messages masked again, since runs recorded before every
+    credential form was masked may still hold one (the location is masked by its `Shown` type), and,
+    with `withhold`, without values recorded before the dataset's samples were withheld."""
+    results = []
+    for result in run.results:
+        copied = _copy(result, withhold=withhold)
+        copied["error"] = mask_secrets(copied["error"]) if copied["error"] else copied["error"]
+        results.append(ExpectationResult(**copied))
     return CheckRunResult(
         id=run.id, dataset=label, started_at=run.started_at, finished_at=run.finished_at, location=run.location,
         fingerprint=run.fingerprint, fingerprint_observed_at=run.fingerprint_observed_at, modified_at=run.modified_at,
-        suite_hash=run.suite_hash, outcome=run.outcome, error=run.error, evaluated=run.evaluated, failed=run.failed,
-        errored=run.errored, reused_from=run.reused_from_id,
-        results=[ExpectationResult(**_copy(result)) for result in run.results],
+        suite_hash=run.suite_hash, outcome=run.outcome, error=mask_secrets(run.error) if run.error else run.error,
+        evaluated=run.evaluated, failed=run.failed, errored=run.errored, reused_from=run.reused_from_id,
+        results=results,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.secrets import mask_secrets
 from checks.gate import GateResult
 from checks.reports.sarif import relative
 
@@ -30,7 +31,7 @@ def annotations(result: GateResult) -> list[str]:
     for item in result.items:
         f = item.finding
         kind = {"failing": "error", "waived": "notice", "below_threshold": "warning"}[item.status]
-        message = f"{item.model}: {f.severity} {f.title} from {f.root} ({f.mode}). {f.detail}"
+        message = f"{item.model}: {f.severity} {f.title} from {f.root} ({f.mode}). {mask_secrets(f.detail)}"
         if item.status == "waived":
             message += f"\nwaived: {item.waiver}"
         if item.expired_waiver:
@@ -38,7 +39,7 @@ def annotations(result: GateResult) -> list[str]:
         lines.append(_command(kind, message, file=item.file, line=item.line, title=f"{f.root_condition} ({f.severity})"))
     for check in result.errored:
         kind = "error" if check.status == "failing" else "notice"
-        lines.append(_command(kind, f"{check.dataset} could not be checked: {check.error}", file=check.file,
+        lines.append(_command(kind, f"{check.dataset} could not be checked: {mask_secrets(check.error)}", file=check.file,
                               line=check.line, title="check_errored"))
     for note in result.waivers:
         lines.append(_command("warning", f"{note.state} waiver: {note.condition} on {note.dataset}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from catalog.secrets import mask_secrets
 from checks.gate import GateResult
 
 
@@ -33,7 +34,7 @@ def render(result: GateResult) -> str:
         name = f"{f.root_condition} from {_short(f.root)}"
         case = ET.SubElement(governance, "testcase", classname=_short(item.model), name=name, time="0")
         text = "\n".join([
-            f"{f.severity.upper()} {f.title} ({f.condition}); {f.mode}; {f.detail}",
+            f"{f.severity.upper()} {f.title} ({f.condition}); {f.mode}; {mask_secrets(f.detail)}",
             *(" -> ".join(path) for path in f.paths),
             "", f.note, "", "Citations: " + "; ".join(f.citations),
             "Actions:", *(f"- {a}" for a in f.actions),
@@ -51,7 +52,7 @@ def render(result: GateResult) -> str:
         case = ET.SubElement(governance, "testcase", classname=_short(check.dataset), name="check_errored", time="0")
         if check.status == "failing":
             errors += 1
-            ET.SubElement(case, "error", message="the data could not be checked", type="check_errored").text = check.error
+            ET.SubElement(case, "error", message="the data could not be checked", type="check_errored").text = mask_secrets(check.error)
         else:
             notes.append(f"{_short(check.dataset)} / check_errored: waived: {check.waiver}")
     _close(governance, failures, errors, notes)
@@ -67,7 +68,8 @@ def render(result: GateResult) -> str:
                       if expectation.unexpected_count is not None else "")
             if expectation.errored:
                 q_errors += 1
-                ET.SubElement(case, "error", message=expectation.error or "error", type="errored").text = expectation.error
+                error = mask_secrets(expectation.error or "")
+                ET.SubElement(case, "error", message=error or "error", type="errored").text = error
             elif expectation.success is False and expectation.severity == "critical":
                 q_failures += 1
                 ET.SubElement(case, "failure", message=f"critical expectation failed: {detail}",

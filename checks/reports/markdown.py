@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from catalog.secrets import mask_secrets
 from checks.reports.mermaid import SEVERE, flowchart
 from checks.results import Finding, RiskReport
 from lineage import queries
@@ -58,13 +59,13 @@ def risk_summary(report: RiskReport) -> str:
     lines += ["## Models", "", "| model | severity | condition | root | how | since | detail |", "|---|---|---|---|---|---|---|"]
     for f in models:
         lines.append(f"| {cell(short(f.node))} | {f.severity} | {cell(_condition(f))} | {cell(short(f.root))} | "
-                     f"{f.mode} | {f.since:%Y-%m-%d} | {cell(f.detail)} |" if f.since else
+                     f"{f.mode} | {f.since:%Y-%m-%d} | {cell(mask_secrets(f.detail))} |" if f.since else
                      f"| {cell(short(f.node))} | {f.severity} | {cell(_condition(f))} | {cell(short(f.root))} | "
-                     f"{f.mode} | - | {cell(f.detail)} |")
+                     f"{f.mode} | - | {cell(mask_secrets(f.detail))} |")
     own = [f for f in report.findings if f.node_kind == "dataset" and f.node == f.root]
     lines += ["", "## Datasets (their own conditions)", "", "| dataset | severity | condition | detail |", "|---|---|---|---|"]
     for f in own:
-        lines.append(f"| {cell(short(f.node))} | {f.severity} | {cell(f.condition)} | {cell(f.detail)} |")
+        lines.append(f"| {cell(short(f.node))} | {f.severity} | {cell(f.condition)} | {cell(mask_secrets(f.detail))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -144,7 +145,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
             continue
         latest = seen["latest"]
         problems = ", ".join(p["expectation"] for p in seen.get("problems", []) if p["success"] is False or p["errored"])
-        lines.append(f"| {cell(short(node, graph))} | {latest['outcome']} | {latest['started_at']:%Y-%m-%d %H:%M} | {cell(problems or latest.get('error'))} |")
+        lines.append(f"| {cell(short(node, graph))} | {latest['outcome']} | {latest['started_at']:%Y-%m-%d %H:%M} | {cell(problems or mask_secrets(latest.get('error') or ''))} |")
     lines += ["", f"## Findings ({len(findings)})", ""]
     if not findings:
         lines.append("No condition reaches this model as of this date.")
@@ -165,7 +166,7 @@ def _finding_section(finding: Finding, graph: nx.DiGraph) -> list[str]:
         f"### {finding.severity.upper()}: {cell(finding.title)} — {code(short(finding.root, graph))}", "",
         f"- condition: `{finding.condition}`" + (f" (inherited `{finding.root_condition}`)" if finding.condition == "upstream_tainted" else ""),
         f"- how it reaches the model: {finding.mode}; since {since}; {applies}",
-        f"- evidence: {cell(finding.detail)}",
+        f"- evidence: {cell(mask_secrets(finding.detail))}",  # a check error may quote a location
     ]
     if finding.paths:
         count = f" ({finding.path_count} in all)" if finding.path_count and finding.path_count > len(finding.paths) else ""
@@ -205,7 +206,7 @@ def gate_summary(result: Any, graph: nx.DiGraph) -> str:
                      f"{item.finding.severity} | {cell(status)} |")
     for check in result.errored:
         lines.append(f"| {cell(', '.join(short(m, graph) for m in check.models))} | check_errored | {cell(short(check.dataset, graph))} | "
-                     f"- | {cell(check.status + ': ' + check.error)} |")
+                     f"- | {cell(check.status + ': ' + mask_secrets(check.error))} |")
     if result.waivers:
         lines += ["", "Waivers needing attention:", ""]
         lines += [f"- {w.state}: `{w.condition}` on {code(short(w.dataset, graph))} (expires {w.expires}; {cell(w.file)}:{w.line})"

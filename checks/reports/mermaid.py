@@ -1,7 +1,8 @@
 """Mermaid flowcharts of lineage, which GitHub and GitLab render in place in Markdown.
 
 Node ids are generated (n0, n1, …) and labels are quoted and entity-escaped, so dataset names full
-of brackets, quotes or markup cannot break the chart or inject into the page.
+of brackets, quotes, markup or Mermaid directives cannot break the chart, restyle it or inject into
+the page.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from lineage.graph import DATASET, MODEL
 SEVERE = ("critical", "high")
 
 
+# Mermaid reads `%%{init: …}%%` directives anywhere in the chart's text, labels included, before it
+# parses a single node (so a name holding `%%{init: {"themeCSS": …}}%%` restyled the whole page);
+# `%`, `{` and `}` are written as entities, which Mermaid decodes only when it draws the label.
+# Every line break becomes a space: a label must not end its line (Mermaid turns \r into \n).
+_ENTITIES = {"#": "#35;", "&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "%": "#37;",
+             "{": "#123;", "}": "#125;"}
+_LINE_BREAKS = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LABEL = str.maketrans({**_ENTITIES, **dict.fromkeys(_LINE_BREAKS, " ")})
+
+
 def _label(text: str) -> str:
-    escaped = (text.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-               .replace("`", "#96;").replace("\n", " "))
-    return f'"{escaped}"'
+    """A quoted label that reads as `text` and can do nothing else: no quote to end it, no markup,
+    no directive, no new line. One pass, each character replaced once, so the `#` of an entity
+    written here is never escaped again, and a name holding `#35;` reads as itself."""
+    return f'"{text.translate(_LABEL)}"'
 
 
 def flowchart(graph: nx.DiGraph, nodes: set[str], *, tainted_edges: set[tuple[str, str]] = frozenset(),

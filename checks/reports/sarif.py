@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from catalog.secrets import mask_secrets
 from checks.gate import GateResult
 from checks.policy import Policy
 
@@ -52,7 +53,7 @@ def render(result: GateResult, policy: Policy, version: str) -> str:
         f = item.finding
         entry = {
             "ruleId": f.root_condition, "ruleIndex": index[f.root_condition], "level": LEVEL[item.status],
-            "message": {"text": f"{item.model}: {f.severity} {f.title} from {f.root} ({f.mode}). {f.detail}. {f.note}"},
+            "message": {"text": f"{item.model}: {f.severity} {f.title} from {f.root} ({f.mode}). {mask_secrets(f.detail)}. {f.note}"},
             "locations": [_location(item.file, item.line, f.root)],
             "partialFingerprints": {"headwaterFinding/v1": f"{item.model}|{f.root}|{f.root_condition}"},
             "properties": {"severity": f.severity, "model": item.model, "condition": f.condition,
@@ -65,7 +66,7 @@ def render(result: GateResult, policy: Policy, version: str) -> str:
         entry = {
             "ruleId": "check_errored", "ruleIndex": index["check_errored"],
             "level": "error" if check.status == "failing" else "note",
-            "message": {"text": f"{check.dataset} could not be checked: {check.error}"},
+            "message": {"text": f"{check.dataset} could not be checked: {mask_secrets(check.error)}"},
             "locations": [_location(check.file, check.line, check.dataset)],
             "properties": {"models": check.models},
         }

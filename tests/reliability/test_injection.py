@@ -41,7 +41,8 @@ NAMES = [
     "& &amp; &lt; #quot;",
 ]
 MODEL = "<b>model</b>'; DROP TABLE models;-- $(id)"
-ENTITIES = {"quot": '"', "lt": "<", "gt": ">", "amp": "&", "96": "`", "35": "#"}  # Mermaid's #name; entities
+ENTITIES = {"quot": '"', "lt": "<", "gt": ">", "amp": "&", "96": "`", "35": "#", "37": "%", "123": "{",
+            "125": "}"}  # Mermaid's #name; entities
 
 
 class _Tags(HTMLParser):
@@ -168,3 +169,58 @@ def test_hostile_names_round_trip_and_stay_inert(headwater, serve, tmp_path: Pat
     assert not [line for line in gate.stdout.splitlines() if line.startswith("::error::injected")]
     figures["hostile names round-tripped"] += len(NAMES) + 1
     figures["output formats checked for injection"] += 8  # API JSON, report, Mermaid, risk summary, JUnit, SARIF, gate Markdown, annotations
+
+
+# Names that would be Mermaid directives (read anywhere in a chart, labels included) or comments.
+DIRECTIVES = [
+    '%%{init: {"themeCSS": "svg { display: none } body { background: red }"}}%%',
+    "x %%{initialize: {'theme': 'dark', 'securityLevel': 'loose'}}%% y",
+    "%%{wrap}%%",
+    '%%{ init : { "flowchart": { "htmlLabels": true } } }%%',
+    "a\r%% comment\r%%{init: {'theme': 'forest'}}%%",
+    "}%% {{ }} %%{",
+]
+# Mermaid's own pattern (packages/mermaid/src/utils.ts, directiveRegex), as it runs over the whole text.
+MERMAID_DIRECTIVE = re.compile(r"%{2}{\s*(?:(\w+)\s*:|(\w+))\s*(?:(\w+)|((?:(?!}%{2}).|\r?\n)*))?\s*(?:}%{2})?", re.I)
+
+
+def _charts(markdown: str) -> list[str]:
+    """Each Mermaid chart's text as the page hands it to Mermaid: rendered by a CommonMark parser,
+    then the code element's text (entities decoded, as `textContent` gives them)."""
+    from html import unescape
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt("commonmark").render(markdown)
+    return [unescape(chart) for chart in re.findall(r'<pre><code class="language-mermaid">(.*?)</code></pre>', page, re.S)]
+
+
+def test_mermaid_directives_in_names_stay_labels(headwater, tmp_path: Path, sqlite_url: str,
+                                                figures: Counter[str]) -> None:
+    """A name holding `%%{init: …}%%` restyled the whole report (Mermaid applied its themeCSS): in the
+    model report and the gate summary, no directive, comment or line break survives, and each name
+    still reads whole once Mermaid decodes its label."""
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({
+        "catalog": "mm",
+        "datasets": [{"name": n, "owner": "o@x", "origin": "vendor", "licence": "CC-BY-4.0"} for n in DIRECTIVES],
+        "models": [{"name": "m", "version": "%%{init: {'theme': 'dark'}}%%", "risk_tier": "high", "deployed": True,
+                    "trained_on": [{"dataset": f"dataset:mm:{n}"} for n in DIRECTIVES]}],
+        "incidents": [{"dataset": f"dataset:mm:{n}", "kind": "breach", "opened": "2026-11-01"} for n in DIRECTIVES],
+    }), encoding="utf-8")
+    assert headwater("load", str(catalog), db=sqlite_url).returncode == 0
+    report = headwater("report", "model:mm:m", db=sqlite_url)
+    assert report.returncode == 0, report.stderr
+    gate = headwater("gate", "--all", "--markdown", str(tmp_path / "gate.md"), db=sqlite_url)
+    assert gate.returncode == 1, gate.stderr  # breaches on a high-risk model
+    charts = _charts(report.stdout) + _charts((tmp_path / "gate.md").read_text())
+    assert len(charts) == 2
+    node = re.compile(r'^  n\d+(\[\[|\[\(|\(\[)"([^"]*)"(\]\]|\)\]|\]\))$')
+    for chart in charts:
+        assert MERMAID_DIRECTIVE.search(chart) is None, MERMAID_DIRECTIVE.search(chart).group(0)
+        assert "%" not in chart and "\r" not in chart and not chart.startswith("---")
+        labels = [re.sub(r"#(\w+);", lambda m: ENTITIES[m.group(1)], found.group(2))
+                  for found in map(node.match, chart.split("\n")) if found]
+        for name in DIRECTIVES:  # readable whole, line breaks shown as spaces
+            assert name.replace("\r", " ") in labels, (name, labels)
+        assert "m %%{init: {'theme': 'dark'}}%%" in labels  # the model's version is in its label too
+    figures["Mermaid directives kept as labels"] += len(DIRECTIVES) + 1

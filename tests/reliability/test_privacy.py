@@ -84,3 +84,76 @@ def test_personal_values_never_leave_a_check(tmp_path: Path, sqlite_url: str, he
     for value in PERSONAL:
         assert value not in everything, value
     figures["outputs searched for personal values"] += len(seen)
+
+
+SHARED = ["shared.person@private.example", "Sh41-not-an-email", "Wendeline Quorra", "Barnaby Thistlewood"]
+DISCOVERED = ["found.person@private.example", "Fd52-not-an-email", "Isolde Marrowby", "Casimir Penhallow"]
+DATASOURCE = {"_producer": "https://example.com/p",
+              "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DatasourceDatasetFacet.json#/$defs/DatasourceDatasetFacet"}
+
+
+def test_samples_are_withheld_when_any_entry_at_the_data_is_personal_or_undeclared(
+        tmp_path: Path, sqlite_url: str, headwater, figures: Counter[str]) -> None:
+    """The data decides, not the entry. One file carries three entries: personal, undeclared, and
+    declared not personal (that one through a symlink, so the spelling of the path does not split
+    them). Another file is declared not personal by the catalog, but OpenLineage discovered it
+    under a second name, undeclared. No value of either file may be stored or returned; a file
+    whose only entry is declared not personal keeps its samples (the control), and so does the
+    discovered file once someone declares the discovered entry."""
+    from tests.reliability.conftest import run_event
+
+    _csv(tmp_path / "shared.csv", SHARED)
+    (tmp_path / "alias.csv").symlink_to(tmp_path / "shared.csv")
+    _csv(tmp_path / "discovered.csv", DISCOVERED)
+    _csv(tmp_path / "open.csv", PUBLIC)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(json.dumps({
+        "catalog": "same",
+        "datasets": [
+            {"name": "personal", "location": "shared.csv", "personal_data": True, "legal_basis": "contract",
+             "purpose": "p", "expectations": SUITE},
+            {"name": "unset", "location": "shared.csv", "expectations": SUITE},
+            {"name": "declared_open", "location": "alias.csv", "personal_data": False, "expectations": SUITE},
+            {"name": "ledger", "location": "discovered.csv", "personal_data": False, "expectations": SUITE},
+            {"name": "open", "location": "open.csv", "personal_data": False, "expectations": SUITE},
+        ],
+    }))
+    assert headwater("load", str(catalog), db=sqlite_url).returncode == 0
+    discovered = tmp_path / "discovered.csv"
+    event = run_event(0, 1, inputs=[], output="unused")
+    event["outputs"] = [{"namespace": "file", "name": str(discovered),
+                         "facets": {"dataSource": {**DATASOURCE, "uri": "file://"}}}]
+    withheld = ["same:personal", "same:unset", "same:declared_open", "same:ledger"]
+    seen: list[str] = []
+    with TestClient(create_app(Settings(db=sqlite_url, tokens=(TOKEN,), data_roots=(tmp_path,)))) as client:
+        assert client.post("/api/v1/lineage", json=event, headers=AUTH).status_code == 201
+        found = client.get(f"/api/v1/datasets/file:{discovered}").json()
+        assert (found["location"], found["personal_data"], found["catalog_file"]) == (str(discovered), None, None)
+        checked = client.post("/api/v1/checks", json={"force": True}, headers=AUTH)
+        assert checked.status_code == 200, checked.text
+        runs = {run["dataset"].removeprefix("dataset:"): run for run in checked.json()["runs"]}
+        for name in withheld + ["same:open"]:
+            assert runs[name]["failed"] == len(SUITE), runs[name]  # every expectation failed, so GX had values to give
+        for name in withheld:
+            for result in runs[name]["results"]:
+                assert result["sample"] in (None, []), (name, result)
+                if result["expectation"] != "expect_table_row_count_to_be_between":
+                    assert result["observed_value"] is None, (name, result)
+        assert any(r["sample"] for r in runs["same:open"]["results"])  # the control: values where allowed
+        seen += [checked.text] + [client.get(f"/api/v1/checks/{name}").text for name in withheld]
+        for args in (("check", "--format", "json"), ("check",), *(("check", "--history", n, "--format", "json") for n in withheld)):
+            result = headwater(*args, db=sqlite_url)  # the CLI's check reuses the verdicts just recorded
+            assert result.returncode == 0 and result.stdout, result.stderr  # warnings only: the suite is not critical
+            seen += [result.stdout, result.stderr]
+        seen.append(repr(store_rows(sqlite_url)))
+        everything = "\n".join(seen)
+        assert any(value in everything for value in PUBLIC)  # the control again, in every kind of output
+        for value in SHARED + DISCOVERED:
+            assert value not in everything, value
+
+        declared = client.put(f"/api/v1/datasets/file:{discovered}",
+                              json={"location": str(discovered), "personal_data": False}, headers=AUTH)
+        assert declared.status_code == 200, declared.text
+        again = client.post("/api/v1/checks", json={"datasets": ["same:ledger"], "force": True}, headers=AUTH).json()
+        assert any(value in json.dumps(again) for value in DISCOVERED)  # declared now: its values are allowed
+    figures["outputs searched for personal values"] += len(seen)
