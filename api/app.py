@@ -2,10 +2,15 @@
 
 Errors are `application/problem+json` (RFC 9457) everywhere: a HeadwaterError maps through the one
 table in api/errors.py, request validation names the field at fault, and no input reaches a 500.
+Before any route, a request passes the Host check (`HostCheck`) and the body limit (`BodyLimit`);
+reads take the token guard when HEADWATER_READS=token, and expensive reads run under the read budget
+(api/deps.py).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from importlib.metadata import version
 
 from fastapi import FastAPI, Request
@@ -13,9 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.config import Settings
+from api.config import LOOPBACK_HOSTS, Settings
 from api.errors import classify
-from catalog.errors import HeadwaterError, InvalidCatalogFile, InvalidEvent
+from catalog.errors import ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent
 from catalog.store import Store
 
 PROBLEM = "application/problem+json"
@@ -73,8 +78,89 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class HostCheck:
+    """Answer only requests whose Host header names this server (a 400 problem otherwise).
+
+    A web page a developer opens can make their browser send requests to a name the page's author
+    controls and then re-point at 127.0.0.1 (DNS rebinding); the browser then reads the local
+    server as if it were the page's own origin. Such requests still carry the author's name in
+    Host, which is what this refuses. Starlette's TrustedHostMiddleware does the same but answers
+    text/plain; every answer here is problem+json. `*` in the list allows any host.
+    """
+
+    def __init__(self, app, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = {_host_name(host) for host in allowed} - {""}  # ports in the list are ignored
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or "*" in self.allowed:  # lifespan; the app serves no websockets
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        if _host_name(given) in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        shown = given if len(given) <= 100 else given[:100] + "…"
+        response = problem(400, "Bad request", f"this server does not answer to the host {shown!r}; the operator can "
+                                               f"allow it in HEADWATER_ALLOWED_HOSTS")
+        await response(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header, lower-cased, without port or trailing dot: `[::1]:8000` is
+    `[::1]`, `LocalHost.:80` is `localhost`. Anything with userinfo or spaces never matches."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name = host[:host.find("]") + 1] if "]" in host else ""
+        rest = host[len(name):]
+        return name if not rest or (rest.startswith(":") and rest[1:].isdigit()) else ""
+    name, _, port = host.partition(":")
+    if port and not port.isdigit():
+        return ""
+    return name.rstrip(".") if name and "@" not in name and " " not in name else ""
+
+
+def allowed_hosts_for(bind: str) -> tuple[str, ...]:
+    """The default allowed Host names for a server bound to `bind`: that address, plus the other
+    loopback names when it is loopback. Bound to every interface (0.0.0.0, ::), the machine's own
+    names and addresses; behind a proxy or under another name, set HEADWATER_ALLOWED_HOSTS."""
+    bind = bind.strip().lower().strip("[]")
+    if bind in ("", "0.0.0.0", "::"):
+        names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+        try:
+            names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        except OSError:
+            pass
+        found = [f"[{n}]" if ":" in n else n for n in sorted(n for n in names if n)]
+        return tuple(dict.fromkeys([*LOOPBACK_HOSTS, *found]))
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:  # a name
+        return (bind, *[h for h in LOOPBACK_HOSTS if h != bind]) if bind == "localhost" else (bind,)
+    own = f"[{bind}]" if address.version == 6 else bind
+    return (own, *[h for h in LOOPBACK_HOSTS if h != own]) if address.is_loopback else (own,)
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """What is wrong with the server settings, by environment variable; the app and `headwater
+    serve` refuse to start on any, so a misspelt HEADWATER_READS never leaves reads open."""
+    found = []
+    if settings.reads not in ("open", "token"):
+        found.append(f"HEADWATER_READS must be 'open' or 'token', got {settings.reads!r}")
+    for name, value in (("HEADWATER_READ_BUDGET", settings.read_budget),
+                        ("HEADWATER_SHUTDOWN_TIMEOUT", settings.shutdown_timeout)):
+        if not 0 < value < 10**6:  # NaN (what junk in the environment becomes) fails both
+            found.append(f"{name} must be a number of seconds above 0")
+    if settings.allowed_hosts is not None and not settings.allowed_hosts:
+        found.append("HEADWATER_ALLOWED_HOSTS names no host")
+    return found
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    problems = settings_problems(settings)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     app = FastAPI(
         title="Headwater", version=version("headwater"),
         description="Data-governance lineage catalog for AI training data.",
@@ -84,6 +170,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store or Store(settings.db)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.allowed_hosts is not None:  # added last: runs first, before the body is read
+        app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
 
     @app.exception_handler(HeadwaterError)
     async def headwater_error(_request: Request, error: HeadwaterError) -> JSONResponse:
@@ -114,14 +202,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             response.headers["Allow"] = ", ".join(_allowed_methods(_request))
         return response
 
+    from api.deps import Reader
     from api.routers import checks, datasets, docs, lineage, openlineage, viewer, writes
 
+    # Reads take the token guard only when configured to, so the schema says whether they need one.
+    # /openapi.json and /docs stay open: they describe the API, not the catalog, and tell a client
+    # that it needs a token.
+    reads = [Reader] if settings.reads == "token" else []
     app.include_router(writes.router)
-    app.include_router(datasets.router)
-    app.include_router(lineage.router)
+    app.include_router(datasets.router, dependencies=reads)
+    app.include_router(lineage.router, dependencies=reads)
     app.include_router(checks.router)
+    app.include_router(checks.reads, dependencies=reads)
     app.include_router(openlineage.router)
-    app.include_router(viewer.router)
+    app.include_router(viewer.router, dependencies=reads)
     docs.mount_docs(app)
     document_problems(app)
     return app
@@ -136,11 +230,13 @@ PROBLEM_SCHEMA = {
         "errors": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
     },
 }
-# What any operation may answer besides success (the error table, request validation, the body limit),
-# and what a write answers without a good token.
-_PROBLEMS = {"400": "Bad request", "404": "Not found", "409": "Ambiguous name", "413": "Payload too large",
-             "422": "Invalid request", "503": "Store unavailable"}
-_AUTH_PROBLEMS = {"401": "No bearer token", "403": "Token not allowed to write"}
+# What any operation may answer besides success (the error table, request validation, the body limit,
+# the Host check, the read budget), and what an operation that takes the token answers without a good one.
+_PROBLEMS = {"400": "Bad request (also: a Host header this server does not answer to)", "404": "Not found",
+             "409": "Ambiguous name", "413": "Payload too large",
+             "422": "Invalid request (also: a count over its cap)",
+             "503": "Store unavailable, or the read needed more than its time budget (see Retry-After)"}
+_AUTH_PROBLEMS = {"401": "No bearer token", "403": "Token not accepted"}
 
 
 def document_problems(app: FastAPI) -> None:
@@ -165,6 +261,9 @@ def document_problems(app: FastAPI) -> None:
                 errors = {**_PROBLEMS, **(_AUTH_PROBLEMS if operation.get("security") else {})}
                 for status, description in errors.items():
                     responses[status] = {"description": description, "content": content}
+                responses["503"]["headers"] = {"Retry-After": {
+                    "description": "seconds to wait before trying again (when the read budget ran out)",
+                    "schema": {"type": "integer"}}}
         for unused in ("HTTPValidationError", "ValidationError"):
             schema["components"]["schemas"].pop(unused, None)
         app.openapi_schema = schema
@@ -191,4 +290,5 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(walk(request.app.routes))
 
 
-_titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+_titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           413: "Payload too large", 499: "Client closed request", 503: "Read budget exceeded"}

@@ -42,7 +42,10 @@ class RiskFormat(str, Enum):
 
 
 def _as_of(value: Optional[str]):
-    """--as-of: a date (midnight UTC... the end of that day is what people mean) or a date-time."""
+    """--as-of: a date (midnight UTC... the end of that day is what people mean) or a date-time.
+
+    A date-time must exist in UTC, where the store keeps every moment: 0001-01-01T00:00:00+01:00
+    is in year 0 there, and would otherwise fail deep inside a query with a traceback."""
     if value is None:
         return None
     from datetime import datetime, time, timedelta, timezone
@@ -53,8 +56,15 @@ def _as_of(value: Optional[str]):
             return datetime.combine(day, time.max, tzinfo=timezone.utc) - timedelta(microseconds=time.max.microsecond)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"expected a date (2026-11-25) or an ISO date-time, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        raise typer.BadParameter(f"expected a date (2026-11-25) or an ISO date-time, got {value!r}",
+                                 param_hint="--as-of") from None
+    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise typer.BadParameter(f"{value!r} is not a moment UTC can hold: it must lie between 0001-01-01 and "
+                                 f"9999-12-31 in UTC", param_hint="--as-of") from None
+    return moment
 
 
 AsOfOption = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Evaluate as known on this date (default: now).")]
@@ -304,9 +314,9 @@ def risk(
     top: Annotated[int, typer.Option("--top", min=0, help="With --by-model: findings to show per model.")] = 3,
 ) -> None:
     """Governance findings: every condition, where it reaches, how severe, what to do."""
+    moment = _as_of(as_of)  # a bad date is a usage error before anything is opened
     from checks import risk as risk_service
 
-    moment = _as_of(as_of)
     if by_model:
         from checks.summary import summarise
 
@@ -346,11 +356,12 @@ def report(
     policy: PolicyOption = None,
 ) -> None:
     """The model's training-data governance report (Markdown, with a Mermaid lineage chart)."""
+    moment = _as_of(as_of)
     from checks import risk as risk_service
 
     with open_store(ctx) as store:
         chosen = risk_service.policy_for(store, policy)
-        text = risk_service.model_report(store, model, as_of=_as_of(as_of), policy=chosen)
+        text = risk_service.model_report(store, model, as_of=moment, policy=chosen)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -406,6 +417,7 @@ def gate(
 
     if fail_on not in ("low", "medium", "high", "critical"):
         raise typer.BadParameter(f"expected low, medium, high or critical, got {fail_on!r}", param_hint="--fail-on")
+    moment = _as_of(as_of)  # before any catalog is loaded or check run
     with open_store(ctx) as store:
         if catalogs:
             from catalog.loader import iter_catalog_files, load_catalog
@@ -416,7 +428,7 @@ def gate(
 
         with render.check_progress(_console(stderr=True)) as progress:
             result = gate_service.run_gate(store, fail_on=fail_on, models=model, everything=everything,
-                                           waivers_file=waivers, as_of=_as_of(as_of), policy=chosen, force=force,
+                                           waivers_file=waivers, as_of=moment, policy=chosen, force=force,
                                            progress=progress)
         from lineage.service import graph_of
 
@@ -461,15 +473,16 @@ def ingest(
 ) -> None:
     """Ingest OpenLineage events as `POST /api/v1/lineage` does: all of them or, on any error, none."""
     import json
+    import os
 
     from catalog.errors import ConfigurationError, InvalidEvent
     from catalog.openlineage import ingest_events
+    from catalog.openlineage_limits import EventLimits
+
+    limits = EventLimits.from_env(os.environ)  # the server's bounds: eventTime skew, edges per event
 
     name = "<stdin>" if source == "-" else source
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read {name}: {exc}") from None
+    text = _read_events_text(source, name)
     lines: list[int] = []
     try:
         data = json.loads(text)
@@ -489,17 +502,53 @@ def ingest(
                                  "events, or one JSON event per line (NDJSON)")
     with open_store(ctx) as store:
         try:
-            result = ingest_events(store, events)
+            result = ingest_events(store, events, limits=limits)
         except InvalidEvent as error:
+            # at most limits.max_problems listed, the rest counted: five million bad lines make a short answer
             where = [f"{name}:{lines[e.index]}" if lines and e.index is not None else name for e in error.errors]
             detail = "\n  ".join(f"{w}: {e.message}" for w, e in zip(where, error.errors, strict=True))
-            raise InvalidEvent("", f"{len(error.errors)} invalid event(s); nothing was written\n  {detail}") from None
+            if error.omitted:
+                detail += f"\n  ... and {error.omitted:,} more not listed"
+            if error.unchecked:
+                detail += f"\n  ... and {error.unchecked:,} more event(s) after them not checked"
+            raise InvalidEvent("", f"{error.total:,} invalid event(s); nothing was written\n  {detail}") from None
     if fmt is Format.json:
         _emit_json(result)
     else:
         _console().print(f"{result.events} events ({result.stored} new, {result.duplicates} already seen); "
                          f"datasets {result.datasets_created} created, {result.datasets_updated} updated; "
                          f"jobs {result.jobs_created} created; models {result.models_created} created")
+
+
+MAX_INGEST_BYTES = 256 * 1024 * 1024
+
+
+def _read_events_text(source: str, name: str) -> str:
+    """The events file or stdin, read in chunks up to a cap: a pipe is fine (`<(dbt-ol …)`), but
+    `/dev/zero` or a runaway producer must end in an error, not in memory exhaustion."""
+    from catalog.errors import ConfigurationError
+
+    try:
+        handle = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        chunks, size = [], 0
+        while chunk := handle.read(1024 * 1024):
+            size += len(chunk)
+            if size > MAX_INGEST_BYTES:
+                raise ConfigurationError(f"{name} is larger than {MAX_INGEST_BYTES // (1024 * 1024)} MiB; "
+                                         "split the events into several files")
+            chunks.append(chunk)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {name}: {exc.strerror or exc}") from None
+    finally:
+        if source != "-":
+            handle.close()
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"cannot read {name}: not valid UTF-8 (byte {exc.start})") from None
 
 
 @app.command()
@@ -515,16 +564,33 @@ def serve(
 
     import uvicorn
 
+    from api.app import allowed_hosts_for, settings_problems
+    from catalog.errors import ConfigurationError
     from catalog.store import Store, mask_url
 
     settings: Settings = ctx.obj
+    problems = settings_problems(settings)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     Store(settings.db).close()  # fail fast (exit 2) on a bad URL, and migrate once before the workers start
     os.environ["HEADWATER_DB"] = settings.db
+    # The app is built by uvicorn from the environment, in each worker: hand it the default Host list
+    # for the address bound here (an explicit HEADWATER_ALLOWED_HOSTS wins).
+    hosts = tuple(h.strip().lower() for h in os.environ.get("HEADWATER_ALLOWED_HOSTS", "").split(",") if h.strip())
+    hosts = hosts or allowed_hosts_for(host)
+    os.environ["HEADWATER_ALLOWED_HOSTS"] = ",".join(hosts)
     console = _console(stderr=True)
     console.print(f"serving {mask_url(settings.db)} on http://{host}:{port} (docs at /docs, lineage viewer at /viewer)")
+    console.print(f"allowed hosts: {', '.join(hosts)}; reads: {settings.reads}; "
+                  f"read budget {settings.read_budget:g} s", markup=False)
     if not settings.tokens:
         console.print("[yellow]HEADWATER_TOKENS is not set: the API is read-only, every write is refused (403)[/]")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        if settings.reads == "token":
+            console.print("[yellow]HEADWATER_READS=token and no token: every read is refused too (403)[/]")
+    # After SIGTERM, running requests get `shutdown_timeout` seconds; then they are cancelled, which
+    # stops the reads they run (api/deps.py ReadBudget), so the process exits within seconds.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                timeout_graceful_shutdown=settings.shutdown_timeout)  # type: ignore[arg-type]  # seconds; floats work
 
 
 @app.command()

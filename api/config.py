@@ -20,6 +20,21 @@ class Settings:
     # Folders whose files the server may read (checks) and accept as locations (PUT, OpenLineage).
     # Empty: the working directory and the folder of every catalog file loaded into the store.
     data_roots: tuple[Path, ...] = ()
+    # Database servers (host or host:port) the server may connect to for a location named through the
+    # API or OpenLineage; SQLite files are judged by the data roots instead. Empty: none.
+    allowed_databases: tuple[str, ...] = ()
+    # Who may read (every GET of the API and /viewer): "open" (anyone who reaches the server) or
+    # "token" (a bearer token from HEADWATER_TOKENS, checked as writes check it).
+    reads: str = "open"
+    # Names a request's Host header may carry (DNS-rebinding defence); "*" allows any. None means no
+    # check at all: only an app built in code (in-process tests) has it; from_env always sets a list,
+    # and `headwater serve` defaults it to the address it binds (with the loopback names on loopback).
+    allowed_hosts: tuple[str, ...] | None = None
+    # Seconds an expensive read (risk, impact, lineage, reports, viewer) may run before it is stopped
+    # and answered 503: an anonymous request must not cost without bound as the catalog grows.
+    read_budget: float = 30.0
+    # Seconds `headwater serve` lets running requests finish after SIGTERM before cancelling them.
+    shutdown_timeout: float = 3.0
 
     @classmethod
     def from_env(cls, *, db: str | None = None) -> "Settings":
@@ -27,5 +42,26 @@ class Settings:
         tokens = tuple(t.strip() for t in os.environ.get("HEADWATER_TOKENS", "").split(",") if t.strip())
         limit = int(os.environ.get("HEADWATER_MAX_BODY_BYTES", 10 * 1024 * 1024))
         roots = tuple(Path(p) for p in os.environ.get("HEADWATER_DATA_ROOTS", "").split(os.pathsep) if p.strip())
+        databases = tuple(h.strip().lower() for h in os.environ.get("HEADWATER_ALLOWED_DATABASES", "").split(",") if h.strip())
+        hosts = tuple(h.strip().lower() for h in os.environ.get("HEADWATER_ALLOWED_HOSTS", "").split(",") if h.strip())
         return cls(db=db or os.environ.get("HEADWATER_DB") or DEFAULT_URL, tokens=tokens, max_body_bytes=limit,
-                   data_roots=roots)
+                   data_roots=roots, allowed_databases=databases,
+                   reads=os.environ.get("HEADWATER_READS", "").strip().lower() or "open",
+                   allowed_hosts=hosts or LOOPBACK_HOSTS,
+                   read_budget=_seconds("HEADWATER_READ_BUDGET", 30.0),
+                   shutdown_timeout=_seconds("HEADWATER_SHUTDOWN_TIMEOUT", 3.0))
+
+
+# What a server on the loopback interface answers to (uvicorn's own default bind is 127.0.0.1).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _seconds(name: str, default: float) -> float:
+    """Seconds from the environment. Not judged here (every CLI command builds Settings, and a server
+    setting must not break `headwater risk`): junk becomes NaN, which
+    `api.app.settings_problems` names."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        return float("nan")

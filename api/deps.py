@@ -1,18 +1,29 @@
-"""What routers get from the app: the store, the settings, and the write guard."""
+"""What routers get from the app: the store, the settings, the token guard, and the read budget."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import functools
 import hashlib
 import hmac
-from typing import Annotated
+import math
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from api.config import Settings
 from catalog.store import Store
 
-_bearer = HTTPBearer(auto_error=False, description="A token from HEADWATER_TOKENS; needed for writes")
+T = TypeVar("T")
+
+_bearer = HTTPBearer(auto_error=False, description="A token from HEADWATER_TOKENS; needed for writes, and for reads "
+                                                   "when HEADWATER_READS=token")
 
 
 def get_store(request: Request) -> Store:
@@ -23,11 +34,9 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def require_writer(  # async: no thread-pool hop on every write (it does no I/O)
-    settings: Annotated[Settings, Depends(get_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Writes need a bearer token from HEADWATER_TOKENS, compared in constant time.
+def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | None,
+               action: Literal["read", "write"]) -> None:
+    """One token rule for reads and writes: a bearer token from HEADWATER_TOKENS, in constant time.
 
     Both sides are hashed first, so `compare_digest` always compares 32 bytes (it returns early on
     a length mismatch, which would tell a guesser the token's length), and every configured token
@@ -35,13 +44,194 @@ async def require_writer(  # async: no thread-pool hop on every write (it does n
     ever put in a message or a log.
     """
     if credentials is None:
-        raise HTTPException(401, "a bearer token is required for writes", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, f"a bearer token is required for {action}s", headers={"WWW-Authenticate": "Bearer"})
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     matches = [hmac.compare_digest(given, hashlib.sha256(token.encode()).digest()) for token in settings.tokens]
     if not any(matches):
-        raise HTTPException(403, "this token may not write")
+        raise HTTPException(403, f"this token may not {action}")
+
+
+async def require_writer(  # async: no thread-pool hop on every write (it does no I/O)
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Writes always need a token."""
+    _authorise(settings, credentials, "write")
+
+
+async def require_reader(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Reads need a token when HEADWATER_READS=token. `create_app` attaches this to the read
+    routers only then, so the OpenAPI schema says which it is; the check here is a second lock."""
+    if settings.reads != "open":
+        _authorise(settings, credentials, "read")
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Writer = Depends(require_writer)
+Reader = Depends(require_reader)
+
+
+# --- the read budget ---------------------------------------------------------------------------------
+
+class ReadAbandoned(BaseException):
+    """Raised inside a read's worker thread to stop it: its client left, its time ran out, or the
+    server is shutting down. A BaseException, so library code's `except Exception` cannot swallow it."""
+
+
+def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
+    """Schedule `exception` in another thread (None clears one still pending). CPython delivers it at
+    the next bytecode the thread runs, so pure-Python work (networkx, the propagation) stops within
+    milliseconds; a thread inside one long C call stops when that call returns."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
+                                               ctypes.py_object(exception) if exception else None)
+
+
+class _Job:
+    """One read in its own daemon thread, which `stop()` interrupts.
+
+    Its own thread rather than the shared pool: an exception raised into a pool thread after the
+    work returned would land in the pool's own loop. `running` (under `lock`) is the only window in
+    which an exception is raised into the thread; leaving it clears one still pending, so nothing
+    fires after the work is done. The exception is raised again every 0.1 s until the thread ends:
+    one that lands in a garbage-collector callback is printed and dropped by CPython, not raised.
+    `prepare` runs first and is never interrupted: it builds what later reads share (the lineage
+    graph), which would otherwise never get built on a platform where building it takes longer
+    than one request's budget. Daemon, so a thread stuck in a C call never holds up the exit.
+    """
+
+    def __init__(self, work: Callable[[], Any], loop: asyncio.AbstractEventLoop,
+                 prepare: Callable[[], Any] | None = None) -> None:
+        self.work, self.loop, self.prepare = work, loop, prepare
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.lock = threading.Lock()
+        self.running = self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="headwater-read", daemon=True)
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.stopped:
+                return
+            self.stopped = True
+        self.future.cancel()  # nobody waits for the answer any more
+        threading.Thread(target=self._keep_stopping, name="headwater-read-stopper", daemon=True).start()
+
+    def _keep_stopping(self, attempts: int = 600) -> None:
+        for _ in range(attempts):
+            with self.lock:
+                if not self.running:
+                    return  # the work is over, or has not begun (then it sees `stopped` and never does)
+                _raise_in(self.thread.ident, ReadAbandoned)  # type: ignore[arg-type]  # running: started
+            self.thread.join(0.1)
+            if not self.thread.is_alive():
+                return
+
+    def _run(self) -> None:
+        try:
+            try:
+                if self.prepare is not None:
+                    self.prepare()
+                with self.lock:
+                    if self.stopped:
+                        raise ReadAbandoned
+                    self.running = True
+                outcome: tuple[bool, Any] = (True, self.work())
+            finally:
+                self._leave()
+        except BaseException as error:  # noqa: BLE001 - handed to the request's coroutine, or dropped when abandoned
+            outcome = (False, error)
+        try:
+            self.loop.call_soon_threadsafe(self._settle, outcome)
+        except RuntimeError:  # the event loop closed (server gone): nobody to tell
+            pass
+
+    def _leave(self) -> None:
+        """Close the window; an exception that fires while doing so is caught and the window closed
+        again (another one is raised only 0.1 s later, long after this loop is done)."""
+        while True:
+            try:
+                with self.lock:
+                    self.running = False
+                    _raise_in(threading.get_ident(), None)
+                return
+            except ReadAbandoned:
+                continue
+
+    def _settle(self, outcome: tuple[bool, Any]) -> None:
+        if self.future.done():
+            return
+        ok, value = outcome
+        if ok:
+            self.future.set_result(value)
+        elif isinstance(value, ReadAbandoned):
+            self.future.cancel()
+        else:
+            self.future.set_exception(value)
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client disconnects (uvicorn then answers `receive()` with http.disconnect).
+    A read has no body, so nothing the endpoint needs is consumed here."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+class ReadBudget:
+    """Runs an expensive read so that it can be stopped: in a worker thread, for at most
+    `seconds`, and only while its client is still there.
+
+    - time runs out: the work is stopped and the answer is a 503 problem with `Retry-After`;
+    - the client goes: the work is stopped (nobody would read the answer, a 499 sent nowhere);
+    - the request is cancelled (uvicorn's graceful-shutdown timeout after SIGTERM): the work is
+      stopped, so the process can exit within seconds instead of finishing a minute of work.
+    The time counts from the request: a first read after the catalog changed waits while the
+    lineage graph is rebuilt, and may be the one that gets the 503 (the graph is built regardless).
+    The work should build the final Response: serialising a large answer is part of its cost, and
+    done on the event loop it would stall every other request.
+    """
+
+    def __init__(self, request: Request, seconds: float, store: Store) -> None:
+        self.request, self.seconds, self.store = request, seconds, store
+
+    async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        from lineage.service import graph_of
+
+        loop = asyncio.get_running_loop()
+        job = _Job(functools.partial(work, *args, **kwargs), loop, prepare=functools.partial(graph_of, self.store))
+        gone = asyncio.ensure_future(_client_gone(self.request))
+        job.thread.start()
+        try:
+            done, _ = await asyncio.wait({job.future, gone}, timeout=self.seconds, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: the server is shutting down
+            job.stop()
+            raise
+        finally:
+            gone.cancel()
+            if gone.done() and not gone.cancelled():
+                gone.exception()  # a receive() that failed also means the client is gone; retrieved, not logged
+        if job.future in done and not job.future.cancelled():
+            return job.future.result()
+        job.stop()
+        if gone in done:
+            raise HTTPException(499, "the client closed the connection; the read was stopped")
+        raise HTTPException(
+            503, f"this read needed more than its {self.seconds:g} s budget and was stopped; narrow it (model=, "
+                 f"focus=, paths=, limit=) or ask the operator to raise HEADWATER_READ_BUDGET",
+            headers={"Retry-After": str(max(1, math.ceil(self.seconds)))})
+
+
+async def read_budget(request: Request) -> ReadBudget:
+    return ReadBudget(request, request.app.state.settings.read_budget, request.app.state.store)
+
+
+BudgetDep = Annotated[ReadBudget, Depends(read_budget)]
+
+
+def json_response(result: BaseModel) -> Response:
+    """A service's pydantic answer serialised once. Returned as a model, FastAPI would validate it a
+    second time against the response model and walk it through jsonable_encoder: on a lineage of a
+    thousand nodes that took twice as long as answering the question."""
+    return Response(result.model_dump_json(), media_type="application/json")

@@ -4,42 +4,48 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from datetime import timezone
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
-
-from api.deps import StoreDep
+from api.deps import BudgetDep, StoreDep, json_response
+from api.routers.lineage import MAX_OFFSET, FindingsLimit, FindingPaths, RiskPage, capped, risk_page
 from catalog import service
 from catalog.spec import Timestamp
-from checks.results import RiskReport
 from lineage import queries
 from lineage.graph import DATASET, MODEL
 from lineage.service import graph_of
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
-Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # beyond, SQL integers overflow
+MAX_PAGE = 1000
+Limit = Annotated[int, capped(MAX_PAGE, "page size", low=1)]
+Offset = Annotated[int, capped(MAX_OFFSET, "items to skip")]  # beyond, SQL integers overflow
 
 
 @router.get("/datasets", response_model=service.DatasetPage)
-def list_datasets(store: StoreDep, namespace: str | None = None, owner: str | None = None, origin: str | None = None,
-                  tag: str | None = None, condition: Annotated[str | None, Query(
-                      description="only datasets on which this governance condition is detected now")] = None,
-                  limit: Limit = 100, offset: Offset = 0) -> service.DatasetPage:
-    if condition is None:
-        return service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)
+async def list_datasets(budget: BudgetDep, store: StoreDep, namespace: str | None = None, owner: str | None = None,
+                        origin: str | None = None, tag: str | None = None, condition: Annotated[str | None, Query(
+                            description="only datasets on which this governance condition is detected now (a "
+                                        "risk evaluation: under the read budget)")] = None,
+                        limit: Limit = 100, offset: Offset = 0) -> Response:
+    if condition is None:  # one SQL page of at most MAX_PAGE rows: bounded, and no lineage graph needed
+        return await run_in_threadpool(lambda: json_response(service.list_datasets(
+            store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)))
     from checks.policy import CONDITIONS
-    from checks.risk import evaluate
 
     if condition not in CONDITIONS:
-        from fastapi import HTTPException
-
         raise HTTPException(422, f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
+    return await budget.run(_with_condition, store, condition, namespace=namespace, owner=owner, origin=origin,
+                            tag=tag, limit=limit, offset=offset)
+
+
+def _with_condition(store, condition: str, *, limit: int, offset: int, **filters: str | None) -> Response:
+    from checks.risk import evaluate
+
     flagged = {f.node for f in evaluate(store, path_limit=0).findings if f.node == f.root and f.condition == condition}
-    page = service.list_datasets(store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=100_000, offset=0)
+    page = service.list_datasets(store, **filters, limit=100_000, offset=0)
     items = [item for item in page.items if item.id in flagged]
-    return service.DatasetPage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
+    return json_response(service.DatasetPage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit]))
 
 
 @router.get("/feeds", response_model=service.EdgePage)
@@ -70,22 +76,22 @@ def list_models(store: StoreDep, namespace: str | None = None, limit: Limit = 10
     return service.list_models(store, namespace=namespace, limit=limit, offset=offset)
 
 
-@router.get("/models/{model:path}/risk", response_model=RiskReport, tags=["lineage"])
-def model_risk(store: StoreDep, model: str, as_of: Timestamp | None = None,
-               paths: Annotated[int, Query(ge=0, le=100)] = 5) -> RiskReport:
-    """The findings that reach one model (DESIGN §3's `GET /models/{id}/risk`)."""
+@router.get("/models/{model:path}/risk", response_model=RiskPage, tags=["lineage"])
+async def model_risk(budget: BudgetDep, store: StoreDep, model: str, as_of: Timestamp | None = None,
+                     paths: FindingPaths = 5, limit: FindingsLimit = 1000, offset: Offset = 0) -> Response:
+    """The findings that reach one model (DESIGN §3's `GET /models/{id}/risk`), paged as `/risk`."""
     from checks import risk
 
-    moment = as_of.replace(tzinfo=timezone.utc) if as_of is not None and as_of.tzinfo is None else as_of
-    return risk.evaluate(store, as_of=moment, model=model, path_limit=paths)
+    return await budget.run(lambda: risk_page(risk.evaluate(store, as_of=as_of, model=model, path_limit=paths),
+                                              limit, offset))
 
 
 @router.get("/models/{model:path}/report", response_class=PlainTextResponse, tags=["lineage"],
             responses={200: {"content": {"text/markdown": {}}}})
-def model_report(store: StoreDep, model: str) -> PlainTextResponse:
+async def model_report(budget: BudgetDep, store: StoreDep, model: str) -> PlainTextResponse:
     from checks import risk
 
-    return PlainTextResponse(risk.model_report(store, model), media_type="text/markdown")
+    return await budget.run(lambda: PlainTextResponse(risk.model_report(store, model), media_type="text/markdown"))
 
 
 @router.get("/models/{model:path}", response_model=service.ModelPublic)

@@ -50,7 +50,7 @@ def _put(store, settings: Settings, response: Response, kind: str, node: str, bo
         raise InvalidCatalogFile(disagree, what="the request body")
     entry = {**body, "name": name, "namespace": namespace}
     roots = data_roots(settings, store)
-    confine_entry(body, roots, source)
+    confine_entry(body, roots, source, settings.allowed_databases)
     try:
         result = load_document(store, {"catalog": namespace, kind: [entry]}, source=kind, base=roots[0])
     except InvalidCatalogFile as error:
