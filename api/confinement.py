@@ -7,11 +7,15 @@ or another team's data. The rule:
 - data roots are `HEADWATER_DATA_ROOTS` (folders, separated by `os.pathsep`); when unset, the
   server's working directory and the folder of every catalog file an operator loaded into the store;
 - a PUT whose `location` (relative ones resolve against the first root) is a file or SQLite
-  database outside the roots is refused (422 naming `location`); so is an OpenLineage event whose
-  `dataSource` names one (400 naming the facet), before anything is written;
+  database outside the roots, or a database server not on HEADWATER_ALLOWED_DATABASES, is refused
+  (422 naming `location`); so is a PUT whose `expectations_file` lies outside the roots (422 naming
+  `expectations_file`, the file never opened; inside, it must be a regular file of at most 5 MiB);
+  an OpenLineage event whose `dataSource` names a file outside is refused too (400 naming the
+  facet), before anything is written;
 - a check run by the server re-checks every location just before reading it (paths are resolved,
-  so `..` and symlinks are judged by where they lead): a dataset named in the request is refused
-  (422, nothing checked), others are skipped with the reason.
+  so `..` and symlinks are judged by where they lead; database servers against the allow-list,
+  so a location that arrived through OpenLineage is judged too): a dataset named in the request is
+  refused (422, nothing checked), others are skipped with the reason.
 
 Catalog files loaded with the CLI are their operator's own word: their relative locations resolve
 against the file, and the CLI's own commands read them without roots.
@@ -26,6 +30,7 @@ from typing import Any
 from api.config import Settings
 from catalog.errors import InvalidCatalogFile, InvalidEvent, OutsideDataRoots, Problem
 from catalog.locations import confine, parse_location
+from catalog.secrets import mask_secrets
 from catalog.store import Store
 
 
@@ -38,19 +43,30 @@ def data_roots(settings: Settings, store: Store) -> list[Path]:
     return [Path.cwd().resolve(), *catalog_folders(store)]
 
 
-def confine_entry(body: dict[str, Any], roots: list[Path], source: str) -> None:
-    """Refuse a PUT body whose `location` leads outside the roots (malformed ones are the loader's to report)."""
+def confine_entry(body: dict[str, Any], roots: list[Path], source: str,
+                  databases: tuple[str, ...] = ()) -> None:
+    """Refuse a PUT body whose `location` leads outside the roots or to a database server not on the
+    allow-list, or whose `expectations_file` is not a file under the roots (malformed values are
+    the loader's to report). Nothing is opened here: a refused path is never read."""
     raw = body.get("location")
-    if not isinstance(raw, str):
-        return
-    try:
-        location = parse_location(raw, roots[0])
-    except ValueError:
-        return
-    try:
-        confine(location, roots, shown=raw)
-    except OutsideDataRoots as refused:
-        raise InvalidCatalogFile([Problem(source, "location", str(refused))], what="the request body") from None
+    if isinstance(raw, str):
+        try:
+            location = parse_location(raw, roots[0])
+        except ValueError:
+            location = None
+        if location is not None:
+            try:
+                confine(location, roots, shown=mask_secrets(raw), databases=databases)
+            except OutsideDataRoots as refused:
+                raise InvalidCatalogFile([Problem(source, "location", str(refused))], what="the request body") from None
+    suite = body.get("expectations_file")
+    if isinstance(suite, str) and suite.strip():
+        path = Path(suite).expanduser()
+        real = (path if path.is_absolute() else roots[0] / path).resolve()
+        if not any(real.is_relative_to(root.expanduser().resolve()) for root in roots):
+            raise InvalidCatalogFile([Problem(source, "expectations_file", (
+                f"{suite} lies outside the server's data roots, so the server will not read it "
+                "(its operator can add a folder to HEADWATER_DATA_ROOTS)"))], what="the request body")
 
 
 def confine_events(events: list[Any], roots: Callable[[], list[Path]]) -> None:

@@ -94,7 +94,12 @@ def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path
 
 
 def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str]) -> LoadResult:
-    """One transaction; callers run it again when it lost a race to a concurrent writer (catalog/retry.py)."""
+    """One transaction; callers run it again when it lost a race to a concurrent writer (catalog/retry.py).
+
+    The plan's cycle check reads the store's edges inside this transaction, which waits for any
+    other writer first (`Store.transaction`): a concurrent load or ingestion can commit before
+    the check, or after this commit, never in between.
+    """
     result = LoadResult(files=files)
     with store.transaction() as writer:
         plan = _Plan(documents, writer)
@@ -338,17 +343,10 @@ class _Plan:
             if source == "catalog" and out in self.datasets:
                 continue  # this load replaces those edges
             graph.add_edge(inp, out)
-        for out, inputs in self.derived_from.items():
-            graph.add_edges_from((inp, out) for inp in inputs)
-        cycle = None
+        declared = {(inp, out) for out, inputs in self.derived_from.items() for inp in inputs}
+        graph.add_edges_from(declared)
         if not nx.is_directed_acyclic_graph(graph):  # linear; find_cycle alone is not, on a million edges
-            cycle = nx.find_cycle(graph)
-        if cycle:
-            names = " -> ".join(node[1] for node, _ in cycle) + f" -> {cycle[0][0][1]}"
-            blamed = next((self.datasets[out] for _, out in cycle if out in self.datasets), None)
-            problem = f"derivation cycle: {names}; lineage must flow one way"
-            if blamed is not None:
-                self.problems.append(blamed.problem(problem, "derived_from"))
+            self._report_cycles(graph, declared)
         bases = nx.DiGraph((model, base) for model, base in self.base_models.items() if base)
         try:
             loop = nx.find_cycle(bases)
@@ -357,6 +355,27 @@ class _Plan:
         if loop:
             names = " -> ".join(node[1] for node, _ in loop) + f" -> {loop[0][0][1]}"
             self.problems.append(self.models[loop[0][0]].problem(f"base_model cycle: {names}", "base_model"))
+
+    def _report_cycles(self, graph, declared: set[tuple[Key, Key]]) -> None:
+        """One problem per cycle that runs through an edge this load declares.
+
+        A cycle the store already held (one written before cycles were refused everywhere) is not
+        this load's doing and must not hide the file's own: every strongly connected component is
+        judged by the edges of this load inside it, not by whichever cycle networkx finds first.
+        """
+        import networkx as nx
+
+        ordered = sorted(declared)
+        for component in nx.strongly_connected_components(graph):
+            if len(component) < 2 and not any(graph.has_edge(n, n) for n in component):
+                continue
+            edge = next(((i, o) for i, o in ordered if i in component and o in component), None)
+            if edge is None:
+                continue
+            cycle = nx.find_cycle(graph.subgraph(component), source=edge[1])
+            names = " -> ".join(node[1] for node, _ in cycle) + f" -> {cycle[0][0][1]}"
+            self.problems.append(self.datasets[edge[1]].problem(
+                f"derivation cycle: {names}; lineage must flow one way", "derived_from"))
 
     # --- the write ------------------------------------------------------------------------------
     def apply(self, result: LoadResult) -> None:

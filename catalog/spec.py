@@ -134,7 +134,7 @@ class DatasetSpec(Strict):
     name: Name
     namespace: Name | None = None
     description: str | None = None
-    location: str | None = None
+    location: str | None = Field(default=None, max_length=4096)  # a URL or path; bounded so masking stays cheap
     owner: str | None = None
     origin: Origin | None = None
     personal_data: bool | None = None

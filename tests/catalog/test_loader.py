@@ -251,6 +251,26 @@ def test_cycle_through_edges_already_in_the_store_is_refused(store, tmp_path):
     assert "derivation cycle" in problem.message and problem.line == 4
 
 
+def test_a_cycle_the_store_already_holds_does_not_hide_the_files_own(store, tmp_path):
+    """Stores written before cycles were refused everywhere may hold one (p <-> q, from a pipeline):
+    it must neither block an unrelated load nor stand in for the cycle a file itself declares."""
+    from sqlalchemy import select
+
+    load_catalog(store, [write(tmp_path, "catalog: t\ndatasets:\n  - name: p\n  - name: q\n", "old.yaml")])
+    with store.transaction() as writer:
+        session = writer.session
+        ids = dict(session.execute(select(Dataset.name, Dataset.id)).all())
+        session.add_all([Derivation(input_id=ids["p"], output_id=ids["q"], source="openlineage"),
+                         Derivation(input_id=ids["q"], output_id=ids["p"], source="openlineage")])
+    unrelated = write(tmp_path, "catalog: t\ndatasets:\n  - name: x\n  - name: y\n    derived_from: [x]\n", "fine.yaml")
+    assert load_catalog(store, [unrelated]).counts["datasets"]["created"] == 2
+    looping = write(tmp_path, "catalog: t\ndatasets:\n  - name: m\n    derived_from: [n]\n  - name: n\n    derived_from: [m]\n",
+                    "loop.yaml")
+    (problem,) = problems_of(store, looping)
+    assert "derivation cycle" in problem.message and " m " in f" {problem.message} ".replace("->", " ")
+    assert "p" not in problem.message.split(":", 1)[1].replace("->", " ").split()
+
+
 def test_ambiguous_bare_reference_lists_the_full_ids(store, tmp_path):
     load_catalog(store, [write(tmp_path, "catalog: one\ndatasets:\n  - name: shared\n", "one.yaml")])
     load_catalog(store, [write(tmp_path, "catalog: two\ndatasets:\n  - name: shared\n", "two.yaml")])

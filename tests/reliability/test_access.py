@@ -112,7 +112,7 @@ def _with_password(url: str, password: str = PASSWORD) -> str:
 
 @pytest.mark.postgres
 def test_database_passwords_are_masked_everywhere(pg_url: str, serve, headwater, tmp_path: Path,
-                                                  figures: Counter[str]) -> None:
+                                                  figures: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The test server trusts loopback, so any password opens it: one that must never be shown."""
     url = _with_password(pg_url)
     seen: list[str] = []
@@ -130,6 +130,7 @@ def test_database_passwords_are_masked_everywhere(pg_url: str, serve, headwater,
     assert bad.returncode == 2
     seen += [unreachable.stderr, bad.stderr]
 
+    monkeypatch.setenv("HEADWATER_ALLOWED_DATABASES", "127.0.0.1")  # the test server may be a dataset's location
     server = serve(url)
     location = _with_password(pg_url, "LocationPw-4e1d") + "#public.nosuch"
     with httpx.Client(base_url=server.base, timeout=120) as http:

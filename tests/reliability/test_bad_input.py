@@ -179,6 +179,7 @@ def test_loading_gating_or_ingesting_nothing_is_exit_2_saying_what_was_looked_fo
         (("gate", str(empty)), f"no catalog files (*.yaml, *.yml, *.json) in the folder {empty}"),
         (("ingest", str(blank)), f"{blank}: no OpenLineage events in it"),
         (("ingest", "-"), "<stdin>: no OpenLineage events in it"),
+        (("ingest", "/dev/zero"), "/dev/zero is larger than 256 MiB"),  # read in chunks, to a cap
     ):
         result = headwater(*args, db=loaded_store, input="[]")
         assert result.returncode == 2 and expect in result.stderr, (args, result.stderr)

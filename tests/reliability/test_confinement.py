@@ -8,6 +8,7 @@ the field, before anything is written or read; the same spellings inside the roo
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -37,7 +38,7 @@ def tree(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(tree: Path, store_url: str):
-    settings = Settings(db=store_url, tokens=(TOKEN,), data_roots=(tree / "root",))
+    settings = Settings(db=store_url, tokens=(TOKEN,), data_roots=(tree / "root",), allowed_databases=("db.example",))
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -53,7 +54,7 @@ def _outside(tree: Path) -> list[str]:
 
 def _inside(tree: Path) -> list[str]:
     return ["data/ok.csv", str(tree / "root" / "data" / "ok.csv"), f"file://{tree}/root/data/ok.csv",
-            "data/../data/ok.csv", "sqlite:///data/local.db#t", "s3://bucket/key.csv", "postgresql://db.example/x#t"]
+            "data/../data/ok.csv", "sqlite:///data/local.db#t", "s3://bucket/key.csv"]
 
 
 def test_put_refuses_locations_outside_the_data_roots(client, tree: Path, store_url: str,
@@ -151,3 +152,74 @@ def test_the_cli_trusts_its_operator_and_resolves_against_the_catalog_file(tree:
         from catalog.schema import Dataset
 
         assert session.scalar(select(Dataset.location)) == str((tree / "outside" / "secret.csv").resolve())
+
+
+def test_expectations_file_outside_the_roots_is_never_opened(client, tree: Path, store_url: str,
+                                                             figures: Counter[str]) -> None:
+    """The server once opened any path named here: a JSON file's keys came back in the 422, /etc/passwd
+    against a missing file was an existence oracle, a FIFO blocked the request holding the write lock."""
+    (tree / "outside" / "suite.json").write_text('{"hunter2": "topsecret"}')
+    os.mkfifo(tree / "root" / "fifo.json")
+    (tree / "root" / "suite.json").write_text(json.dumps({"expectations": [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "id"}}]}))
+    before = store_rows(store_url)
+    answers = {}
+    for suite in (str(tree / "outside" / "suite.json"), "../outside/suite.json", "/etc/passwd", "/etc/no-such-file",
+                  "/dev/zero", "escape/suite.json", "fifo.json"):
+        response = client.put("/api/v1/datasets/ns:suite", json={"location": "data/ok.csv", "expectations_file": suite},
+                              headers=AUTH)
+        assert response.status_code == 422, (suite, response.text)
+        assert response.json()["errors"][0]["field"] == "expectations_file", response.text
+        assert "hunter2" not in response.text and "topsecret" not in response.text and "root:" not in response.text
+        answers[suite] = response.json()["detail"]
+        figures["confinement escapes refused"] += 1
+    assert "not a regular file" in answers["fifo.json"]
+    # existence is no longer an oracle: a real and a missing file outside get the same answer
+    assert answers["/etc/passwd"].replace("/etc/passwd", "X") == answers["/etc/no-such-file"].replace("/etc/no-such-file", "X")
+    assert store_rows(store_url) == before
+    fine = client.put("/api/v1/datasets/ns:suite", json={"location": "data/ok.csv", "expectations_file": "suite.json"},
+                      headers=AUTH)
+    assert fine.status_code == 201, fine.text
+
+
+def test_database_servers_off_the_allow_list_are_never_connected_to(client, tree: Path, store_url: str,
+                                                                    figures: Counter[str]) -> None:
+    """A write token once made the server open a connection to any host and port (SSRF)."""
+    import socket
+
+    from tests.reliability.conftest import run_event
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    try:
+        before = store_rows(store_url)
+        for url in (f"postgresql+psycopg://u:p@127.0.0.1:{port}/x#t", f"postgresql://127.0.0.1:{port}/x#public.t",
+                    "postgresql://10.0.0.1/x#t", "postgresql://db.example.evil.com/x#t", "postgresql:///x#t"):
+            response = client.put("/api/v1/datasets/ns:probe", json={"location": url}, headers=AUTH)
+            assert response.status_code == 422 and response.json()["errors"][0]["field"] == "location", response.text
+            assert "HEADWATER_ALLOWED_DATABASES" in response.json()["detail"]
+            figures["database servers refused"] += 1
+        assert store_rows(store_url) == before
+        assert client.put("/api/v1/datasets/ns:allowed", json={"location": "postgresql://db.example:5432/x#t"},
+                          headers=AUTH).status_code == 201
+        # lineage from OpenLineage keeps the location, but a check run by the server never dials it
+        event = run_event(0, 1, inputs=[], output="probe")
+        event["outputs"] = [{"namespace": f"postgres://127.0.0.1:{port}", "name": "x.public.t",
+                             "facets": {"dataSource": {**DATASOURCE, "uri": f"postgresql://127.0.0.1:{port}/x"}}}]
+        assert client.post("/api/v1/lineage", json=event, headers=AUTH).status_code == 201
+        named = client.post("/api/v1/checks", json={"datasets": [f"postgres://127.0.0.1:{port}:x.public.t"]}, headers=AUTH)
+        assert named.status_code == 422 and "HEADWATER_ALLOWED_DATABASES" in named.text, named.text
+        everything = client.post("/api/v1/checks", json={}, headers=AUTH)
+        assert everything.status_code == 200
+        assert any("HEADWATER_ALLOWED_DATABASES" in s["reason"] for s in everything.json()["skipped"]), everything.text
+        figures["database servers refused"] += 2
+        try:
+            listener.accept()
+            raise AssertionError("the server connected to a database server off the allow-list")
+        except TimeoutError:
+            pass
+    finally:
+        listener.close()
