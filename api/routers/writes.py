@@ -93,7 +93,8 @@ def delete_model(store: StoreDep, model: str) -> Response:
     return _delete(store, model, "model")
 
 
-@router.post("/incidents", status_code=status.HTTP_201_CREATED)
+@router.post("/incidents", status_code=status.HTTP_201_CREATED,
+             responses={200: {"description": "already recorded (or updated): nothing new created"}})
 def post_incident(store: StoreDep, response: Response, incident: IncidentSpec) -> dict:
     """Record an incident (idempotent on dataset, kind and opening time); `dataset` is a full id or a name."""
     namespace = incident.dataset.removeprefix("dataset:").rpartition(":")[0] or "default"

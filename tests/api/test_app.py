@@ -162,6 +162,8 @@ def test_post_incident_is_idempotent_and_feeds_risk(client):
     body = {"dataset": "raw.repayment_history", "kind": "poisoning", "opened": "2026-11-20", "note": "label flips"}
     assert client.post("/api/v1/incidents", json=body, headers=AUTH).status_code == 201
     assert client.post("/api/v1/incidents", json=body, headers=AUTH).status_code == 200
+    # found by a randomised schemathesis run: the repeat's 200 was not in the schema
+    assert "200" in client.get("/openapi.json").json()["paths"]["/api/v1/incidents"]["post"]["responses"]
     risk = client.get("/api/v1/risk", params={"model": "credit-scorer", "as_of": "2026-11-25T12:00:00Z"}).json()
     # the scorer trained on 2026-10-01, before this poisoning window opened: not tainted
     assert "poisoning_flagged" not in {f["root_condition"] for f in risk["findings"]}
