@@ -133,7 +133,8 @@ def _explain(error: dict[str, Any]) -> str:
         message = message.removeprefix(prefix)
     message = message[0].lower() + message[1:] if message else message
     if given is not None and not isinstance(given, (dict, list)):
-        message += f" (got {given!r})"
+        shown = repr(given)  # cut short: a 9 MB value must not come back as a 9 MB error
+        message += f" (got {shown if len(shown) <= 200 else shown[:200] + f'… ({len(shown):,} characters)'})"
     return message
 
 

@@ -81,6 +81,10 @@ def _representable(value: datetime) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime), AfterValidator(_representable)]
 Text = Annotated[str, BeforeValidator(_text)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000)]
+# Free text is bounded too: every read serves it to anyone, so an unbounded field is an amplifier.
+ShortText = Annotated[str, Field(max_length=1000)]        # an owner, a purpose
+Link = Annotated[str, Field(max_length=4096)]             # a URL
+LongText = Annotated[str, Field(max_length=100_000)]      # a description, an incident note
 
 
 class Strict(BaseModel):
@@ -120,11 +124,11 @@ class BiasExaminationSpec(Strict):
 
     status: Literal["passed", "failed", "mitigated"]
     date: Day | None = None
-    documentation: str | None = None
+    documentation: Link | None = None
 
 
 class DefaultsSpec(Strict):
-    owner: str | None = None
+    owner: ShortText | None = None
     origin: Origin | None = None
     freshness: Duration | None = None
     retention: Duration | None = None
@@ -133,19 +137,19 @@ class DefaultsSpec(Strict):
 class DatasetSpec(Strict):
     name: Name
     namespace: Name | None = None
-    description: str | None = None
+    description: LongText | None = None
     location: str | None = Field(default=None, max_length=4096)  # a URL or path; bounded so masking stays cheap
-    owner: str | None = None
+    owner: ShortText | None = None
     origin: Origin | None = None
     personal_data: bool | None = None
     special_categories: list[SpecialCategory] = Field(default_factory=list)
     legal_basis: LegalBasis | None = None
-    purpose: str | None = None
+    purpose: ShortText | None = None
     licence: LicenceSpec | None = None
     retention: Duration | None = None
     freshness: Duration | None = None
     last_updated: Timestamp | None = None
-    documentation: str | None = Field(default=None, description="link to the datasheet")
+    documentation: Link | None = Field(default=None, description="link to the datasheet")
     special_category_basis: str | None = Field(default=None, description="the GDPR Art. 9(2) condition relied on")
     collected: date | None = Field(default=None, description="when the data was collected or acquired")
     retention_until: date | None = None
@@ -183,9 +187,9 @@ class ModelSpec(Strict):
     version: Text | None = None
     risk_tier: RiskTier
     deployed: bool = False
-    purpose: str | None = None
-    owner: str | None = None
-    description: str | None = None
+    purpose: ShortText | None = None
+    owner: ShortText | None = None
+    description: LongText | None = None
     tags: list[Text] = Field(default_factory=list)
     base_model: Name | None = Field(default=None, description="the model this one was fine-tuned from")
     trained_on: list[FeedSpec] = Field(default_factory=list)
@@ -209,7 +213,7 @@ class IncidentSpec(Strict):
         default=None, description="when the problem started (compromise window, withdrawal); default: opened")
     due: date | None = Field(default=None, description="deadline to act, for erasure requests and objections")
     resolved: Timestamp | None = None
-    note: str | None = None
+    note: LongText | None = None
 
     @model_validator(mode="after")
     def _resolved_after_opened(self) -> "IncidentSpec":

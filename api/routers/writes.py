@@ -41,10 +41,16 @@ def _as_body_fields(error: InvalidCatalogFile, prefix: str, source: str) -> Inva
     return InvalidCatalogFile(problems, what="the request body")
 
 
+def _brief(value: Any) -> str:
+    """A value quoted back in an error, cut short: a 9 MB name must not come back as a 19 MB answer."""
+    text = repr(value)
+    return text if len(text) <= 200 else f"{text[:200]}… ({len(text):,} characters)"
+
+
 def _put(store, settings: Settings, response: Response, kind: str, node: str, body: dict[str, Any]) -> LoadResult:
     namespace, name = _split(node, kind[:-1])
     source = f"PUT /api/v1/{kind}/{node}"
-    disagree = [Problem(source, key, f"the body says {body[key]!r} but the path says {value!r}")
+    disagree = [Problem(source, key, f"the body says {_brief(body[key])} but the path says {value!r}")
                 for key, value in (("name", name), ("namespace", namespace)) if key in body and body[key] != value]
     if disagree:  # a PUT to one name must not quietly write another, nor quietly drop what the body says
         raise InvalidCatalogFile(disagree, what="the request body")
