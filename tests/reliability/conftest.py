@@ -129,3 +129,32 @@ def count_rows(url: str, table: str, where: str = "") -> int:
             return int(connection.execute(text(f'SELECT count(*) FROM "{table}" {where}')).scalar_one())
     finally:
         engine.dispose()
+
+
+def integrity_problems(url: str) -> list[str]:
+    """SQLite's own checks, and on both backends: no foreign key (of any table) naming a missing row."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    problems: list[str] = []
+    try:
+        with engine.connect() as connection:
+            if url.startswith("sqlite"):
+                result = connection.exec_driver_sql("PRAGMA integrity_check").scalar_one()
+                if result != "ok":
+                    problems.append(f"integrity_check: {result}")
+                problems += [f"foreign_key_check: {row}"
+                             for row in connection.exec_driver_sql("PRAGMA foreign_key_check")]
+            inspector = inspect(connection)
+            for table in inspector.get_table_names():
+                for fk in inspector.get_foreign_keys(table):
+                    (column,), (target,) = fk["constrained_columns"], fk["referred_columns"]
+                    parent = fk["referred_table"]
+                    orphans = connection.execute(text(
+                        f'SELECT count(*) FROM "{table}" t LEFT JOIN "{parent}" p ON p."{target}" = t."{column}" '
+                        f'WHERE t."{column}" IS NOT NULL AND p."{target}" IS NULL')).scalar_one()
+                    if orphans:
+                        problems.append(f"{orphans} {table}.{column} point at no {parent} row")
+    finally:
+        engine.dispose()
+    return problems

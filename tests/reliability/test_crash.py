@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT
-from tests.reliability.conftest import AUTH, NAMESPACE, count_rows, run_event
+from tests.reliability.conftest import AUTH, NAMESPACE, count_rows, integrity_problems, run_event
 
 CRASHES, WRITERS, BATCH = 3, 4, 5
 ACKED_BEFORE_KILL = 150  # events acknowledged (over all writers) before the kill, per crash
@@ -54,28 +54,6 @@ def _names(url: str, namespace: str) -> set[str]:
         engine.dispose()
 
 
-def _integrity_problems(url: str) -> list[str]:
-    engine = create_engine(url)
-    problems: list[str] = []
-    try:
-        with engine.connect() as connection:
-            if url.startswith("sqlite"):
-                result = connection.exec_driver_sql("PRAGMA integrity_check").scalar_one()
-                if result != "ok":
-                    problems.append(f"integrity_check: {result}")
-                problems += [f"foreign_key_check: {row}" for row in connection.exec_driver_sql("PRAGMA foreign_key_check")]
-            for table, column in (("derivations", "input_id"), ("derivations", "output_id"), ("feeds", "dataset_id"),
-                                  ("feeds", "model_id"), ("incidents", "dataset_id")):
-                parent = "models" if column == "model_id" else "datasets"
-                orphans = connection.execute(text(
-                    f"SELECT count(*) FROM {table} t LEFT JOIN {parent} p ON p.id = t.{column} WHERE p.id IS NULL")).scalar_one()
-                if orphans:
-                    problems.append(f"{orphans} {table}.{column} point at no {parent} row")
-    finally:
-        engine.dispose()
-    return problems
-
-
 def test_kill_9_mid_ingestion_loses_no_acknowledged_write(store_url: str, serve, headwater, tmp_path,
                                                            figures: Counter[str]) -> None:
     server = serve(store_url)
@@ -97,7 +75,7 @@ def test_kill_9_mid_ingestion_loses_no_acknowledged_write(store_url: str, serve,
                 acked_datasets += datasets
         server.start()  # same store, as a supervisor would restart it
 
-        assert _integrity_problems(store_url) == []
+        assert integrity_problems(store_url) == []
         outputs = {e["outputs"][0]["name"] for e in acked_events}
         stored = _names(store_url, NAMESPACE)
         assert outputs <= stored, f"acknowledged but lost: {sorted(outputs - stored)[:5]}"
@@ -113,4 +91,4 @@ def test_kill_9_mid_ingestion_loses_no_acknowledged_write(store_url: str, serve,
 
     loaded = headwater("load", str(ROOT / "examples" / "catalog.yaml"), db=store_url)  # the next load works
     assert loaded.returncode == 0, loaded.stderr
-    assert _integrity_problems(store_url) == []
+    assert integrity_problems(store_url) == []

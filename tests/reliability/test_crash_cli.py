@@ -56,7 +56,7 @@ from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT
-from tests.reliability.conftest import store_rows
+from tests.reliability.conftest import count_rows, integrity_problems, store_rows
 
 Rows = dict[str, list[tuple]]
 Headwater = Callable[..., "subprocess.CompletedProcess[str]"]  # tests/conftest.py's in-process CLI runner
@@ -207,15 +207,6 @@ def _revision(url: str) -> int:
         engine.dispose()
 
 
-def _count(url: str, table: str) -> int:
-    engine = _engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
     """Every row of every table as content: surrogate ids replaced by the natural key of the row they
     name ((namespace, name) of a dataset, model or job), load timestamps left out. Two stores that
@@ -251,33 +242,6 @@ def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
             return logical
     finally:
         engine.dispose()
-
-
-def _integrity_problems(url: str) -> list[str]:
-    """SQLite's own checks, and on both backends: no foreign key (of any table) naming a missing row."""
-    engine = _engine(url)
-    problems: list[str] = []
-    try:
-        with engine.connect() as connection:
-            if url.startswith("sqlite"):
-                result = connection.exec_driver_sql("PRAGMA integrity_check").scalar_one()
-                if result != "ok":
-                    problems.append(f"integrity_check: {result}")
-                problems += [f"foreign_key_check: {row}"
-                             for row in connection.exec_driver_sql("PRAGMA foreign_key_check")]
-            inspector = inspect(connection)
-            for table in inspector.get_table_names():
-                for fk in inspector.get_foreign_keys(table):
-                    (column,), (target,) = fk["constrained_columns"], fk["referred_columns"]
-                    parent = fk["referred_table"]
-                    orphans = connection.execute(text(
-                        f'SELECT count(*) FROM "{table}" t LEFT JOIN "{parent}" p ON p."{target}" = t."{column}" '
-                        f'WHERE t."{column}" IS NOT NULL AND p."{target}" IS NULL')).scalar_one()
-                    if orphans:
-                        problems.append(f"{orphans} {table}.{column} point at no {parent} row")
-    finally:
-        engine.dispose()
-    return problems
 
 
 def _state(url: str, old: Rows, new: Rows) -> State:
@@ -570,7 +534,7 @@ def test_kill_9_during_load_leaves_the_old_store_or_the_new_one(store_url: str, 
         finally:
             lock.close()
 
-        problems = _integrity_problems(store)
+        problems = integrity_problems(store)
         assert problems == [], problems
         current = _state(store, old, new)
         assert current != "mixed", f"kill -9 {when}: {_differences(store, old, new)}"
@@ -593,7 +557,7 @@ def test_kill_9_during_load_leaves_the_old_store_or_the_new_one(store_url: str, 
     assert reloaded["counts"] == expected
     assert reloaded["revision"] == _revision(store) == revision + 1
     assert _logical(store) == new
-    assert _integrity_problems(store) == []
+    assert integrity_problems(store) == []
 
 
 # --- 2. kill -9 during `headwater check` -------------------------------------------------------
@@ -651,7 +615,7 @@ def test_kill_9_during_check_leaves_only_complete_runs(store_url: str, tmp_path:
     catalog = _example(tmp_path)
     loaded = headwater("load", str(catalog), db=store_url)
     assert loaded.returncode == 0, loaded.stderr
-    datasets = _count(store_url, "datasets")  # every one has a location: one run each
+    datasets = count_rows(store_url, "datasets")  # every one has a location: one run each
     runs_now, engine = _runs_counter(store_url)
     lock = WriteLock(store_url)
     try:
@@ -673,7 +637,7 @@ def test_kill_9_during_check_leaves_only_complete_runs(store_url: str, tmp_path:
                 assert cli.process.returncode in (0, 1), cli.stderr
             else:
                 pytest.fail(f"the check ended each time before it could be killed after its run {after}")
-            problems = _integrity_problems(store_url) + _incomplete_runs(store_url)
+            problems = integrity_problems(store_url) + _incomplete_runs(store_url)
             assert problems == [], problems
             assert before <= _check_rows(store_url), "a run recorded before the kill changed"
             assert runs + after <= runs_now() <= runs + datasets
@@ -691,8 +655,8 @@ def test_kill_9_during_check_leaves_only_complete_runs(store_url: str, tmp_path:
     assert len(outcomes) == datasets and "errored" not in outcomes.values(), outcomes
     assert outcomes["dataset:acme-ml:raw.loan_applications"] == "failed"  # the planted 17-year-olds
     assert report["reused"] >= 1
-    assert _count(store_url, "check_runs") == runs + datasets
-    problems = _integrity_problems(store_url) + _incomplete_runs(store_url)
+    assert count_rows(store_url, "check_runs") == runs + datasets
+    problems = integrity_problems(store_url) + _incomplete_runs(store_url)
     assert problems == [], problems
 
     # The wholeness check does see a half-written run: a copy with one result fewer.
@@ -771,11 +735,11 @@ def test_two_loaders_and_a_checker_on_one_sqlite_file(sqlite_url: str, small_cat
         # (their datasets have no location: skipped, nothing written for them).
         assert sorted(run["dataset"] for run in report["runs"]) == sorted(example)
         assert {skip["reason"] for skip in report["skipped"]} <= {"no location"}
-        assert _count(store, "check_runs") == len(report["runs"])
+        assert count_rows(store, "check_runs") == len(report["runs"])
         changed = sum(1 for cli in loaders if any(b["created"] or b["updated"] for b in cli.json()["counts"].values()))
         assert changed >= 1
         assert _revision(store) == revision + changed + len(report["runs"])  # once per committed write
-        problems = _integrity_problems(store) + _incomplete_runs(store)
+        problems = integrity_problems(store) + _incomplete_runs(store)
         assert problems == [], problems
 
         # They did contend: the checker committed runs while a loader was running (started together,
