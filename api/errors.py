@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog.errors import (
-    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, LineageCycle, NotFound,
+    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, LineageCycle, LookalikeName, NotFound,
     OutsideDataRoots, StoreUnavailable,
 )
 
@@ -13,6 +13,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ERROR_TABLE: list[tuple[type[HeadwaterError], int, int, str]] = [
     (InvalidCatalogFile, 422, EXIT_USAGE, "Invalid catalog"),
     (LineageCycle, 400, EXIT_USAGE, "Derivation cycle"),  # an InvalidEvent: listed before its parent's row
+    (LookalikeName, 400, EXIT_USAGE, "Lookalike name"),  # an InvalidEvent too
     (InvalidEvent, 400, EXIT_USAGE, "Invalid OpenLineage event"),
     (NotFound, 404, EXIT_USAGE, "Not found"),
     (AmbiguousName, 409, EXIT_USAGE, "Ambiguous name"),

@@ -138,6 +138,10 @@ class InvalidEvent(HeadwaterError):
         return text
 
 
+class LookalikeName(InvalidEvent):
+    """Events naming a new dataset or model that reads as an existing one (catalog/names.py); nothing was written."""
+
+
 class LineageCycle(InvalidEvent):
     """Events whose derivations would close a cycle (A from B, B from A); nothing of their request was written.
 

@@ -22,6 +22,7 @@ from catalog.document import Document, Loc, format_loc, read_document
 from catalog.errors import ConfigurationError, InvalidCatalogFile, Problem
 from catalog.expectations import ExpectationProblem, normalise, read_suite_file
 from catalog.locations import parse_location
+from catalog.names import how_they_differ, key_skeleton
 from catalog.retry import retry_lost_races
 from catalog.spec import CatalogFileSpec, DatasetSpec, ModelSpec
 from catalog.store import Change, Store, Writer
@@ -77,7 +78,7 @@ def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
             problems += [Problem(str(path), "", other, 1)] if other else _validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
-    return retry_lost_races(lambda: _load(store, documents, [str(Path(p)) for p in paths]))
+    return _load(store, documents, [str(Path(p)) for p in paths])
 
 
 def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path) -> LoadResult:
@@ -90,24 +91,34 @@ def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path
         spec = CatalogFileSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidCatalogFile(_validation_problems(document, exc)) from None
-    return retry_lost_races(lambda: _load(store, [(document, spec)], [source]))
+    return _load(store, [(document, spec)], [source])
 
 
 def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str]) -> LoadResult:
-    """One transaction; callers run it again when it lost a race to a concurrent writer (catalog/retry.py).
+    """Prepare without the store, judge changed suites without the write lock, then one transaction.
 
-    The plan's cycle check reads the store's edges inside this transaction, which waits for any
-    other writer first (`Store.transaction`): a concurrent load or ingestion can commit before
-    the check, or after this commit, never in between.
+    Great Expectations takes seconds to import and to build a suite: done inside the transaction,
+    every other writer (a PUT, an OpenLineage POST, a check run) waited for it. The verdicts are
+    kept by suite hash, so the transaction only asks GX again about a suite someone changed in the
+    store in between. The plan's cycle check reads the store's edges inside the transaction, which
+    waits for any other writer first (`Store.transaction`): a concurrent load or ingestion commits
+    before the check, or after this commit, never in between. A lost race runs the transaction again
+    (catalog/retry.py), not the preparation.
     """
-    result = LoadResult(files=files)
-    with store.transaction() as writer:
-        plan = _Plan(documents, writer)
-        if plan.problems:
-            raise InvalidCatalogFile(plan.problems)
-        plan.apply(result)
-    result.revision = store.revision()
-    return result
+    plan = _Plan(documents)
+    plan.judge_suites(store)
+
+    def write() -> LoadResult:
+        result = LoadResult(files=files)
+        with store.transaction() as writer:
+            problems = plan.bind(writer)
+            if problems:
+                raise InvalidCatalogFile(problems)
+            plan.apply(result)
+        result.revision = store.revision()
+        return result
+
+    return retry_lost_races(write)
 
 
 def _validation_problems(document: Document, exc: ValidationError) -> list[Problem]:
@@ -163,30 +174,53 @@ def _fields_at(loc: tuple) -> list[str]:
 class _Plan:
     """Everything a load will write, resolved and checked before the first write."""
 
-    def __init__(self, documents: list[tuple[Document, CatalogFileSpec]], writer: Writer) -> None:
-        self.writer = writer
+    def __init__(self, documents: list[tuple[Document, CatalogFileSpec]]) -> None:
+        """What the files say, read and normalised (suite files included) without touching the store."""
         self.documents = documents
         self.problems: list[Problem] = []
         self.datasets: dict[Key, _Declared] = {}
         self.models: dict[Key, _Declared] = {}
+        self.locations: dict[Key, str | None] = {}
+        self.expectations: dict[Key, list[dict[str, Any]]] = {}
+        self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
+        self.suite_files: dict[Key, str | None] = {}
+        self.suite_verdicts: dict[str, list[tuple[int, ExpectationProblem]]] = {}  # suite hash -> GX's problems
+        self._declare()
+        self.policy = self._policy()
+        for key, declared in self.datasets.items():
+            self._normalise_expectations(key, declared)
+            self._parse_location(key, declared)
+        self._prepared = list(self.problems)
+
+    def judge_suites(self, store: Store) -> None:
+        """GX's verdict on every suite that differs from the stored one, read outside the write lock."""
+        with store.read() as session:
+            stored = Writer(session).stored_expectations([key for key in self.datasets if self.expectations[key]])
+        changed = [e for key, e in self.expectations.items() if e and stored.get(key) != e]
+        if changed:
+            from catalog.expectations import suite_hash, validate
+
+            for expectations in changed:
+                self.suite_verdicts.setdefault(suite_hash(expectations), validate(expectations))
+
+    def bind(self, writer: Writer) -> list[Problem]:
+        """Check the plan against the store, inside the write transaction; every problem found."""
+        self.writer = writer
+        self.problems = list(self._prepared)  # a retried transaction starts again from the preparation's
         self.stored_datasets = set(writer.dataset_keys())
         self.stored_models = set(writer.model_keys())
-        self._declare()
         self.known_datasets = self.stored_datasets | set(self.datasets)
         self.known_models = self.stored_models | set(self.models)
         self.derived_from: dict[Key, list[Key]] = {}
         self.feeds: dict[Key, list[tuple[Key, Any]]] = {}
         self.base_models: dict[Key, Key | None] = {}
         self.incidents: list[tuple[Key, Any]] = []
-        self.locations: dict[Key, str | None] = {}
-        self.expectations: dict[Key, list[dict[str, Any]]] = {}
-        self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
-        self.suite_files: dict[Key, str | None] = {}
-        self.policy = self._policy()
+        self._refuse_lookalikes()
         self._resolve()
         if not self.problems:
             self._check_cycles()
         self._validate_changed_expectations()
+        return self.problems
 
     # --- pass 1: what is declared where ---------------------------------------------------------
     def _declare(self) -> None:
@@ -203,6 +237,22 @@ class _Plan:
                         continue
                     registry[declared.key] = declared
 
+    def _refuse_lookalikes(self) -> None:
+        """A name that reads as another dataset's or model's is refused: in these files, or in the store."""
+        for kind, registry, stored in (("dataset", self.datasets, self.stored_datasets),
+                                       ("model", self.models, self.stored_models)):
+            first_by_skeleton: dict[str, _Declared] = {}
+            refused: set[Key] = set()
+            for key, declared in registry.items():
+                first = first_by_skeleton.setdefault(key_skeleton(*key), declared)
+                if first is not declared:
+                    where = f"{first.doc.path}:{first.doc.line_of(first.loc)}"
+                    self.problems.append(declared.problem(_lookalike(kind, key, first.key, f" (declared at {where})"), "name"))
+                    refused.add(key)
+            new = [key for key in registry if key not in stored and key not in refused]
+            for key, existing in self.writer.lookalikes(kind, new).items():
+                self.problems.append(registry[key].problem(_lookalike(kind, key, existing, " in the store"), "name"))
+
     # --- pass 2: references ---------------------------------------------------------------------
     def _resolve(self) -> None:
         for key, declared in self.datasets.items():
@@ -213,13 +263,6 @@ class _Plan:
             ]
             if key in self.derived_from[key]:
                 self.problems.append(declared.problem("a dataset cannot be derived from itself", "derived_from"))
-            self._normalise_expectations(key, declared)
-            self.locations[key] = None
-            if spec.location:
-                try:
-                    self.locations[key] = parse_location(spec.location, declared.doc.path.resolve().parent).value
-                except ValueError as exc:
-                    self.problems.append(declared.problem(str(exc), "location"))
         for key, declared in self.models.items():
             spec: ModelSpec = declared.spec
             feeds = []
@@ -262,6 +305,14 @@ class _Plan:
                                          + ", ".join(named), doc.line_of(("policy",))))
         return next(iter(named), None)
 
+    def _parse_location(self, key: Key, declared: _Declared) -> None:
+        self.locations[key] = None
+        if declared.spec.location:
+            try:
+                self.locations[key] = parse_location(declared.spec.location, declared.doc.path.resolve().parent).value
+            except ValueError as exc:
+                self.problems.append(declared.problem(str(exc), "location"))
+
     def _normalise_expectations(self, key: Key, declared: _Declared) -> None:
         """Inline entries, then those of `expectations_file`, in GX's suite shape."""
         spec: DatasetSpec = declared.spec
@@ -292,14 +343,21 @@ class _Plan:
         return declared.problem(f"expectation {index} of the suite file: {problem}", "expectations_file")
 
     def _validate_changed_expectations(self) -> None:
-        """Ask GX about every suite that differs from the stored one; unchanged suites cost nothing."""
+        """GX's verdict on every suite that differs from the stored one; unchanged suites cost nothing.
+
+        `judge_suites` asked GX before the lock; only a suite whose stored copy changed since then
+        (another writer in between) is judged here, inside it.
+        """
         stored = self.writer.stored_expectations([key for key in self.datasets if self.expectations[key]])
         for key, expectations in self.expectations.items():
             if not expectations or stored.get(key) == expectations:
                 continue
-            from catalog.expectations import validate
+            from catalog.expectations import suite_hash, validate
 
-            for position, problem in validate(expectations):
+            digest = suite_hash(expectations)
+            if digest not in self.suite_verdicts:
+                self.suite_verdicts[digest] = validate(expectations)
+            for position, problem in self.suite_verdicts[digest]:
                 field_name, index = self.expectation_origins[key][position]
                 self.problems.append(self._expectation_problem(self.datasets[key], field_name, index, problem))
 
@@ -484,6 +542,14 @@ class _Plan:
 
 
 CATALOG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _lookalike(kind: str, key: Key, other: Key, where: str) -> str:
+    """The error for a name that can be taken for another: which one, and the character at fault."""
+    shown = other[1] if other[0] == key[0] else f"{other[0]}:{other[1]}"
+    difference = how_they_differ(key[1], other[1]) if other[0] == key[0] else how_they_differ(":".join(key), ":".join(other))
+    return (f"'{key[1]}' looks like the {kind} '{shown}'{where}: {difference}; "
+            "use that name, or one nobody can mistake for it")
 
 
 def iter_catalog_files(paths: Iterable[Path]) -> list[Path]:

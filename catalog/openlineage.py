@@ -129,7 +129,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import insert, select, tuple_
 
-from catalog.errors import InvalidEvent, LineageCycle
+from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
+from catalog.names import how_they_differ, name_problem
 from catalog.openlineage_cycles import closed_cycle, describe_cycle
 from catalog.openlineage_facets import (  # noqa: F401 - location_from_data_source is part of this module's API
     EVENT_TIMES, DatasetChanges, JobChanges, location_from_data_source,
@@ -182,6 +183,9 @@ def _non_empty(value: str) -> str:
         raise ValueError("must not be empty")
     if "\x00" in value:
         raise ValueError("must not contain a NUL character")
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -768,12 +772,36 @@ class _Ingestion:
         self.datasets: dict[Key, Dataset] = {}
         self.jobs: dict[Key, Job] = {}
         self.new: set[int] = set()  # id() of the events stored by this call (the others were duplicates)
+        self.created: dict[str, set[Key]] = {"dataset": set(), "model": set()}  # for the lookalike check
 
     def run(self) -> IngestResult:
         new = self._store_raw()
         if new:
             self._map(new)
+            self._refuse_lookalikes()
         return self.result
+
+    def _refuse_lookalikes(self) -> None:
+        """Raise LookalikeName (the transaction rolls back whole) when a new name reads as another's."""
+        for kind in ("dataset", "model"):
+            for key, other in sorted(self.writer.lookalikes(kind, self.created[kind]).items()):
+                index, path = self._where_named(key)
+                shown = other[1] if other[0] == key[0] else f"{other[0]}:{other[1]}"
+                difference = how_they_differ(":".join(key), ":".join(other))
+                raise LookalikeName(path, f"the {kind} '{key[1]}' (namespace '{key[0]}') looks like the {kind} "
+                                          f"'{shown}': {difference}; name it as that one, or so nobody can mistake it",
+                                    index=index)
+
+    def _where_named(self, key: Key) -> tuple[int | None, str]:
+        """The first event (batch index) and JSON path naming `key`, to point the error at it."""
+        for event in self.events:
+            if event.dataset is not None and event.dataset.key == key:
+                return event.index, "dataset.name"
+            for side, refs in (("inputs", event.inputs), ("outputs", event.outputs)):
+                for position, ref in enumerate(refs):
+                    if ref.key == key or (ref.model is not None and ref.model_key == key):
+                        return event.index, f"{side}[{position}].name"
+        return None, ""
 
     # --- raw events ------------------------------------------------------------------------------
     def _store_raw(self) -> list[ParsedEvent]:
@@ -845,6 +873,7 @@ class _Ingestion:
         for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
             self.datasets[key], outcome = change.apply(self.writer, self.datasets.get(key), key)
             if outcome == "created":
+                self.created["dataset"].add(key)
                 self.result.datasets_created += 1
             elif outcome == "updated":
                 self.result.datasets_updated += 1
@@ -856,6 +885,7 @@ class _Ingestion:
         self._load_datasets(keys)
         for key in sorted(keys - self.datasets.keys()):
             self.datasets[key], _ = self.writer.upsert_dataset(*key, {"facets": {}})
+            self.created["dataset"].add(key)
             self.result.datasets_created += 1
 
     # --- runs ------------------------------------------------------------------------------------
@@ -995,6 +1025,7 @@ class _Ingestion:
                 fields["deployed"] = spec["deployed"]
         if row is None:
             row, _ = self.writer.upsert_model(*key, fields)
+            self.created["model"].add(key)
             self.result.models_created += 1
         elif self.writer.update(row, fields) == "updated":
             self.result.models_updated += 1

@@ -16,6 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from catalog.names import key_skeleton
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -38,6 +40,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _key_skeleton(context: Any) -> str:
+    """Each new row's lookalike skeleton, from its own key: every insert path (ORM, bulk Core) sets it."""
+    row = context.get_current_parameters()
+    return key_skeleton(row["namespace"], row["name"])
 
 
 class Base(DeclarativeBase):
@@ -65,6 +73,7 @@ class Dataset(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
+    skeleton: Mapped[str | None] = mapped_column(Text, default=_key_skeleton, index=True)  # catalog/names.py
     description: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(Text)
@@ -120,6 +129,7 @@ class Model(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
+    skeleton: Mapped[str | None] = mapped_column(Text, default=_key_skeleton, index=True)  # catalog/names.py
     version: Mapped[str | None] = mapped_column(Text)
     risk_tier: Mapped[str] = mapped_column(String(32))
     deployed: Mapped[bool] = mapped_column(Boolean, default=False)

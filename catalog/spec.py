@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from catalog.durations import parse_duration
+from catalog.names import name_problem
 
 Origin = Literal["internal", "vendor", "public", "scraped", "synthetic", "unknown"]
 RiskTier = Literal["prohibited", "high", "gpai", "limited", "minimal"]
@@ -80,7 +81,14 @@ def _representable(value: datetime) -> datetime:
 
 Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime), AfterValidator(_representable)]
 Text = Annotated[str, BeforeValidator(_text)]
-Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000)]
+def _visible(value: str) -> str:
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=1000), AfterValidator(_visible)]
 # Free text is bounded too: every read serves it to anyone, so an unbounded field is an amplifier.
 ShortText = Annotated[str, Field(max_length=1000)]        # an owner, a purpose
 Link = Annotated[str, Field(max_length=4096)]             # a URL

@@ -7,7 +7,7 @@ process (or several API workers over one PostgreSQL) know that its cached lineag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 
 from catalog import DEFAULT_URL
 from catalog.errors import ConfigurationError, StoreUnavailable
+from catalog.names import key_skeleton
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
 
 
@@ -287,6 +288,27 @@ class Writer:
             .join(out, out.c.id == Derivation.output_id)
         )
         return [((a, b), (c, d), src) for a, b, c, d, src in self.session.execute(query)]
+
+    def lookalikes(self, kind: str, keys: Iterable[Key]) -> dict[Key, Key]:
+        """For each of `keys`, a different stored key it could be taken for (the same UTS #39 skeleton).
+
+        Works before the keys are written (a load's plan) and after (an ingestion, inside its
+        transaction): a row's own key is never its lookalike.
+        """
+        table = Dataset if kind == "dataset" else Model
+        wanted: dict[str, list[Key]] = {}
+        for key in keys:
+            wanted.setdefault(key_skeleton(*key), []).append(key)
+        found: dict[Key, Key] = {}
+        skeletons = sorted(wanted)
+        for start in range(0, len(skeletons), 500):
+            rows = self.session.execute(select(table.namespace, table.name, table.skeleton)
+                                        .where(table.skeleton.in_(skeletons[start:start + 500])))
+            for namespace, name, skeleton in rows:
+                for key in wanted[skeleton]:
+                    if (namespace, name) != key:
+                        found.setdefault(key, (namespace, name))
+        return found
 
     # --- upserts --------------------------------------------------------------------------------
     def add(self, row: Any) -> None:

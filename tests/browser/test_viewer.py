@@ -29,8 +29,10 @@ PAYLOADS = [
     "javascript:alert(5)",
     "'; DROP TABLE datasets; --",
     "{{7*7}} ${alert(6)} `alert(7)`",
-    "<!-- \u2028\u2029 &amp; &lt;b&gt;",
+    "<!-- &amp; &lt;b&gt;",
 ]
+# JavaScript's own line terminators, in free text only: a name may not hold them (catalog/names.py)
+LINE_SEPARATORS = " \u2028\u2029 "
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +165,7 @@ def hostile_store(tmp_path: Path) -> Store:
         f"""  - name: {q(p)}
     namespace: {q(PAYLOADS[0])}
     owner: {q(PAYLOADS[(i + 1) % len(PAYLOADS)])}
-    description: {q(PAYLOADS[(i + 2) % len(PAYLOADS)])}
+    description: {q(PAYLOADS[(i + 2) % len(PAYLOADS)] + LINE_SEPARATORS)}
     origin: vendor
     location: {q("data/" + str(i) + ".csv")}"""
         for i, p in enumerate(PAYLOADS)
@@ -184,7 +186,7 @@ def hostile_store(tmp_path: Path) -> Store:
           - dataset: {q("dataset:" + PAYLOADS[0] + ":" + PAYLOADS[0])}
             kind: breach
             opened: 2026-01-05
-            note: {q(PAYLOADS[1])}
+            note: {q(PAYLOADS[1] + LINE_SEPARATORS)}
         """), encoding="utf-8")
     store = Store(f"sqlite:///{tmp_path / 'h.db'}")
     load_catalog(store, [catalog])

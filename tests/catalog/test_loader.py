@@ -326,3 +326,35 @@ def test_failure_in_the_middle_of_writing_rolls_everything_back(store, tmp_path,
         load_catalog(store, [path])
     assert store.counts() == {"datasets": 0, "jobs": 0, "models": 0, "feeds": 0, "derivations": 0, "incidents": 0}
     assert store.revision() == 0
+
+
+def test_great_expectations_judges_changed_suites_while_other_writers_still_commit(store, store_url, tmp_path, monkeypatch):
+    """GX's import and suite building take seconds: a load must not hold the write lock through them."""
+    import threading
+
+    import catalog.expectations
+
+    path = write(tmp_path, BASE.replace("    origin: internal\n", "    origin: internal\n    expectations:\n"
+                                        "      - expect_column_values_to_not_be_null: {column: id}\n", 1))
+    real_validate = catalog.expectations.validate
+    committed: list[int] = []
+
+    def validate_while_another_writer_commits(expectations):
+        other = Store(store_url)
+
+        def write_a_setting() -> None:
+            with other.transaction() as writer:
+                writer.set_setting("written-during-validation", True)
+            committed.append(other.revision())
+
+        thread = threading.Thread(target=write_a_setting)
+        thread.start()
+        thread.join(timeout=20)
+        other.close()
+        return real_validate(expectations)
+
+    monkeypatch.setattr(catalog.expectations, "validate", validate_while_another_writer_commits)
+    load_catalog(store, [path])
+    assert committed == [1], "the other writer waited for the load's lock while GX ran"
+    assert store.revision() == 2 and store.setting("written-during-validation") is True
+    assert store.counts()["datasets"] == 3

@@ -177,7 +177,7 @@ DIRECTIVES = [
     "x %%{initialize: {'theme': 'dark', 'securityLevel': 'loose'}}%% y",
     "%%{wrap}%%",
     '%%{ init : { "flowchart": { "htmlLabels": true } } }%%',
-    "a\r%% comment\r%%{init: {'theme': 'forest'}}%%",
+    "a %% comment %%{init: {'theme': 'forest'}}%%",  # with line breaks: refused as a name (test_lookalikes.py)
     "}%% {{ }} %%{",
 ]
 # Mermaid's own pattern (packages/mermaid/src/utils.ts, directiveRegex), as it runs over the whole text.
