@@ -477,7 +477,7 @@ def ingest(
 
     from catalog.errors import ConfigurationError, InvalidEvent
     from catalog.openlineage import ingest_events
-    from catalog.openlineage_limits import EventLimits
+    from catalog.openlineage import EventLimits
 
     limits = EventLimits.from_env(os.environ)  # the server's bounds: eventTime skew, edges per event
 

@@ -12,7 +12,7 @@ timer. If a shared batch fails, its requests are retried one by one, so one bad 
 while mapping, and so fails its own request, not its batch-mates'; each event carries the edge limit
 it was validated under, so the writer needs no settings of its own).
 
-`event_limits(app.state)` holds the bounds every request is held to (`catalog.openlineage_limits`):
+`event_limits(app.state)` holds the bounds every request is held to (`catalog.openlineage.limits`):
 how far ahead an eventTime may be, how many edges an event may write, how many problems an answer
 lists. They are read from the environment once, on first use.
 """
@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from catalog.openlineage import IngestResult, ParsedEvent, ingest_parsed
-from catalog.openlineage_limits import EventLimits
+from catalog.openlineage import EventLimits
 from catalog.store import Store
 
 MAX_EVENTS = 2000  # per shared transaction: bounds how long one commit holds the write lock

@@ -37,7 +37,8 @@ from datetime import datetime, timedelta, timezone
 import networkx as nx
 import numpy as np
 
-from lineage.graph import DATASET, JOB, MODEL, node_id
+from catalog.ids import node_id
+from lineage.graph import DATASET, JOB, MODEL
 
 LAYERS = ("source", "staging", "mart", "feature")
 LAYER_SHARE = (0.20, 0.30, 0.25, 0.25)

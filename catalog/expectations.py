@@ -146,7 +146,8 @@ def build(expectation: dict[str, Any], *, sql_rows: bool = False) -> Any:
     if node is not None and sql_rows:
         from great_expectations.expectations.row_conditions import deserialize_row_condition
 
-        from catalog.row_filters import RowFilterError, to_gx
+        from catalog.row_filter_apply import to_gx
+        from catalog.row_filters import RowFilterError
 
         try:
             kwargs["row_condition"] = deserialize_row_condition(to_gx(node))

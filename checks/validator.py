@@ -66,7 +66,8 @@ class Validator:
     def validate_frame(self, frame: Any, expectations: list[dict[str, Any]], *, samples: bool) -> list[Outcome]:
         """Expectations with a row condition run on the rows it selects, chosen here with a boolean
         mask (catalog/row_filters.py): GX would hand the condition to `DataFrame.query`, which runs code."""
-        from catalog.row_filters import RowFilterError, describe, mask
+        from catalog.row_filter_apply import mask
+        from catalog.row_filters import RowFilterError, describe
 
         groups: dict[str | None, tuple[Any, list[int]]] = {}
         outcomes: dict[int, Outcome] = {}

@@ -1,6 +1,7 @@
 """The lineage graph of record: a networkx DiGraph built from the store.
 
-Node ids follow Marquez: `dataset:NAMESPACE:NAME`, `job:NAMESPACE:NAME`, `model:NAMESPACE:NAME`.
+Node ids follow Marquez: `dataset:NAMESPACE:NAME`, `job:NAMESPACE:NAME`, `model:NAMESPACE:NAME`
+(`catalog/ids.py`: the name is what follows the last colon; a colon inside it is written `%3A`).
 Edges:
 - derivation: input dataset -> output dataset, with the jobs that make it (`jobs`);
 - produces: job -> each dataset it outputs;
@@ -26,13 +27,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from catalog.ids import node_id
 from catalog.store import LineageRows, Store
 
 DATASET, JOB, MODEL = "dataset", "job", "model"
-
-
-def node_id(kind: str, namespace: str, name: str) -> str:
-    return f"{kind}:{namespace}:{name}"
 
 
 def build_graph(rows: LineageRows) -> nx.DiGraph:

@@ -11,6 +11,7 @@ import difflib
 import networkx as nx
 
 from catalog.errors import AmbiguousName, NotFound
+from catalog.ids import encode_name, qualified_name
 
 Direction = str  # "upstream" | "downstream"
 
@@ -36,7 +37,7 @@ def _name_index(graph: nx.DiGraph) -> dict[str, list[str]]:
     if index is None:
         index = {}
         for node, attrs in graph.nodes(data=True):
-            for key in (attrs["name"], f"{attrs['namespace']}:{attrs['name']}"):
+            for key in {attrs["name"], encode_name(attrs["name"]), qualified_name(attrs["namespace"], attrs["name"])}:
                 index.setdefault(key, []).append(node)
         graph.graph["_name_index"] = index
     return index

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from catalog.ids import short_name
 from catalog.secrets import mask_secrets
 from checks.gate import GateResult
-
-
-def _short(node: str) -> str:
-    return node.rsplit(":", 1)[-1]
 
 
 def render(result: GateResult) -> str:
@@ -31,8 +28,8 @@ def render(result: GateResult) -> str:
     failures = errors = 0
     for item in result.items:
         f = item.finding
-        name = f"{f.root_condition} from {_short(f.root)}"
-        case = ET.SubElement(governance, "testcase", classname=_short(item.model), name=name, time="0")
+        name = f"{f.root_condition} from {short_name(f.root)}"
+        case = ET.SubElement(governance, "testcase", classname=short_name(item.model), name=name, time="0")
         text = "\n".join([
             f"{f.severity.upper()} {f.title} ({f.condition}); {f.mode}; {mask_secrets(f.detail)}",
             *(" -> ".join(path) for path in f.paths),
@@ -41,20 +38,20 @@ def render(result: GateResult) -> str:
         ])
         if item.status == "failing":
             failures += 1
-            failure = ET.SubElement(case, "failure", message=f"{f.severity}: {f.title} from {_short(f.root)}",
+            failure = ET.SubElement(case, "failure", message=f"{f.severity}: {f.title} from {short_name(f.root)}",
                                     type=f.root_condition)
             failure.text = text
         elif item.status == "waived":
-            notes.append(f"{_short(item.model)} / {name}: waived: {item.waiver}")
+            notes.append(f"{short_name(item.model)} / {name}: waived: {item.waiver}")
         else:
-            notes.append(f"{_short(item.model)} / {name}: {f.severity}, below the gate's threshold ({result.fail_on})")
+            notes.append(f"{short_name(item.model)} / {name}: {f.severity}, below the gate's threshold ({result.fail_on})")
     for check in result.errored:
-        case = ET.SubElement(governance, "testcase", classname=_short(check.dataset), name="check_errored", time="0")
+        case = ET.SubElement(governance, "testcase", classname=short_name(check.dataset), name="check_errored", time="0")
         if check.status == "failing":
             errors += 1
             ET.SubElement(case, "error", message="the data could not be checked", type="check_errored").text = mask_secrets(check.error)
         else:
-            notes.append(f"{_short(check.dataset)} / check_errored: waived: {check.waiver}")
+            notes.append(f"{short_name(check.dataset)} / check_errored: waived: {check.waiver}")
     _close(governance, failures, errors, notes)
 
     quality, q_notes = _suite(root, "data quality", 1, stamp, socket.gethostname(), result), []
@@ -63,7 +60,7 @@ def render(result: GateResult) -> str:
         for expectation in run.results:
             arguments = ", ".join(f"{k}={v!r}" for k, v in expectation.kwargs.items())
             name = f"#{expectation.position} {expectation.expectation}({arguments})"
-            case = ET.SubElement(quality, "testcase", classname=_short(run.dataset), name=name, time="0")
+            case = ET.SubElement(quality, "testcase", classname=short_name(run.dataset), name=name, time="0")
             detail = (f"{expectation.unexpected_count} unexpected ({expectation.unexpected_percent}%)"
                       if expectation.unexpected_count is not None else "")
             if expectation.errored:
@@ -75,7 +72,7 @@ def render(result: GateResult) -> str:
                 ET.SubElement(case, "failure", message=f"critical expectation failed: {detail}",
                               type=expectation.expectation).text = detail
             elif expectation.success is False:
-                q_notes.append(f"{_short(run.dataset)} {name}: warning: {detail}")
+                q_notes.append(f"{short_name(run.dataset)} {name}: warning: {detail}")
     _close(quality, q_failures, q_errors, q_notes)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

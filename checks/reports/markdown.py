@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from catalog.ids import short_name
 from catalog.secrets import mask_secrets
 from checks.reports.mermaid import SEVERE, flowchart
 from checks.results import Finding, RiskReport
@@ -44,11 +45,10 @@ def code(value: str, *, in_table: bool = False) -> str:
 
 
 def short(node: str, graph: nx.DiGraph | None = None) -> str:
-    """A node's name: from the graph when there is one (a name may itself hold ':'), else the id
-    after its last ':'."""
+    """A node's name: from the graph when there is one, else decoded from the id (`catalog/ids.py`)."""
     if graph is not None and node in graph:
         return graph.nodes[node]["name"]
-    return node.rsplit(":", 1)[-1]
+    return short_name(node)
 
 
 def risk_summary(report: RiskReport) -> str:

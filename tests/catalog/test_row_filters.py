@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from catalog.row_filters import Group, Not, Predicate, RowFilterError, describe, from_gx, mask, parse, read, to_gx
+from catalog.row_filter_apply import mask, to_gx
+from catalog.row_filters import Group, Not, Predicate, RowFilterError, describe, from_gx, parse, read
 
 
 def test_comparisons_and_or_not_parse_into_a_tree():
