@@ -1,1 +1,1 @@
-"""The doors into Headwater: the Typer CLI (`api.cli`) and, later, the FastAPI app."""
+"""The doors into Headwater: the Typer CLI (`api.cli`), the FastAPI app (`api.app`) and the lineage viewer."""

@@ -1,6 +1,6 @@
 """Every benchmark of the project in one run, each figure beside its baseline from the same run.
 
-    python -m benchmarks            # the reference scale (DESIGN §6); writes benchmarks/RESULTS.md
+    python -m benchmarks            # the reference scale (docs/scale.md); writes benchmarks/RESULTS.md
     python -m benchmarks --quick    # reduced sizes (about 2.5 minutes); writes benchmarks/results/quick/
     python -m benchmarks --smoke    # the smallest sizes that run every path, for CI (about 40 s); results/smoke/
     python -m benchmarks --only load,ingestion

@@ -1,4 +1,4 @@
-"""The catalog file's schema (DESIGN §1), validated with pydantic.
+"""The catalog file's schema, validated with pydantic (every field is listed in docs/reference/catalog-file.md).
 
 Unknown fields are errors, not silently ignored: a misspelt `licnse:` would otherwise drop a
 licence from the governance record without anyone noticing.

@@ -39,22 +39,24 @@ def lower(level: str) -> str:
     return LEVELS[max(0, level_rank(level) - 1)]
 
 
-class Strict(BaseModel):
+class PolicyModel(BaseModel):
+    """A policy file's parts: unknown keys are errors, so a misspelt rule name is caught, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class BySeverity(Strict):
+class BySeverity(PolicyModel):
     high: Level
     gpai: Level
     other: Level
 
 
-class Propagation(Strict):
+class Propagation(PolicyModel):
     datasets: Mode
     models: Mode
 
 
-class Rule(Strict):
+class Rule(PolicyModel):
     title: str
     severity: BySeverity
     variants: dict[str, BySeverity] = Field(default_factory=dict)
@@ -74,16 +76,16 @@ class Rule(Strict):
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-class Settings(Strict):
+class PolicySettings(PolicyModel):
     erasure_deadline: Duration = timedelta(days=30)
     erasure_due_soon: Duration = timedelta(days=7)
     deidentification_max_age: Duration = timedelta(days=365)
 
 
-class Policy(Strict):
+class Policy(PolicyModel):
     version: int = 1
     tiers: dict[str, Tier]
-    settings: Settings = Field(default_factory=Settings)
+    settings: PolicySettings = Field(default_factory=PolicySettings)
     conditions: dict[str, Rule]
     source: list[str] = Field(default_factory=list, description="the files this policy was read from")
 

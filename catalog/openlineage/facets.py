@@ -1,7 +1,6 @@
 """OpenLineage facets onto catalog rows: which facets fill which fields, and the newest event winning.
 
-Split from `catalog/openlineage.py` (which validates, stores and maps events) because this part has
-one job: fold what a batch says about each dataset and job, in eventTime order, then apply it to the
+One job: fold what a batch says about each dataset and job, in eventTime order, then apply it to the
 stored row without letting anything older overwrite anything newer.
 
 Each facet remembers when it was last set or deleted: `facets["_eventTimes"]` on the row maps a facet
@@ -20,15 +19,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from catalog.ids import Key
+from catalog.openlineage.models import EVENT_TIMES
 from catalog.schema import Dataset, Job
 from catalog.store import Writer
 
 if TYPE_CHECKING:
-    from catalog.openlineage import DatasetRef, JobRef
+    from catalog.openlineage.events import DatasetRef, JobRef
 
-Key = tuple[str, str]
 DROPPED_TAG = "dropped"
-EVENT_TIMES = "_eventTimes"  # facet name -> eventTime of the event that last set or deleted it
 
 
 _SQL_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake", "bigquery",

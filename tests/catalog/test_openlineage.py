@@ -541,7 +541,7 @@ def _at(delta: timedelta) -> str:
 
 
 def test_an_event_dated_past_the_clock_skew_is_refused_naming_event_time():
-    from catalog.openlineage_limits import EventLimits
+    from catalog.openlineage import EventLimits
 
     assert parse_event(run_event(uid(1), "COMPLETE", _at(timedelta(minutes=4)), outputs=["x"])).kind == "RunEvent"
     for ahead in (timedelta(minutes=6), timedelta(days=3650)):
@@ -560,7 +560,7 @@ def test_an_event_dated_past_the_clock_skew_is_refused_naming_event_time():
 
 def test_the_clock_skew_and_edge_limits_are_read_as_durations_and_counts():
     from catalog.errors import ConfigurationError
-    from catalog.openlineage_limits import EventLimits
+    from catalog.openlineage import EventLimits
 
     assert EventLimits.from_env({}) == EventLimits()
     assert EventLimits.from_env({}).max_clock_skew == timedelta(minutes=5)
@@ -735,7 +735,7 @@ def test_an_event_writing_more_edges_than_the_limit_is_refused_with_the_count():
 
 
 def test_a_run_whose_events_together_pass_the_edge_limit_is_refused(store):
-    from catalog.openlineage_limits import EventLimits
+    from catalog.openlineage import EventLimits
 
     limits = EventLimits(max_edges_per_event=100)
     start = run_event(uid(81), "START", "2026-11-20T10:00:00Z", inputs=[f"i{n}" for n in range(20)])

@@ -1,0 +1,388 @@
+"""Mapping stored events onto the catalog: datasets, jobs, runs, derivations, models and feeds.
+
+One `Ingestion` per transaction. Its SQL is the OpenLineage part of the store: like
+`catalog/store.py` and `catalog/bulk.py` it reads and writes rows, and nothing outside the store
+modules does. The rules (which run defines a job's edges, the newest event winning per facet,
+catalog files keeping their own values) are set out in docs/openlineage.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select, tuple_
+
+from catalog.bulk import Bulk
+from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
+from catalog.ids import Key
+from catalog.names import how_they_differ
+from catalog.openlineage.cycles import closed_cycle, describe_cycle
+from catalog.openlineage.events import ParsedEvent
+from catalog.openlineage.facets import DatasetChanges, JobChanges
+from catalog.openlineage.limits import check_fan_out
+from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
+from catalog.store import Writer
+
+SOURCE = "openlineage"  # the `source` of every derivation and feed that events wrote
+
+
+class IngestResult(BaseModel):
+    """What one `ingest_events` call did. Counts are of rows, except `events`, `stored` and `duplicates`."""
+
+    events: int = Field(0, description="valid events received")
+    stored: int = Field(0, description="new events kept raw")
+    duplicates: int = Field(0, description="events already stored (or repeated in the batch): skipped")
+    run_events: int = 0
+    dataset_events: int = 0
+    job_events: int = 0
+    datasets_created: int = 0
+    datasets_updated: int = 0
+    jobs_created: int = 0
+    jobs_updated: int = 0
+    models_created: int = 0
+    models_updated: int = 0
+    derivations_added: int = 0
+    derivations_removed: int = 0
+    feeds_added: int = 0
+    feeds_updated: int = 0
+    feeds_removed: int = 0
+    revision: int = 0
+    shared_with: int = Field(0, description="other requests committed in the same transaction (the API's group "
+                                            "commit); when above 0, the row counts are the whole transaction's")
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Ingestion:
+    def __init__(self, writer: Writer, events: list[ParsedEvent]) -> None:
+        self.writer = writer
+        self.session = writer.session
+        self.result = IngestResult(events=len(events))
+        for event in events:
+            if event.kind == "RunEvent":
+                self.result.run_events += 1
+            elif event.kind == "DatasetEvent":
+                self.result.dataset_events += 1
+            else:
+                self.result.job_events += 1
+        # In event-time order, so the latest facet wins whatever order the batch came in.
+        self.events = sorted(events, key=lambda e: e.event_time)
+        self.datasets: dict[Key, Dataset] = {}
+        self.jobs: dict[Key, Job] = {}
+        self.new: set[int] = set()  # id() of the events stored by this call (the others were duplicates)
+        self.created: dict[str, set[Key]] = {"dataset": set(), "model": set()}  # for the lookalike check
+
+    def run(self) -> IngestResult:
+        new = self._store_raw()
+        if new:
+            self._map(new)
+            self._refuse_lookalikes()
+        return self.result
+
+    def _refuse_lookalikes(self) -> None:
+        """Raise LookalikeName (the transaction rolls back whole) when a new name reads as another's."""
+        for kind in ("dataset", "model"):
+            for key, other in sorted(self.writer.lookalikes(kind, self.created[kind]).items()):
+                index, path = self._where_named(key)
+                shown = other[1] if other[0] == key[0] else f"{other[0]}:{other[1]}"
+                difference = how_they_differ(":".join(key), ":".join(other))
+                raise LookalikeName(path, f"the {kind} '{key[1]}' (namespace '{key[0]}') looks like the {kind} "
+                                          f"'{shown}': {difference}; name it as that one, or so nobody can mistake it",
+                                    index=index)
+
+    def _where_named(self, key: Key) -> tuple[int | None, str]:
+        """The first event (batch index) and JSON path naming `key`, to point the error at it."""
+        for event in self.events:
+            if event.dataset is not None and event.dataset.key == key:
+                return event.index, "dataset.name"
+            for side, refs in (("inputs", event.inputs), ("outputs", event.outputs)):
+                for position, ref in enumerate(refs):
+                    if ref.key == key or (ref.model is not None and ref.model_key == key):
+                        return event.index, f"{side}[{position}].name"
+        return None, ""
+
+    # --- raw events ------------------------------------------------------------------------------
+    def _store_raw(self) -> list[ParsedEvent]:
+        hashes = [e.digest for e in self.events]
+        known: set[str] = set()
+        for chunk in _chunks(sorted(set(hashes))):
+            known.update(self.session.scalars(select(LineageEvent.payload_hash).where(LineageEvent.payload_hash.in_(chunk))))
+        new, rows = [], []
+        for event, digest in zip(self.events, hashes, strict=True):
+            if digest in known:
+                self.result.duplicates += 1
+                continue
+            known.add(digest)
+            new.append(event)
+            self.new.add(id(event))
+            rows.append({
+                "kind": event.kind, "event_type": event.event_type, "event_time": event.event_time,
+                "run_id": event.run_id, "job_namespace": event.job.namespace if event.job else None,
+                "job_name": event.job.name if event.job else None, "producer": event.producer,
+                "payload": event.raw, "payload_hash": digest,
+            })
+        for chunk in _chunks(rows):
+            self.session.execute(insert(LineageEvent), list(chunk))
+        self.result.stored = len(rows)
+        return new
+
+    # --- mapping ---------------------------------------------------------------------------------
+    def _map(self, events: list[ParsedEvent]) -> None:
+        job_changes: dict[Key, JobChanges] = {}
+        dataset_changes: dict[Key, DatasetChanges] = {}
+        for event in events:
+            if event.job is not None:
+                job_changes.setdefault(event.job.key, JobChanges()).fold(event.job, event.event_time)
+            refs = [event.dataset] if event.dataset else [*event.inputs, *(o for o in event.outputs if o.model is None)]
+            for ref in refs:
+                dataset_changes.setdefault(ref.key, DatasetChanges()).fold(ref, event.event_time)
+        self._apply_jobs(job_changes)
+        self._apply_datasets(dataset_changes)
+        touched = self._fold_runs(events)
+        if touched:
+            self._apply_lineage(touched)
+
+    def _load_datasets(self, keys: Iterable[Key]) -> None:
+        wanted = sorted(set(keys) - self.datasets.keys())
+        for chunk in _chunks(wanted):
+            for row in self.session.scalars(select(Dataset).where(tuple_(Dataset.namespace, Dataset.name).in_(chunk))):
+                self.datasets[(row.namespace, row.name)] = row
+
+    def _load_jobs(self, keys: Iterable[Key]) -> None:
+        wanted = sorted(set(keys) - self.jobs.keys())
+        for chunk in _chunks(wanted):
+            for row in self.session.scalars(select(Job).where(tuple_(Job.namespace, Job.name).in_(chunk))):
+                self.jobs[(row.namespace, row.name)] = row
+
+    def _apply_jobs(self, changes: dict[Key, JobChanges]) -> None:
+        self._load_jobs(changes)
+        for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
+            row = self.jobs.get(key)
+            if row is None:
+                row = self.writer.upsert_job(*key)
+                self.jobs[key] = row
+                change.apply(self.writer, row)
+                self.result.jobs_created += 1
+            elif change.apply(self.writer, row) == "updated":
+                self.result.jobs_updated += 1
+
+    def _apply_datasets(self, changes: dict[Key, DatasetChanges]) -> None:
+        self._load_datasets(changes)
+        for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
+            self.datasets[key], outcome = change.apply(self.writer, self.datasets.get(key), key)
+            if outcome == "created":
+                self.created["dataset"].add(key)
+                self.result.datasets_created += 1
+            elif outcome == "updated":
+                self.result.datasets_updated += 1
+        self.session.flush()
+
+    def _ensure_datasets(self, keys: Iterable[Key]) -> None:
+        """Rows for datasets a stored run names (created bare if someone deleted them since)."""
+        keys = set(keys)
+        self._load_datasets(keys)
+        for key in sorted(keys - self.datasets.keys()):
+            self.datasets[key], _ = self.writer.upsert_dataset(*key, {"facets": {}})
+            self.created["dataset"].add(key)
+            self.result.datasets_created += 1
+
+    # --- runs ------------------------------------------------------------------------------------
+    def _fold_runs(self, events: list[ParsedEvent]) -> list[LineageRun]:
+        """Fold each run's events into its `lineage_runs` row; return the rows whose lineage changed."""
+        pairs = {(self.jobs[e.job.key].id, e.lineage_run_id) for e in events if e.job is not None}
+        runs: dict[tuple[int, str], LineageRun] = {}
+        for chunk in _chunks(sorted(pairs)):
+            for row in self.session.scalars(select(LineageRun).where(tuple_(LineageRun.job_id, LineageRun.run_id).in_(chunk))):
+                runs[(row.job_id, row.run_id)] = row
+        touched: dict[tuple[int, str], LineageRun] = {}
+        for event in events:
+            if event.job is None:
+                continue
+            key = (self.jobs[event.job.key].id, event.lineage_run_id or "")
+            row = runs.get(key)
+            if row is None:
+                row = LineageRun(job_id=key[0], run_id=key[1], event_time=event.event_time, state=event.event_type,
+                                 has_outputs=False, inputs=[], outputs=[], models=[])
+                self.session.add(row)
+                runs[key] = row
+            if event.event_time >= row.event_time:
+                row.event_time, row.state = event.event_time, event.event_type
+            if event.carries_lineage and _fold_lineage(row, event):
+                self._check_run_fan_out(row, event)
+                touched[key] = row
+        self.session.flush()
+        return [row for row in touched.values() if row.has_outputs]
+
+    def _check_run_fan_out(self, row: LineageRun, event: ParsedEvent) -> None:
+        """A run writes every input x every output of its events together: bound the union, not only each event."""
+        assert event.job is not None
+        try:
+            check_fan_out(len(row.inputs), len(row.outputs) + len(row.models), event.max_edges,
+                          what=f"with this event, run {row.run_id} of job {event.job.namespace}:{event.job.name}")
+        except InvalidEvent as exc:
+            raise InvalidEvent(exc.path, exc.reason, index=event.index) from None
+
+    def _defining_runs(self, touched: list[LineageRun]) -> tuple[dict[tuple[int, Key], LineageRun], dict[tuple[int, Key], LineageRun]]:
+        """(job id, output) -> the touched run that now defines it: the job's newest run that wrote it.
+
+        Returned separately for dataset outputs and for model outputs. A touched run that an even newer
+        run of its job supersedes for some output defines nothing for that output.
+        """
+        job_ids = sorted({run.job_id for run in touched})
+        since = min(run.lineage_time for run in touched)  # type: ignore[type-var]
+        candidates = self.session.scalars(select(LineageRun).where(
+            LineageRun.job_id.in_(job_ids), LineageRun.has_outputs.is_(True), LineageRun.lineage_time >= since,
+        )).all()
+        newest_outputs: dict[tuple[int, Key], LineageRun] = {}
+        newest_models: dict[tuple[int, Key], LineageRun] = {}
+        for run in candidates:
+            rank = (run.lineage_time, run.run_id)
+            for output in run.outputs:
+                key = (run.job_id, (output[0], output[1]))
+                best = newest_outputs.get(key)
+                if best is None or rank > (best.lineage_time, best.run_id):
+                    newest_outputs[key] = run
+            for model in run.models:
+                key = (run.job_id, (model["namespace"], model["name"]))
+                best = newest_models.get(key)
+                if best is None or rank > (best.lineage_time, best.run_id):
+                    newest_models[key] = run
+        mine = {id(run) for run in touched}
+        return ({k: r for k, r in newest_outputs.items() if id(r) in mine},
+                {k: r for k, r in newest_models.items() if id(r) in mine})
+
+    # --- derivations and models ------------------------------------------------------------------
+    def _apply_lineage(self, touched: list[LineageRun]) -> None:
+        outputs, models = self._defining_runs(touched)
+        needed: set[Key] = {key for _, key in outputs}
+        for run in {id(r): r for r in [*outputs.values(), *models.values()]}.values():
+            needed.update((i["namespace"], i["name"]) for i in run.inputs)
+        self._ensure_datasets(needed)
+
+        # The edges each (job, output) should have now: every input of the run that defines it.
+        wanted: dict[int, dict[int, set[int]]] = {}  # output id -> job id -> input ids
+        for (job_id, key), run in outputs.items():
+            output = self.datasets[key]
+            inputs = {self.datasets[(i["namespace"], i["name"])].id for i in run.inputs}
+            wanted.setdefault(output.id, {})[job_id] = inputs - {output.id}
+        before: dict[int, set[tuple[int, int | None]]] = {output_id: set() for output_id in wanted}
+        linked: set[tuple[int, int]] = set()  # (input, output) joined by any edge already, whoever declared it
+        for chunk in _chunks(sorted(wanted)):
+            rows = self.session.execute(select(Derivation.input_id, Derivation.output_id, Derivation.job_id,
+                                               Derivation.source).where(Derivation.output_id.in_(chunk)))
+            for input_id, output_id, job_id, source in rows:
+                linked.add((input_id, output_id))
+                if source == SOURCE:
+                    before[output_id].add((input_id, job_id))
+        rewired: dict[int, set[tuple[int, int | None]]] = {}
+        for output_id in sorted(wanted):
+            jobs = wanted[output_id]
+            after = {(i, j) for i, j in before[output_id] if j not in jobs}  # other jobs' edges stay
+            after |= {(i, job_id) for job_id, inputs in jobs.items() for i in inputs}
+            if after == before[output_id]:
+                continue
+            rewired[output_id] = after
+            self.result.derivations_added += len(after - before[output_id])
+            self.result.derivations_removed += len(before[output_id] - after)
+        if rewired:  # every output's edges in a few statements, not a few per output
+            Bulk(self.writer).replace_derivations(rewired, source=SOURCE)
+            # only an edge between two datasets not yet joined can close a cycle; checked on what is now written
+            joined = {(i, o) for o, after in rewired.items() for i, _job in after - before[o]} - linked
+            if joined:
+                self._refuse_cycles(joined, outputs)
+        for (_job_id, key), run in sorted(models.items(), key=lambda item: (item[1].lineage_time, item[1].run_id)):
+            spec = next(m for m in run.models if (m["namespace"], m["name"]) == key)
+            self._apply_model(spec, run)
+
+    def _refuse_cycles(self, joined: set[tuple[int, int]], outputs: dict[tuple[int, Key], LineageRun]) -> None:
+        """Raise LineageCycle (the transaction then rolls back whole) when a new edge closes a cycle."""
+        cycle = closed_cycle(self.session, joined)
+        if cycle is None:
+            return
+        closing_input, closing_output = cycle[-1]
+        output_key = next(key for key, row in self.datasets.items() if row.id == closing_output)
+        jobs = [job_id for (job_id, key) in outputs if key == output_key]
+        blamed = next((e for e in reversed(self.events) if e.job is not None and self.jobs[e.job.key].id in jobs
+                       and any(o.key == output_key for o in e.outputs)), None)
+        path = ""
+        if blamed is not None:
+            position = next(i for i, o in enumerate(blamed.outputs) if o.key == output_key)
+            path = f"outputs[{position}]"
+        raise LineageCycle(path, describe_cycle(self.session, cycle, closing=(closing_input, closing_output)),
+                           index=blamed.index if blamed is not None else None)
+
+    def _apply_model(self, spec: dict[str, Any], run: LineageRun) -> None:
+        key = (spec["namespace"], spec["name"])
+        row = self.writer.model(*key)
+        fields: dict[str, Any] = {}
+        if spec.get("version") is not None:
+            fields["version"] = spec["version"]
+        if row is None or row.catalog_file is None:
+            fields["risk_tier"] = spec["riskTier"]
+            if spec.get("deployed") is not None:
+                fields["deployed"] = spec["deployed"]
+        if row is None:
+            row, _ = self.writer.upsert_model(*key, fields)
+            self.created["model"].add(key)
+            self.result.models_created += 1
+        elif self.writer.update(row, fields) == "updated":
+            self.result.models_updated += 1
+        feeds: dict[tuple[int, str], dict[str, Any]] = {}
+        for entry in run.inputs:
+            dataset = self.datasets[(entry["namespace"], entry["name"])]
+            role = entry.get("role") or "training"
+            feeds[(dataset.id, role)] = {
+                "dataset": dataset, "role": role, "fingerprint": entry.get("fingerprint"),
+                "consumed_at": datetime.fromisoformat(entry["seen_at"]),
+            }
+        existing: dict[tuple[int, str], tuple[Any, Any]] = {}
+        for stored in self.session.scalars(select(Feed).where(Feed.model_id == row.id)):
+            if stored.source == SOURCE:
+                existing[(stored.dataset_id, stored.role)] = (stored.fingerprint, stored.consumed_at)
+            else:
+                feeds.pop((stored.dataset_id, stored.role), None)  # a catalog file declared it: that row stays
+        if self.writer.replace_feeds(row, list(feeds.values()), source=SOURCE):
+            for feed_key, feed in feeds.items():
+                if feed_key not in existing:
+                    self.result.feeds_added += 1
+                elif existing[feed_key] != (feed["fingerprint"], feed["consumed_at"]):
+                    self.result.feeds_updated += 1
+            self.result.feeds_removed += len(existing.keys() - feeds.keys())
+
+
+def _fold_lineage(row: LineageRun, event: ParsedEvent) -> bool:
+    """Add a lineage-carrying event's inputs, outputs and models to its run; True if that changed it."""
+    at = event.event_time
+    stamp = at.astimezone(timezone.utc).isoformat()
+    before = (row.lineage_time, row.inputs, row.outputs, row.models)
+    if row.lineage_time is None or at > row.lineage_time:
+        row.lineage_time = at
+    inputs = {(i["namespace"], i["name"]): dict(i) for i in row.inputs or []}
+    for ref in event.inputs:
+        entry = inputs.setdefault(ref.key, {"namespace": ref.namespace, "name": ref.name, "role": None,
+                                            "fingerprint": None, "seen_at": stamp, "feed_time": None})
+        if datetime.fromisoformat(entry["seen_at"]) > at:
+            entry["seen_at"] = stamp
+        if ref.feed is not None and (entry["feed_time"] is None or datetime.fromisoformat(entry["feed_time"]) <= at):
+            entry.update(role=ref.feed.role, fingerprint=ref.feed.fingerprint, feed_time=stamp)
+    outputs = {tuple(o) for o in row.outputs or []}
+    models = {(m["namespace"], m["name"]): m for m in row.models or []}
+    for ref in event.outputs:
+        if ref.model is None:
+            outputs.add(ref.key)
+            continue
+        key = ref.model_key
+        if key not in models or datetime.fromisoformat(models[key]["time"]) <= at:
+            models[key] = {"namespace": key[0], "name": key[1], "version": ref.model.version,
+                           "riskTier": ref.model.riskTier, "deployed": ref.model.deployed, "time": stamp}
+    row.inputs = [inputs[k] for k in sorted(inputs)]
+    row.outputs = [list(o) for o in sorted(outputs)]
+    row.models = [models[k] for k in sorted(models)]
+    row.has_outputs = bool(row.outputs or row.models)
+    return (row.lineage_time, row.inputs, row.outputs, row.models) != before
