@@ -12,7 +12,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from api import render
+from api.render.checks import check_progress, check_report
+from api.render.lineage import impact_result, load_result, summary
+from api.render.markup import label
+from api.render.risk import risk_report
 from catalog.errors import ConfigurationError
 from catalog.loader import load_catalog
 from catalog.store import Store
@@ -22,6 +25,8 @@ BUNDLED = Path(__file__).resolve().parent.parent / "examples"
 
 
 def find_examples(examples: Path | None) -> Path:
+    """The folder holding `catalog.yaml`: `examples` if given, else the bundled one, else ./examples
+    (an installed wheel may ship without the examples, a source checkout always has them)."""
     for candidate in ([examples] if examples else [BUNDLED, Path.cwd() / "examples"]):
         if (candidate / "catalog.yaml").is_file():
             return candidate
@@ -30,7 +35,11 @@ def find_examples(examples: Path | None) -> Path:
 
 
 def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -> Path:
-    """Load, summarise, show incident impact. Returns the store's path."""
+    """Load the example, then show its lineage, checks, open incidents and what they reach, and its
+    risk findings; write the reports and the viewer into `workdir`. Returns the store's path.
+
+    The store is deleted first: the demo always starts from nothing, so it reads the same each run.
+    """
     folder = find_examples(examples)
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "headwater.db"
@@ -43,17 +52,17 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
     console.print(f"store    {escape(url)} (fresh)\n")
     with Store(url) as store:
         result = load_catalog(store, [folder / "catalog.yaml"])
-        render.load_result(console, result)
+        load_result(console, result)
 
         console.rule("[bold]Lineage")
-        render.summary(console, service.summary(store))
+        summary(console, service.summary(store))
 
         console.rule("[bold]Data-quality checks (Great Expectations, on the real files and tables)")
         from checks import service as checks
 
-        with render.check_progress(console) as progress:
+        with check_progress(console) as progress:
             report = checks.run_checks(store, progress=progress)
-        render.check_report(console, report)
+        check_report(console, report)
 
         graph = service.graph_of(store)
         open_incidents = sorted(
@@ -65,27 +74,26 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         console.rule("[bold]Open incidents and what they reach")
         for opened, node, incident in open_incidents:
             console.print(
-                f"[bold]{escape(incident['kind'])}[/] on {render.label(service.ref(graph, node))} "
+                f"[bold]{escape(incident['kind'])}[/] on {label(service.ref(graph, node))} "
                 f"since {opened:%Y-%m-%d}: {escape(incident['note'] or '')}"
             )
         breached = [node for _, node, incident in open_incidents if incident["kind"] == "breach"]
         for node in breached:
             console.print()
-            render.impact_result(console, service.impact(store, node))
+            impact_result(console, service.impact(store, node))
 
         console.rule("[bold]Governance findings and regulatory risk")
         from checks import risk
 
         report = risk.evaluate(store)
-        render.risk_report(console, report)
+        risk_report(console, report)
         reports = workdir / "reports"
         reports.mkdir(exist_ok=True)
         from checks.reports.markdown import risk_summary
 
         (reports / "risk.md").write_text(risk_summary(report), encoding="utf-8")
-        for summary in service.summary(store).model_summaries:
-            name = summary.model.name
-            (reports / f"{name}.md").write_text(risk.model_report(store, summary.model.id), encoding="utf-8")
+        for item in service.summary(store).model_summaries:
+            (reports / f"{item.model.name}.md").write_text(risk.model_report(store, item.model.id), encoding="utf-8")
         console.print(f"reports written to {escape(str(reports))}/ (risk.md and one per model)")
 
         from api.viewer import viewer_page

@@ -31,15 +31,39 @@ def probe(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.Compl
     return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
 
+# Every command the CLI has; a command dropped or renamed by mistake fails here, not in a user's CI.
+COMMANDS = ["load", "lineage", "impact", "path", "check", "snapshot", "risk", "report", "view", "gate", "ingest",
+            "serve", "demo"]
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The command names in the Commands panel of `--help`, in the order shown."""
+    lines = help_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "─ Commands " in line)
+    names = []
+    for line in lines[start + 1:]:
+        if line.startswith("╰"):
+            break
+        body = line.removeprefix("│ ")
+        if body[:1].strip():  # a wrapped description continues on an indented line
+            names.append(body.split()[0])
+    return names
+
+
 def test_console_script_is_installed_and_lists_every_command(tmp_path):
+    import typer
+
+    from api.cli import app
+
+    registered = list(typer.main.get_command(app).commands)
+    assert registered == COMMANDS
     beside = Path(sys.executable).parent / "headwater"  # the environment's own scripts folder
     executable = str(beside) if beside.is_file() else shutil.which("headwater")
     assert executable, "installing the project puts the `headwater` console script beside its Python"
     result = subprocess.run([executable, "--help"], capture_output=True, text=True, cwd=tmp_path,
                             env={"PATH": str(Path(executable).parent), "COLUMNS": "200"})
-    assert result.returncode == 0
-    for command in ("load", "lineage", "impact", "path", "demo"):
-        assert command in result.stdout
+    assert result.returncode == 0, result.stderr
+    assert listed_commands(result.stdout) == registered
 
 
 def test_help_imports_nothing_heavy(tmp_path):
@@ -75,11 +99,22 @@ def test_version_prints_the_package_version(headwater):
     assert result.stdout.strip() == f"headwater {version('headwater')}"
 
 
+def table_cells(line: str) -> list[str]:
+    """The cells of one row of a rich table (header rows use heavy rules); [] for any other line."""
+    row = line.replace("┃", "│").strip()
+    if not (row.startswith("│") and row.endswith("│")):
+        return []
+    return [cell.strip() for cell in row[1:-1].split("│")]
+
+
 def test_load_prints_counts_then_unchanged_on_reload(headwater, examples, tmp_path):
     db = f"sqlite:///{tmp_path / 'h.db'}"
     first = headwater("load", str(examples / "catalog.yaml"), db=db)
     assert first.returncode == 0, first.stderr
-    assert "datasets" in first.stdout and "15" in first.stdout and "revision 1" in first.stdout
+    rows = {cells[0]: cells[1:] for cells in (table_cells(line) for line in first.stdout.splitlines()) if len(cells) == 4}
+    assert rows["kind"] == ["created", "updated", "unchanged"]
+    assert rows["datasets"] == ["15", "0", "0"]
+    assert first.stdout.splitlines()[-1] == "store changed, revision 1"
     second = headwater("load", str(examples / "catalog.yaml"), "--format", "json", db=db)
     assert second.returncode == 0
     data = json.loads(second.stdout)
@@ -173,9 +208,17 @@ def test_ambiguous_name_exits_2_listing_full_ids(headwater, tmp_path):
     assert headwater("lineage", "two:shared", db=db).returncode == 0
 
 
-@pytest.mark.parametrize("args", [("load",), ("lineage",), ("frobnicate",), ("lineage", "x", "--depth", "-1")])
-def test_usage_errors_exit_2(headwater, args):
-    assert headwater(*args).returncode == 2
+@pytest.mark.parametrize("args, message", [
+    (("load",), "Missing argument 'files'"),
+    (("lineage",), "Missing argument 'node'"),
+    (("frobnicate",), "No such command 'frobnicate'"),
+    (("lineage", "x", "--depth", "-1"), "Invalid value for '--depth' / '-d': Input should be greater than or equal to 0"),
+])
+def test_usage_errors_exit_2_naming_what_is_wrong(headwater, args, message):
+    result = headwater(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unreachable_database_exits_2_with_masked_password(headwater):

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import xmlschema
 
+from catalog.ids import short_name
 from tests.api.test_check_cli import example_copy
 from tests.schemas import junit_xsd, sarif_schema
 
@@ -64,7 +65,7 @@ def test_gate_writes_junit_sarif_markdown_and_json(headwater, examples, tmp_path
     for result_ in errors:
         location = result_["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"] == "examples/catalog.yaml"
-        root = result_["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].rsplit(":", 1)[-1]
+        root = short_name(result_["locations"][0]["logicalLocations"][0]["fullyQualifiedName"])
         assert catalog_lines[location["region"]["startLine"] - 1].strip() == f"- name: {root}"
     markdown = out["gate.md"].read_text()
     assert markdown.startswith("## Headwater gate: ❌ failed") and "```mermaid" in markdown
