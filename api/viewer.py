@@ -11,7 +11,7 @@ from lineage.view import DEFAULT_MAX_NODES
 def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = None, model: str | None = None,
                 max_nodes: int = DEFAULT_MAX_NODES, as_of: datetime | None = None) -> tuple[str, dict[str, int]]:
     """The HTML page and what it shows (nodes, edges, nodes selected before grouping)."""
-    from checks import health, risk
+    from checks import node_states, risk
     from lineage.service import graph_of
     from lineage.view import build_view
     from lineage.viewer import render_page
@@ -19,7 +19,7 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
     graph = graph_of(store)
     view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
     assessment = risk.assess(store, as_of=as_of)
-    info = health.node_info(store, assessment, view.members, details=not view.grouped)  # groups show counts
+    info = node_states.node_info(store, assessment, view.members, details=not view.grouped)  # groups show counts
     if model:
         title = f"Lineage of {view.focus}"
     elif focus:

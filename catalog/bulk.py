@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, tuple_, update
 
+from catalog.changes import Change, Transaction
+from catalog.ids import Key
 from catalog.schema import Derivation, Feed, Incident, Job, utcnow
-from catalog.store import Change, Key, Writer
 
 CHUNK = 1000  # parameters per IN (...) list and rows per executemany call
 
@@ -36,7 +37,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 class Bulk:
     """Bulk upserts on the session of one `Writer`; they set `writer.changed` as its own upserts do."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Transaction) -> None:
         self.writer = writer
         self.session = writer.session
         self.session.flush()  # Core statements below do not autoflush pending ORM objects
@@ -71,7 +72,8 @@ class Bulk:
                 stored[(row[1], row[2])] = (row[0], tuple(row[3:]))
         now = utcnow()
         changes: dict[Key, Change] = {}
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for key, fields in wanted.items():
             values = tuple(fields[name] for name in names)
             have = stored.get(key)
@@ -163,9 +165,9 @@ class Bulk:
     def replace_feeds(self, wanted: dict[int, dict[tuple[int, str], dict[str, Any]]], *, source: str) -> set[int]:
         """Make each model's feeds from `source` exactly wanted[model][(dataset id, role)] = values.
 
-        The rule of `Writer.replace_feeds`, a table at a time: one row per (model, dataset, role)
-        whatever its source; a catalog file's feed takes over a row another source reported, and any
-        other source leaves a catalog row as it is. Returns the models whose feeds changed.
+        One row per (model, dataset, role) whatever its source: a catalog file's feed takes over a
+        row another source reported (the file is the declaration of record), and any other source
+        leaves a catalog row as it is. Returns the models whose feeds changed.
         """
         rows: dict[int, list[Any]] = {model: [] for model in wanted}
         query = select(Feed.id, Feed.model_id, Feed.dataset_id, Feed.role, Feed.fingerprint, Feed.consumed_at, Feed.source)
@@ -173,12 +175,14 @@ class Bulk:
             for row in self.session.execute(query.where(Feed.model_id.in_(chunk))):
                 rows[row.model_id].append(row)
         now = utcnow()
-        new, updates, stale = [], [], []
+        new: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        stale: list[int] = []
         changed: set[int] = set()
         for model, feeds in wanted.items():
             existing = {(r.dataset_id, r.role): r for r in rows[model] if r.source == source}
             others = {(r.dataset_id, r.role): r for r in rows[model] if r.source != source}
-            keep = set()
+            keep: set[tuple[int, str]] = set()
             for key, values in feeds.items():
                 row = existing.get(key)
                 if row is None and key in others:
@@ -220,7 +224,8 @@ class Bulk:
                 stored[(row[1], row[2], row[3])] = (row[0], tuple(row[4:]))
         now = utcnow()
         changes: dict[tuple[int, str, Any], Change] = {}
-        new, updates = [], []
+        new: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for key, fields in wanted.items():
             have = stored.get(key)
             if have is None:

@@ -1,8 +1,9 @@
-"""The store: one SQLAlchemy engine, migrations on first use, and every SQL statement we run.
+"""The store: one SQLAlchemy engine, migrations on first use, and the one way to write.
 
-A write happens inside `Store.transaction()`, which hands out a `Writer`. Either the whole block
-commits and the store revision moves on, or nothing is written at all. The revision is what lets a
-process (or several API workers over one PostgreSQL) know that its cached lineage graph is stale.
+A write happens inside `Store.transaction()`, which hands out a `Writer` (and, for loads of many
+rows, `catalog.bulk.Bulk` on the same session). Either the whole block commits and the store
+revision moves on, or nothing is written at all. The revision is what lets a process (or several
+API workers over one PostgreSQL) know that its cached lineage graph is stale.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
@@ -20,7 +21,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from catalog import DEFAULT_URL
+from catalog.bulk import Bulk
+from catalog.changes import Change
 from catalog.errors import ConfigurationError, StoreUnavailable
+from catalog.ids import Key
 from catalog.names import key_skeleton
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
 
@@ -28,9 +32,6 @@ from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Sett
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time across workers
 _WRITE_LOCK = 0x4EAD_3A7F  # pg advisory lock id: one write transaction at a time per database
-
-Change = Literal["created", "updated", "unchanged"]
-Key = tuple[str, str]
 
 
 def mask_url(url: str) -> str:
@@ -265,10 +266,10 @@ class Writer:
     def model(self, namespace: str, name: str) -> Model | None:
         return self.session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name))
 
-    def dataset_keys(self) -> list[tuple[str, str]]:
+    def dataset_keys(self) -> list[Key]:
         return [(ns, name) for ns, name in self.session.execute(select(Dataset.namespace, Dataset.name))]
 
-    def model_keys(self) -> list[tuple[str, str]]:
+    def model_keys(self) -> list[Key]:
         return [(ns, name) for ns, name in self.session.execute(select(Model.namespace, Model.name))]
 
     def stored_expectations(self, keys: list[Key]) -> dict[Key, list[Any]]:
@@ -279,7 +280,7 @@ class Writer:
         rows = self.session.execute(select(Dataset.namespace, Dataset.name, Dataset.expectations))
         return {(ns, name): exp for ns, name, exp in rows if (ns, name) in wanted}
 
-    def derivation_keys(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+    def derivation_keys(self) -> list[tuple[Key, Key, str]]:
         """(input key, output key, source) for every derivation: what cycle checks need."""
         inp, out = Dataset.__table__.alias("i"), Dataset.__table__.alias("o")
         query = (
@@ -345,44 +346,24 @@ class Writer:
             self.changed = True
         return row
 
-    def upsert_incident(self, dataset: Dataset, kind: str, opened: Any, fields: dict[str, Any]) -> Change:
-        """Incidents are identified by dataset, kind and opening time."""
-        row = self.session.scalar(
-            select(Incident).where(Incident.dataset_id == dataset.id, Incident.kind == kind, Incident.opened == opened)
-        )
-        if row is None:
-            self.session.add(Incident(dataset_id=dataset.id, kind=kind, opened=opened, **fields))
-            self.changed = True
-            return "created"
-        return self.update(row, fields)
-
-    def replace_derivations(self, output: Dataset, inputs: list[tuple[Dataset, Job | None]], *, source: str) -> bool:
-        """Make `output`'s derivations from `source` exactly `inputs`; True when that changed them."""
-        from catalog.bulk import Bulk
-
-        wanted = {(inp.id, job.id if job else None) for inp, job in inputs}
-        return bool(Bulk(self).replace_derivations({output.id: wanted}, source=source))
-
     def replace_feeds(self, model: Model, feeds: list[dict[str, Any]], *, source: str) -> bool:
         """Make `model`'s feeds from `source` exactly `feeds` (dataset, role, fingerprint, consumed_at).
 
         There is one row per (model, dataset, role) whatever its source: a catalog file's feed takes
         over a row that OpenLineage reported, and any other source leaves a catalog row as it is.
         """
-        from catalog.bulk import Bulk
-
         wanted = {(feed["dataset"].id, feed["role"]): {"fingerprint": feed.get("fingerprint"),
                                                        "consumed_at": feed.get("consumed_at")} for feed in feeds}
         return bool(Bulk(self).replace_feeds({model.id: wanted}, source=source))
 
     def delete_dataset(self, namespace: str, name: str) -> bool:
         """Remove a dataset with its feeds, derivations, incidents and check history (cascades)."""
-        return self._delete(self.dataset(namespace, name))
+        return self.delete(self.dataset(namespace, name))
 
     def delete_model(self, namespace: str, name: str) -> bool:
-        return self._delete(self.model(namespace, name))
+        return self.delete(self.model(namespace, name))
 
-    def _delete(self, row: Any) -> bool:
+    def delete(self, row: Any) -> bool:
         if row is None:
             return False
         self.session.delete(row)

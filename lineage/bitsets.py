@@ -16,26 +16,29 @@ reachability 5 ms (benchmarks/results/propagation.md).
   travel masks of the target's kind (dataset, verified-anonymised dataset, model).
 - Direct modes (a root's own dataset and the models that consume it directly) are few and kept on
   the side; for travelling, a direct bit behaves as H.
+
+The answer stays packed (`Planes`) until someone asks for modes: `lineage.propagate.Reach` decodes
+only the rows it is asked about.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from lineage.graph import DATASET, MODEL
-
-if TYPE_CHECKING:
-    from lineage.propagate import Root
+from lineage.roots import Mode, Root, trained_before
 
 DD, DM, MM = 0, 1, 2  # edge groups: derivation, feed, base_model
 NEVER = np.iinfo(np.int64).max  # a feed with an unknown consumption time is never "trained before"
 
 
 def micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exact: feed times compare as int64 arrays."""
     delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -93,6 +96,24 @@ class Index:
             self.blocks.append((e0, split, e1, starts - e0, targets, models_from))
 
 
+@dataclass(frozen=True)
+class Planes:
+    """Where every root reached, still packed: one bit per (node, root), H plane then R plane."""
+
+    index: Index
+    keys: list[str]  # the roots' keys, in bit order
+    bits: np.ndarray  # (nodes, words) uint64, or (nodes, 2 * words) when some rule can weaken a root
+    words: int  # uint64 words per plane
+    direct: dict[int, set[int]]  # node row -> the roots that reach it directly
+
+    def reached_rows(self) -> np.ndarray:
+        """The rows of every node some root reached, directly or not."""
+        rows = self.bits.any(axis=1)
+        if self.direct:
+            rows[list(self.direct)] = True
+        return np.flatnonzero(rows)
+
+
 def _levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
     indegree = np.bincount(indices, minlength=n)
     level = np.full(n, -1, dtype=np.int32)
@@ -133,13 +154,12 @@ def _mask(members: list[int], words: int) -> np.ndarray:
     return out
 
 
-def propagate_levels(graph: nx.DiGraph, index: Index, roots: list["Root"],
-                     anonymised: set[str]) -> tuple[np.ndarray, int, dict[int, set[int]]]:
-    """(planes, words, direct): bit planes per node and the direct (node -> root numbers) record."""
+def propagate_levels(graph: nx.DiGraph, index: Index, roots: list[Root], anonymised: set[str]) -> Planes:
+    """Every root at once, a level at a time, on an acyclic graph (`index.acyclic`)."""
     n = len(index.nodes)
     words = max(1, (len(roots) + 63) // 64)
 
-    def of(pred) -> np.ndarray:
+    def of(pred: Callable[[Root], bool]) -> np.ndarray:
         return _mask([i for i, r in enumerate(roots) if pred(r)], words)
 
     d_hard, d_review = of(lambda r: r.into_datasets == "hard"), of(lambda r: r.into_datasets == "review")
@@ -174,7 +194,7 @@ def propagate_levels(graph: nx.DiGraph, index: Index, roots: list["Root"],
                 continue
             if root.models is not None and model not in root.models:
                 continue
-            if root.effective_from is not None and _trained_before(graph.edges[root.dataset, model], root.effective_from):
+            if root.effective_from is not None and trained_before(graph.edges[root.dataset, model], root.effective_from):
                 continue
             m = index.number[model]
             direct.setdefault(m, set()).add(i)
@@ -198,7 +218,7 @@ def propagate_levels(graph: nx.DiGraph, index: Index, roots: list["Root"],
             merged[anon_rows] = raw
         merged |= take(planes, targets, axis=0)
         planes[targets] = merged
-    return planes, words, direct
+    return Planes(index, [root.key for root in roots], planes, words, direct)
 
 
 def _apply(part: np.ndarray, c: int, words: int, two: bool, hard: np.ndarray, review: np.ndarray,
@@ -212,27 +232,16 @@ def _apply(part: np.ndarray, c: int, words: int, two: bool, hard: np.ndarray, re
         part &= hard[c]
 
 
-def _trained_before(edge: dict, moment: datetime) -> bool:
-    uses = edge.get("uses") or []
-    return bool(uses) and all(u.get("consumed_at") is not None and u["consumed_at"] < moment for u in uses)
-
-
 DECODE_BYTES = 64 * 2**20  # rows are unpacked in slices of about this size, whatever the number of roots
 
 
-def decode(index: Index, keys: list[str], planes: np.ndarray, words: int,
-           direct: dict[int, set[int]], only: list[int] | None = None) -> dict[str, dict[str, str]]:
+def decode(packed: Planes, only: list[int] | None = None) -> dict[str, dict[str, Mode]]:
     """node -> root key -> mode, for every node some root reached (or for the `only` rows asked about)."""
-    if only is None:
-        rows = planes.any(axis=1)
-        if direct:
-            rows[list(direct)] = True
-        reached = np.flatnonzero(rows)
-    else:
-        reached = np.array(sorted(set(only)), dtype=np.int64)
+    index, keys, planes, words, direct = packed.index, packed.keys, packed.bits, packed.words, packed.direct
+    reached = packed.reached_rows() if only is None else np.array(sorted(set(only)), dtype=np.int64)
     width = words * 64
-    names = ("review", "hard")
-    modes: dict[str, dict[str, str]] = {}
+    names: tuple[Mode, Mode] = ("review", "hard")
+    modes: dict[str, dict[str, Mode]] = {}
     chunk = max(1, DECODE_BYTES // max(1, planes.shape[1] * 64))  # unpacked bits take a byte each
     for start in range(0, len(reached), chunk):
         part = reached[start:start + chunk]
@@ -249,13 +258,13 @@ def decode(index: Index, keys: list[str], planes: np.ndarray, words: int,
     return modes
 
 
-def summarise(index: Index, keys: list[str], planes: np.ndarray, words: int, direct: dict[int, set[int]],
-              rows: list[int], classes: list[list[int]]) -> list[list[tuple[int, str, int, str]]]:
+def summarise(packed: Planes, rows: list[int], classes: list[list[int]]) -> list[list[tuple[int, str, int, str]]]:
     """For each row, per class of roots reaching it: (class, strongest mode, roots reaching, first such root).
 
     Works on the packed planes a slice of rows at a time, never unpacking a (node, root) pair:
     on a large platform one table can be reached by tens of thousands of roots.
     """
+    keys, planes, words, direct = packed.keys, packed.bits, packed.words, packed.direct
     masks = np.stack([_mask(members, words) for members in classes]) if classes else np.zeros((0, words), np.uint64)
     two = planes.shape[1] > words
     out: list[list[tuple[int, str, int, str]]] = []
@@ -265,7 +274,7 @@ def summarise(index: Index, keys: list[str], planes: np.ndarray, words: int, dir
         block = planes[part]
         hard = block[:, :words]
         reached = hard | block[:, words:] if two else hard.copy()
-        near = np.zeros_like(hard)  # direct: on the node itself, or a dataset a model consumes
+        near = np.zeros_like(hard)  # direct: the root's own dataset, or a model consuming it
         for r, row in enumerate(part):
             for c in direct.get(row, ()):
                 near[r, c >> 6] |= np.uint64(1) << np.uint64(c & 63)

@@ -15,34 +15,25 @@ reach a model whose every recorded training run predates the root's effective da
 One pass: on a DAG, `lineage.bitsets` carries every root at once as bit planes, level by level
 (the cost barely depends on the number of roots). A graph with a cycle (possible with OpenLineage
 input) falls back to `propagate_worklist`, which reaches the same fixed point and is the reference
-the fast path is tested against.
+the fast path is tested against. Both take their roots and the feed-time rule from `lineage.roots`.
+
+`lineage.bitsets` (and numpy with it) is imported on the first propagation, not with this module.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from lineage.graph import DATASET, JOB, MODEL
+from lineage.roots import Mode, Root, trained_before
 
-Mode = Literal["direct", "hard", "review"]
-Travel = Literal["hard", "review", "none"]
+if TYPE_CHECKING:
+    from lineage.bitsets import Planes
+
 STRENGTH = {"review": 1, "hard": 2, "direct": 3}
-
-
-@dataclass(frozen=True)
-class Root:
-    key: str  # unique id of this root condition, e.g. "dataset:ns:x|breach_flagged"
-    dataset: str
-    into_datasets: Travel
-    into_models: Travel
-    anonymisation: Literal["stops", "review", "none"] = "none"
-    effective_from: datetime | None = None  # only for time-scoped roots
-    models: frozenset[str] | None = None  # when set, only these consuming models are affected directly
 
 
 class Reach:
@@ -52,7 +43,7 @@ class Reach:
     pair into dicts costs far more than computing them on a large graph.
     """
 
-    def __init__(self, modes: dict[str, dict[str, Mode]] | None = None, *, packed: tuple | None = None) -> None:
+    def __init__(self, modes: dict[str, dict[str, Mode]] | None = None, *, packed: Planes | None = None) -> None:
         self._modes = modes
         self._packed = packed
 
@@ -61,7 +52,7 @@ class Reach:
         if self._modes is None:
             from lineage.bitsets import decode
 
-            self._modes = decode(*self._packed) if self._packed else {}
+            self._modes = decode(self._packed) if self._packed else {}
         return self._modes
 
     def at(self, node: str) -> dict[str, Mode]:
@@ -77,16 +68,16 @@ class Reach:
         if self._modes is None and self._packed:
             from lineage.bitsets import summarise
 
-            index, keys = self._packed[0], self._packed[1]
-            number = {key: i for i, key in enumerate(keys)}
+            index = self._packed.index
+            number = {key: i for i, key in enumerate(self._packed.keys)}
             present = [node for node in nodes if node in index.number]
             rows = [index.number[node] for node in present]
-            found = summarise(*self._packed, rows, [[number[k] for k in members] for members in classes])
+            found = summarise(self._packed, rows, [[number[k] for k in members] for members in classes])
             return {node: entry for node, entry in zip(present, found, strict=True) if entry}
         place = {key: (j, i) for j, members in enumerate(classes) for i, key in enumerate(members)}
         out: dict[str, list[tuple[int, str, int, str]]] = {}
         for node in nodes:
-            seen: dict[int, list] = {}
+            seen: dict[int, list] = {}  # class -> [strongest mode, roots, first root's place]
             for key, mode in self.modes.get(node, {}).items():
                 j, i = place[key]
                 entry = seen.setdefault(j, [mode, 0, i])
@@ -104,18 +95,15 @@ class Reach:
             return {node: self.modes[node] for node in nodes if node in self.modes}
         from lineage.bitsets import decode
 
-        index = self._packed[0]
+        index = self._packed.index
         rows = [index.number[node] for node in nodes if node in index.number]
-        return {node: modes for node, modes in decode(*self._packed, only=rows).items() if modes}
+        return {node: modes for node, modes in decode(self._packed, only=rows).items() if modes}
 
     def reached(self) -> set[str]:
         """Every node some root reached, without decoding which roots."""
         if self._modes is None and self._packed:
-            index, _keys, planes, _words, direct = self._packed
-            rows = planes.any(axis=1)
-            if direct:
-                rows[list(direct)] = True
-            return {index.nodes[i] for i in rows.nonzero()[0].tolist()}
+            nodes = self._packed.index.nodes
+            return {nodes[i] for i in self._packed.reached_rows().tolist()}
         return set(self.modes)
 
 
@@ -130,8 +118,7 @@ def propagate(graph: nx.DiGraph, roots: list[Root], *, anonymised: set[str] | No
     anonymised = anonymised or set()
     index = index_of(graph)
     if index.acyclic and roots:
-        planes, words, direct = propagate_levels(graph, index, roots, anonymised)
-        return Reach(packed=(index, [root.key for root in roots], planes, words, direct))
+        return Reach(packed=propagate_levels(graph, index, roots, anonymised))
     return propagate_worklist(graph, roots, anonymised=anonymised)
 
 
@@ -200,7 +187,7 @@ def _carry(graph: nx.DiGraph, node: str, kind: str, nxt: str, here: dict[str, Mo
                     continue
                 travel = _weaker(travel, "review") if travel != "none" else "none"
         elif kind == DATASET and target == MODEL:
-            if root.effective_from is not None and _trained_before(edge, root.effective_from):
+            if root.effective_from is not None and trained_before(edge, root.effective_from):
                 continue
             if mode == "direct":
                 if root.models is not None and nxt not in root.models:
@@ -223,9 +210,3 @@ def _carry(graph: nx.DiGraph, node: str, kind: str, nxt: str, here: dict[str, Mo
         else:
             out[key] = _weaker(mode, travel)  # type: ignore[assignment]
     return out
-
-
-def _trained_before(edge: dict, moment: datetime) -> bool:
-    """True when every recorded use of this feed predates `moment` (unknown times count as after)."""
-    uses = edge.get("uses") or []
-    return bool(uses) and all(use.get("consumed_at") is not None and use["consumed_at"] < moment for use in uses)

@@ -14,7 +14,7 @@ import pytest
 from api.viewer import viewer_page
 from catalog.loader import load_catalog
 from catalog.store import Store
-from checks import health, risk
+from checks import node_states as health, risk
 from lineage.service import graph_of
 from lineage.view import select
 from lineage.viewer import DIMMED, STATES

@@ -118,12 +118,14 @@ def test_changed_feed_fingerprint_updates_the_model(store, tmp_path):
 
 
 def test_reload_keeps_derivations_that_came_from_openlineage(store, tmp_path):
+    from catalog.bulk import Bulk
+
     path = write(tmp_path, BASE)
     load_catalog(store, [path])
-    with store.transaction() as writer:
+    with store.transaction() as writer:  # as OpenLineage ingestion writes its edges
         a, c = writer.dataset("t", "raw.b"), writer.dataset("t", "feat.c")
         extra, _ = writer.upsert_dataset("t", "raw.from_pipeline", {})
-        writer.replace_derivations(c, [(extra, None)], source="openlineage")
+        Bulk(writer).replace_derivations({c.id: {(extra.id, None)}}, source="openlineage")
     write(tmp_path, BASE.replace("derived_from: [raw.a, raw.b]", "derived_from: [raw.a]"))
     load_catalog(store, [path])
     sources = sorted(d[3] for d in snapshot(store)["derivations"])

@@ -77,9 +77,12 @@ def test_foreign_keys_are_enforced(store):
 def test_deleting_a_dataset_cascades_to_its_incidents(store):
     from datetime import datetime, timezone
 
+    from catalog.bulk import Bulk
+
     with store.transaction() as writer:
         dataset, _ = writer.upsert_dataset("ns", "a", {})
-        writer.upsert_incident(dataset, "breach", datetime(2026, 11, 1, tzinfo=timezone.utc), {"note": "n"})
+        Bulk(writer).upsert_incidents({(dataset.id, "breach", datetime(2026, 11, 1, tzinfo=timezone.utc)): {"note": "n"}})
+    assert store.counts()["incidents"] == 1
     with store.transaction() as writer:
         writer.session.delete(writer.dataset("ns", "a"))
         writer.changed = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.loader import load_catalog
-from checks import health, risk
+from checks import node_states, risk
 
 RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -16,7 +16,7 @@ def test_findings_per_node_summarise_the_full_evaluation(store, examples):
     report = risk.evaluate(store, path_limit=0)
     assessment = risk.assess(store, as_of=report.as_of)
     graph = assessment.graph
-    info = health.node_info(store, assessment, graph.nodes)
+    info = node_states.node_info(store, assessment, graph.nodes)
     assert set(info) == set(graph.nodes)
     checked = 0
     for node in graph:

@@ -1,4 +1,6 @@
-"""Each node's state for the viewer, and what hovering it tells, from the risk report and check runs.
+"""Each node's state in the lineage viewer (its colour), and what hovering it tells.
+
+Judged from the risk assessment and each dataset's latest check run, for the nodes a view shows.
 
 One state per node, the worst that applies, in the order a reader should act on them:
 compromised (breach, poisoning, or content changed since training: stop using it), check errored
@@ -26,6 +28,7 @@ COMPROMISING = {"breach_flagged", "poisoning_flagged", "fingerprint_mismatch"}
 SERIOUS = {"high", "critical"}
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MANY_IDS = 5_000  # past this, reading every newest run beats a long IN list
+PriceKey = tuple[int, str, str, bool]  # (root class, mode, node tier, the node's own): all a price depends on
 
 
 def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, details: bool = True) -> dict[str, NodeInfo]:
@@ -42,8 +45,8 @@ def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, det
     with store.read() as session:
         runs = latest_outcomes(session, ids if len(ids) <= MANY_IDS else None)
     checked = {ids[k]: run for k, run in runs.items() if k in ids}
-    prices: dict[tuple, Priced] = {}
-    info = {}
+    prices: dict[PriceKey, Priced] = {}
+    info: dict[str, NodeInfo] = {}
     for node in wanted:
         attrs = graph.nodes[node]
         summary = summaries.get(node, []) if attrs["kind"] != JOB else []
@@ -68,7 +71,7 @@ def _classes(assessment: Assessment) -> tuple[dict[tuple[str, str | None], int],
 
 
 def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, int, str]], own: set[int],
-              prices: dict[tuple, Priced]) -> list[dict[str, Any]]:
+              prices: dict[PriceKey, Priced]) -> list[dict[str, Any]]:
     """One entry per condition reaching the node, worst first, with how many roots it comes from.
 
     Severity and wording depend on the class, the mode, the node's tier and whether the node is the
@@ -102,6 +105,7 @@ def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, i
 
 
 def state_of(kind: str, findings: list[dict[str, Any]], run: dict[str, Any] | None) -> str:
+    """The first state that applies, in the order a reader should act on them (see the module)."""
     if kind == JOB:
         return "neutral"
     own = [f for f in findings if f["at_root"]]
@@ -138,7 +142,7 @@ def _fields(graph: nx.DiGraph, node: str, attrs: dict[str, Any], run: dict[str, 
             ("deployed", "yes" if attrs.get("deployed") else "no"),
             ("training fingerprints", f"{fingerprinted} of {len(feeds)} feeds"),
         ]
-    classes = []
+    classes: list[str] = []
     if attrs.get("personal_data"):
         classes.append("personal data")
     classes += [f"special category: {c}" for c in attrs.get("special_categories") or []]
