@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import LOOPBACK_HOSTS, Settings
 from api.errors import classify
@@ -26,7 +29,8 @@ from catalog.store import Store
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 answer: every error the app gives on purpose, from whichever layer, has this one shape."""
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
                         status_code=status, media_type=PROBLEM)
 
@@ -39,10 +43,10 @@ class BodyLimit:
     turns errors raised while reading a body into a 400, so the limit cannot simply raise.)
     """
 
-    def __init__(self, app, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -52,7 +56,7 @@ class BodyLimit:
             return
         state = {"received": 0, "too_large": False, "answered": False}
 
-        async def counted():
+        async def counted() -> Message:
             if state["too_large"]:
                 return {"type": "http.disconnect"}
             message = await receive()
@@ -64,7 +68,7 @@ class BodyLimit:
                     return {"type": "http.request", "body": b"\x00", "more_body": False}
             return message
 
-        async def guarded(message):
+        async def guarded(message: Message) -> None:
             if not state["too_large"]:
                 await send(message)
             elif not state["answered"]:
@@ -73,7 +77,7 @@ class BodyLimit:
 
         await self.app(scope, counted, guarded)
 
-    async def _refuse(self, scope, receive, send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, "Payload too large", f"request bodies are limited to {self.limit} bytes")
         await response(scope, receive, send)
 
@@ -88,11 +92,11 @@ class HostCheck:
     text/plain; every answer here is problem+json. `*` in the list allows any host.
     """
 
-    def __init__(self, app, allowed: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
         self.app = app
         self.allowed = {_host_name(host) for host in allowed} - {""}  # ports in the list are ignored
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or "*" in self.allowed:  # lifespan; the app serves no websockets
             await self.app(scope, receive, send)
             return
@@ -157,6 +161,9 @@ def settings_problems(settings: Settings) -> list[str]:
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The app over `store` (else one opened on `settings.db`). Tests pass the store they hold;
+    `headwater serve` has uvicorn call this with no arguments in each worker, so every worker reads
+    its settings from the environment as the CLI does (Settings.from_env), and both doors agree."""
     settings = settings or Settings.from_env()
     problems = settings_problems(settings)
     if problems:
@@ -203,13 +210,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         return response
 
     from api.deps import Reader
-    from api.routers import checks, datasets, docs, lineage, openlineage, viewer, writes
+    from api.routers import checks, datasets, docs, lineage, openlineage, risk, viewer, writes
 
     # Reads take the token guard only when configured to, so the schema says whether they need one.
     # /openapi.json and /docs stay open: they describe the API, not the catalog, and tell a client
     # that it needs a token.
     reads = [Reader] if settings.reads == "token" else []
     app.include_router(writes.router)
+    app.include_router(risk.router, dependencies=reads)  # before datasets: its /models/{model}/risk and /report
     app.include_router(datasets.router, dependencies=reads)
     app.include_router(lineage.router, dependencies=reads)
     app.include_router(checks.router)
@@ -249,7 +257,7 @@ def document_problems(app: FastAPI) -> None:
     """
     build = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
@@ -277,7 +285,7 @@ def _allowed_methods(request: Request) -> list[str]:
     and one path (`/api/v1/incidents`) is served by routes in several routers."""
     path = request.scope.get("path", "")
 
-    def walk(routes) -> set[str]:
+    def walk(routes: Iterable[Any]) -> set[str]:
         methods: set[str] = set()
         for route in routes:
             inner = getattr(route, "original_router", None)  # an included router (FastAPI >= 0.16x)

@@ -1,4 +1,10 @@
-"""What routers get from the app: the store, the settings, the token guard, and the read budget."""
+"""What routers get from the app: the store, the settings, the token guard, the read budget, and
+the parameters several routers share (resolved references, capped counts).
+
+A router asks for these by type and gets them ready to use, so an endpoint's body is one call to a
+service: the checks that come before the question (a token, a cap, a name that must exist) are
+made here, once for every route, and say what they refuse the same way everywhere.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,13 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.config import Settings
+from catalog.ids import NodeId
 from catalog.store import Store
 
 T = TypeVar("T")
@@ -27,10 +34,12 @@ _bearer = HTTPBearer(auto_error=False, description="A token from HEADWATER_TOKEN
 
 
 def get_store(request: Request) -> Store:
+    """The app's one Store: its engine pools connections for every request."""
     return request.app.state.store
 
 
 def get_settings(request: Request) -> Settings:
+    """The Settings the app was built with, never re-read from the environment per request."""
     return request.app.state.settings
 
 
@@ -224,6 +233,7 @@ class ReadBudget:
 
 
 async def read_budget(request: Request) -> ReadBudget:
+    """A budget per request, since it watches that request's client."""
     return ReadBudget(request, request.app.state.settings.read_budget, request.app.state.store)
 
 
@@ -235,3 +245,55 @@ def json_response(result: BaseModel) -> Response:
     second time against the response model and walk it through jsonable_encoder: on a lineage of a
     thousand nodes that took twice as long as answering the question."""
     return Response(result.model_dump_json(), media_type="application/json")
+
+
+# --- parameters several routers share ----------------------------------------------------------------
+
+# The caps (see the README's REST API section) that more than one router applies; each router keeps
+# its own. A read's cost is about its pages times its paths, which is what the caps bound.
+MAX_OFFSET = 2**31 - 1  # beyond, SQL integers overflow; kept the same where no SQL is involved
+MAX_DEPTH = 1000
+MAX_PATHS = 20
+
+
+def capped(cap: int, what: str, *, low: int = 0) -> Any:
+    """A count query parameter: at least `low`, at most `cap`, which its description states. Over
+    the cap is a 422 naming the parameter, never a silent clamp: a client must learn it got less."""
+    return Query(ge=low, le=cap, description=f"{what} (at most {cap:,})")
+
+
+Offset = Annotated[int, capped(MAX_OFFSET, "items to skip")]
+
+
+def dataset_key(store: StoreDep, dataset: str) -> NodeId:
+    """The dataset a path names (an id, `ns:name` or a bare name): a 404 or a 409 before the endpoint runs."""
+    from lineage.service import resolve
+
+    return resolve(store, dataset, "dataset")
+
+
+def model_key(store: StoreDep, model: str) -> NodeId:
+    """The model a path names, as `dataset_key` resolves datasets."""
+    from lineage.service import resolve
+
+    return resolve(store, model, "model")
+
+
+DatasetKey = Annotated[NodeId, Depends(dataset_key)]
+ModelKey = Annotated[NodeId, Depends(model_key)]
+
+
+def known_condition(condition: Annotated[str | None, Query(
+        description="only datasets on which this governance condition is detected now (a risk evaluation: under "
+                    "the read budget)")] = None) -> str | None:
+    """`?condition=` checked before the read budget is spent: a misspelt condition is a 422 listing
+    the known ones, not a risk evaluation that finds nothing."""
+    if condition is not None:
+        from checks.policy import CONDITIONS
+
+        if condition not in CONDITIONS:
+            raise HTTPException(422, f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
+    return condition
+
+
+ConditionDep = Annotated[str | None, Depends(known_condition)]

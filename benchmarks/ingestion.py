@@ -11,7 +11,7 @@ run, same server, fresh events: one client POSTing batches of 500 (the cheapest 
 
 Nothing acknowledged lost (asserted): every request answered 201, and afterwards the store holds
 exactly one `lineage_events` row per event sent. (Crash safety, kill -9 after a 201, is
-tests/reliability's job; here the 201 is by construction sent after the commit, see api/ingestion.py.)
+tests/reliability's job; here the 201 is by construction sent after the commit, see api/group_commit.py.)
 """
 
 from __future__ import annotations

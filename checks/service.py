@@ -17,9 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from catalog import reads
 from catalog.errors import HeadwaterError, NotFound, OutsideDataRoots
 from catalog.expectations import suite_hash
 from catalog.fingerprint import Observation, Unreadable, observe, split_table
+from catalog.ids import Key, node_id
 from catalog.locations import Location, confine, local_path, parse_location
 from catalog.runs import datasets_by_key, latest_runs, record_run, runs_of
 from catalog.schema import CheckRun, Dataset, utcnow
@@ -28,9 +30,7 @@ from catalog.store import Store
 from checks.results import (
     CheckHistory, CheckReport, CheckRunResult, ExpectationResult, ManifestEntry, Skipped, TrainingManifest,
 )
-from lineage import queries
-from lineage.graph import DATASET, MODEL, node_id
-from lineage.service import graph_of
+from lineage.service import resolve
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -62,7 +62,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
     report = CheckReport(runs=[], skipped=[], validated=0, reused=0)
     validator = None
     for dataset in datasets:
-        label = node_id(DATASET, dataset.namespace, dataset.name)
+        label = node_id("dataset", dataset.namespace, dataset.name)
         location = _location(dataset)
         if location is None or dataset.id in outside:
             reason = "no location" if not dataset.location else f"{mask_secrets(dataset.location)} is not a file or SQL table"
@@ -102,7 +102,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         run.errored = sum(1 for r in results if r["errored"])
         run.finished_at = max(clock(), started)
         with store.transaction() as writer:
-            if writer.session.get(Dataset, dataset.id) is None:  # deleted while it was checked: no row to point at
+            if not reads.dataset_exists(writer.session, dataset.id):  # deleted while it was checked: no row to point at
                 if names:
                     raise NotFound(f"{label} was deleted while it was being checked; no run was recorded for it")
                 report.skipped.append(Skipped(dataset=label, reason="deleted while it was being checked"))
@@ -116,33 +116,31 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
 
 
 def history(store: Store, name: str, *, limit: int = 20) -> CheckHistory:
+    """The dataset's newest `limit` runs, shown with what may be shown now: values a run kept before
+    the dataset's samples were withheld are withheld from its history too."""
     (key,) = _resolve(store, [name])
+    label = node_id("dataset", *key)
     with store.read() as session:
         found = datasets_by_key(session, [key])
         if not found:  # deleted since the name was resolved
-            raise NotFound(f"no dataset {node_id(DATASET, *key)}")
+            raise NotFound(f"no dataset {label}")
         (dataset,) = found
         runs = runs_of(session, dataset.id, limit)
-        withhold = dataset.id in samples_withheld(session, [dataset])  # runs recorded before it was
-        label = node_id(DATASET, *key)
+        withhold = dataset.id in samples_withheld(session, [dataset])
         return CheckHistory(dataset=label, runs=[_run_result(run, label, withhold=withhold) for run in runs])
 
 
 def snapshot(store: Store, model: str) -> TrainingManifest:
-    """Fingerprint everything `model` feeds on, now, and record it on its feeds: all or nothing."""
-    graph = graph_of(store)
-    node = queries.resolve(graph, model, kinds=(MODEL,))
-    attrs = graph.nodes[node]
+    """Fingerprint everything `model` feeds on, now, and record it on its feeds: all or nothing, so its
+    feeds never hold today's fingerprint for some sources and an older one for the rest."""
+    key = resolve(store, model, "model")
+    node = str(key)
     with store.read() as session:
-        from sqlalchemy import select
-
-        from catalog.schema import Feed, Model
-
-        model_row = session.scalar(select(Model).where(Model.namespace == attrs["namespace"], Model.name == attrs["name"]))
-        feeds = session.execute(
-            select(Feed, Dataset).join(Dataset, Dataset.id == Feed.dataset_id).where(Feed.model_id == model_row.id)
-            .order_by(Dataset.namespace, Dataset.name, Feed.role)
-        ).all()
+        model_row = reads.model(session, key.key)
+        if model_row is None:  # deleted since its name was resolved
+            raise NotFound(f"no model {node}")
+        version = model_row.version
+        feeds = reads.feeds_of(session, model_row.id)
     if not feeds:
         raise SnapshotRefused(f"{node} has no training sources in the catalog: declare `trained_on` first")
     observations: dict[int, Observation] = {}
@@ -151,7 +149,7 @@ def snapshot(store: Store, model: str) -> TrainingManifest:
         if dataset.id in observations:
             continue
         location = _location(dataset)
-        label = node_id(DATASET, dataset.namespace, dataset.name)
+        label = node_id("dataset", dataset.namespace, dataset.name)
         if location is None:
             problems.append(f"{label}: {'no location' if not dataset.location else 'location is not a file or SQL table'}")
             continue
@@ -168,22 +166,18 @@ def snapshot(store: Store, model: str) -> TrainingManifest:
             seen = observations[dataset.id]
             writer.record_feed_fingerprint(feed.id, seen.fingerprint, seen.observed_at)
             entries.append(ManifestEntry(
-                dataset=node_id(DATASET, dataset.namespace, dataset.name), role=feed.role, location=dataset.location,
+                dataset=node_id("dataset", dataset.namespace, dataset.name), role=feed.role, location=dataset.location,
                 fingerprint=seen.fingerprint, observed_at=seen.observed_at, previous_fingerprint=feed.fingerprint,
                 size=seen.size,
             ))
-    return TrainingManifest(model=node, version=attrs.get("version"), recorded_at=recorded_at, feeds=entries)
+    return TrainingManifest(model=node, version=version, recorded_at=recorded_at, feeds=entries)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
 
-def _resolve(store: Store, names: list[str]) -> list[tuple[str, str]]:
-    graph = graph_of(store)
-    keys = []
-    for name in names:
-        node = queries.resolve(graph, name, kinds=(DATASET,))
-        keys.append((graph.nodes[node]["namespace"], graph.nodes[node]["name"]))
-    return keys
+def _resolve(store: Store, names: list[str]) -> list[Key]:
+    """The datasets the user named, every name resolved before anything is read or checked."""
+    return [resolve(store, name, "dataset").key for name in names]
 
 
 def _outside(datasets: list[Dataset], roots: Sequence[Path], databases: Sequence[str] | None) -> dict[int, str]:
@@ -197,11 +191,13 @@ def _outside(datasets: list[Dataset], roots: Sequence[Path], databases: Sequence
         try:
             confine(location, roots, shown=mask_secrets(dataset.location or ""), databases=databases)
         except OutsideDataRoots as exc:
-            refused[dataset.id] = f"{node_id(DATASET, dataset.namespace, dataset.name)}: {exc}"
+            refused[dataset.id] = f"{node_id('dataset', dataset.namespace, dataset.name)}: {exc}"
     return refused
 
 
 def _location(dataset: Dataset) -> Location | None:
+    """Where Headwater can read the dataset itself (a file or a SQL table); None for object-store URIs
+    and unparsable values, which are recorded but never read."""
     if not dataset.location:
         return None
     try:
@@ -221,14 +217,10 @@ def samples_withheld(session: "Session", datasets: Sequence[Dataset]) -> set[int
     `place` (the resolved file, or the database and table), across the whole store, not only the
     datasets being checked. Values are allowed only where every entry at the place was declared
     (by a catalog file or a PUT) with `personal_data: false`."""
-    from sqlalchemy import select
-
     wanted = {d.id: _place(d.location) for d in datasets}
     places = {place for place in wanted.values() if place is not None}
     closed: set[tuple[str, ...]] = set()
-    rows = session.execute(select(Dataset.location, Dataset.personal_data, Dataset.catalog_file)
-                           .where(Dataset.location.is_not(None))).all()
-    for location, personal, declared_in in rows:
+    for location, personal, declared_in in reads.locations(session):
         place = _place(location)
         if place in places and (personal is not False or declared_in is None):
             closed.add(place)
@@ -265,6 +257,8 @@ def _place(value: str | None) -> tuple[str, ...] | None:
 
 
 def _still_holds(before: CheckRun | None, run: CheckRun) -> bool:
+    """Whether the last verdict may be reused: the same content (fingerprint) judged by the same suite,
+    and it was a verdict at all (an errored run judged nothing)."""
     return (
         before is not None and before.outcome != "errored" and before.fingerprint is not None
         and before.fingerprint == run.fingerprint and before.suite_hash == run.suite_hash
@@ -305,13 +299,9 @@ def _validate(validator: Any, location: Location, suite: list[dict[str, Any]], *
     ], None
 
 
-def mask_url_in(message: str, mask: Callable[[str], str] | None = None) -> str:
-    """Hide every credential quoted by a driver's error message (kept for its callers: the masking
-    itself is `catalog.secrets.mask_secrets`, the one every output uses; `mask` is no longer needed)."""
-    return mask_secrets(message)
-
-
 def _outcome(run: CheckRun, results: list[dict[str, Any]], suite: list[dict[str, Any]]) -> str:
+    """A critical expectation failing fails the run; any other failing only warns: an expectation's
+    severity is how its suite says whether the data is wrong or merely worth a look."""
     if run.error is not None or any(r["errored"] for r in results):
         return "errored"
     if not suite:

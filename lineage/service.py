@@ -1,4 +1,8 @@
-"""What the CLI and the API call: one function per question, each returning a pydantic result."""
+"""What the CLI and the API call: one function per question, each returning a pydantic result.
+
+Every answer is computed on the cached lineage graph (lineage/graph.py), rebuilt only when the store
+revision moves, so a question costs a walk in memory rather than a recursive query per hop.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections import Counter
 
 import networkx as nx
 
+from catalog import service as catalog
+from catalog.ids import Kind, NodeId
 from catalog.store import Store
 from lineage import queries
 from lineage.graph import CACHE, DATASET, JOB, MODEL
@@ -17,15 +23,38 @@ DEFAULT_PATH_LIMIT = 10
 
 
 def graph_of(store: Store) -> nx.DiGraph:
+    """The store's lineage graph, shared by every caller in the process until the store changes."""
     return CACHE.graph(store)
 
 
+def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
+    """The dataset or model a user's reference names: an id, `NAMESPACE:NAME`, or an unambiguous bare name.
+
+    An id or `NAMESPACE:NAME` that the store holds is looked up by its key, with no graph: a GET of
+    one entry must not wait for the whole graph to be built, and a name holding `:` (written `%3A`
+    in ids) is found whatever form the graph's node ids take. Anything else (a bare name, or a
+    reference to nothing) is resolved on the graph, which knows every name and suggests close ones.
+    """
+    try:
+        key: NodeId | None = NodeId.parse(reference, kind)
+    except ValueError:
+        key = None
+    if key is not None and catalog.exists(store, key):
+        return key
+    graph = graph_of(store)
+    attrs = graph.nodes[queries.resolve(graph, reference, kinds=(kind,))]
+    return NodeId(kind, attrs["namespace"], attrs["name"])
+
+
 def ref(graph: nx.DiGraph, node: str) -> NodeRef:
+    """How an answer names a node: its id with its kind, namespace and name spelt out."""
     attrs = graph.nodes[node]
     return NodeRef(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"])
 
 
 def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None) -> LineageResult:
+    """Everything up- or downstream of `node` to `depth` levels, twice: a flat list with distances (for
+    tables) and a tree (for drawing), in which a node reached again is marked `repeated`, not expanded."""
     graph = graph_of(store)
     root = queries.resolve(graph, node)
     reached = queries.reachable(graph, root, direction, depth)
@@ -74,6 +103,8 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
 
 
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT) -> PathResult:
+    """Up to `limit` paths from `source` to `target`, and how many there are in all: counted without
+    listing them, because between hubs there can be millions."""
     graph = graph_of(store)
     start, end = queries.resolve(graph, source), queries.resolve(graph, target)
     within = set(queries.downstream(graph, start))

@@ -25,6 +25,8 @@ DEFAULT_MAX_NODES = 5_000
 
 @dataclass
 class ViewNode:
+    """A node or a group as drawn: `key` is what edges and the page's script refer to it by."""
+
     key: str  # the graph node id, or `group:KIND:NAMESPACE:COLUMN` for a group
     kind: str
     namespace: str
@@ -40,6 +42,8 @@ class ViewNode:
 
 @dataclass
 class ViewEdge:
+    """An edge as drawn, between node or group keys."""
+
     source: str
     target: str
     kind: str
@@ -48,6 +52,8 @@ class ViewEdge:
 
 @dataclass
 class View:
+    """What one page shows, and enough about how it was chosen for the page to say so."""
+
     nodes: list[ViewNode]
     edges: list[ViewEdge]
     selected: int  # graph nodes the selection holds, before any grouping
@@ -88,6 +94,8 @@ def select(graph: nx.DiGraph, *, focus: str | None = None, depth: int | None = N
 
 def build_view(graph: nx.DiGraph, *, focus: str | None = None, depth: int | None = None, model: str | None = None,
                max_nodes: int = DEFAULT_MAX_NODES) -> View:
+    """The view a page draws: the selected nodes laid out in columns, or past `max_nodes` groups of
+    them, since a browser that draws a whole platform node by node hangs."""
     if max_nodes < 1:
         raise ConfigurationError(f"max_nodes must be at least 1, not {max_nodes}")
     chosen, root = select(graph, focus=focus, depth=depth, model=model)

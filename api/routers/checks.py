@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.confinement import data_roots
-from api.deps import SettingsDep, StoreDep, Writer
-from api.routers.lineage import capped
+from api.deps import SettingsDep, StoreDep, Writer, capped
 from checks import service
 from checks.results import CheckHistory, CheckReport
 
@@ -20,6 +19,8 @@ MAX_HISTORY = 500
 
 
 class CheckRequest(BaseModel):
+    """Which datasets to check; `force` validates again even where the data and the suite are unchanged."""
+
     datasets: list[str] | None = Field(None, description="datasets to check; default all")
     force: bool = False
 

@@ -1,74 +1,55 @@
-"""Datasets and models: list (paginated, filterable) and get."""
+"""Datasets and models, their feeds, derivations and incidents: listed (paged, filtered) and got one by one.
+
+Plain lists are one SQL page of at most MAX_PAGE rows, bounded without the read budget; only a
+list filtered by a governance condition evaluates risk, and so runs under it.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import BudgetDep, StoreDep, json_response
-from api.routers.lineage import MAX_OFFSET, FindingsLimit, FindingPaths, RiskPage, capped, risk_page
+from api.deps import BudgetDep, ConditionDep, DatasetKey, ModelKey, Offset, StoreDep, capped, json_response
 from catalog import service
-from catalog.spec import Timestamp
-from lineage import queries
-from lineage.graph import DATASET, MODEL
-from lineage.service import graph_of
+from checks import findings
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 MAX_PAGE = 1000
 Limit = Annotated[int, capped(MAX_PAGE, "page size", low=1)]
-Offset = Annotated[int, capped(MAX_OFFSET, "items to skip")]  # beyond, SQL integers overflow
 
 
 @router.get("/datasets", response_model=service.DatasetPage)
-async def list_datasets(budget: BudgetDep, store: StoreDep, namespace: str | None = None, owner: str | None = None,
-                        origin: str | None = None, tag: str | None = None, condition: Annotated[str | None, Query(
-                            description="only datasets on which this governance condition is detected now (a "
-                                        "risk evaluation: under the read budget)")] = None,
+async def list_datasets(budget: BudgetDep, store: StoreDep, condition: ConditionDep, namespace: str | None = None,
+                        owner: str | None = None, origin: str | None = None, tag: str | None = None,
                         limit: Limit = 100, offset: Offset = 0) -> Response:
-    if condition is None:  # one SQL page of at most MAX_PAGE rows: bounded, and no lineage graph needed
-        return await run_in_threadpool(lambda: json_response(service.list_datasets(
-            store, namespace=namespace, owner=owner, origin=origin, tag=tag, limit=limit, offset=offset)))
-    from checks.policy import CONDITIONS
-
-    if condition not in CONDITIONS:
-        raise HTTPException(422, f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
-    return await budget.run(_with_condition, store, condition, namespace=namespace, owner=owner, origin=origin,
-                            tag=tag, limit=limit, offset=offset)
+    filters = {"namespace": namespace, "owner": owner, "origin": origin, "tag": tag, "limit": limit, "offset": offset}
+    if condition is None:
+        return await run_in_threadpool(lambda: json_response(service.list_datasets(store, **filters)))
+    return await budget.run(lambda: json_response(findings.datasets_with_condition(store, condition, **filters)))
 
 
-def _with_condition(store, condition: str, *, limit: int, offset: int, **filters: str | None) -> Response:
-    from checks.risk import evaluate
-
-    flagged = {f.node for f in evaluate(store, path_limit=0).findings if f.node == f.root and f.condition == condition}
-    page = service.list_datasets(store, **filters, limit=100_000, offset=0)
-    items = [item for item in page.items if item.id in flagged]
-    return json_response(service.DatasetPage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit]))
-
-
-@router.get("/feeds", response_model=service.EdgePage)
-def list_feeds(store: StoreDep, model: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+@router.get("/feeds", response_model=service.ItemPage)
+def list_feeds(store: StoreDep, model: str | None = None, limit: Limit = 100, offset: Offset = 0) -> service.ItemPage:
     return service.list_feeds(store, model=model, limit=limit, offset=offset)
 
 
-@router.get("/derivations", response_model=service.EdgePage)
-def list_derivations(store: StoreDep, limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+@router.get("/derivations", response_model=service.ItemPage)
+def list_derivations(store: StoreDep, limit: Limit = 100, offset: Offset = 0) -> service.ItemPage:
     return service.list_derivations(store, limit=limit, offset=offset)
 
 
-@router.get("/incidents", response_model=service.EdgePage)
+@router.get("/incidents", response_model=service.ItemPage)
 def list_incidents(store: StoreDep, dataset: str | None = None, open: bool = False,
-                   limit: Limit = 100, offset: Offset = 0) -> service.EdgePage:
+                   limit: Limit = 100, offset: Offset = 0) -> service.ItemPage:
     return service.list_incidents(store, dataset=dataset, open_only=open, limit=limit, offset=offset)
 
 
 @router.get("/datasets/{dataset:path}", response_model=service.DatasetPublic)
-def get_dataset(store: StoreDep, dataset: str) -> service.DatasetPublic:
-    graph = graph_of(store)
-    node = queries.resolve(graph, dataset, kinds=(DATASET,))
-    return service.get_dataset(store, graph.nodes[node]["namespace"], graph.nodes[node]["name"])
+def get_dataset(store: StoreDep, dataset: DatasetKey) -> service.DatasetPublic:  # type: ignore[valid-type]
+    return service.get_dataset(store, dataset)
 
 
 @router.get("/models", response_model=service.ModelPage)
@@ -76,26 +57,8 @@ def list_models(store: StoreDep, namespace: str | None = None, limit: Limit = 10
     return service.list_models(store, namespace=namespace, limit=limit, offset=offset)
 
 
-@router.get("/models/{model:path}/risk", response_model=RiskPage, tags=["lineage"])
-async def model_risk(budget: BudgetDep, store: StoreDep, model: str, as_of: Timestamp | None = None,
-                     paths: FindingPaths = 5, limit: FindingsLimit = 1000, offset: Offset = 0) -> Response:
-    """The findings that reach one model (DESIGN §3's `GET /models/{id}/risk`), paged as `/risk`."""
-    from checks import risk
-
-    return await budget.run(lambda: risk_page(risk.evaluate(store, as_of=as_of, model=model, path_limit=paths),
-                                              limit, offset))
-
-
-@router.get("/models/{model:path}/report", response_class=PlainTextResponse, tags=["lineage"],
-            responses={200: {"content": {"text/markdown": {}}}})
-async def model_report(budget: BudgetDep, store: StoreDep, model: str) -> PlainTextResponse:
-    from checks import risk
-
-    return await budget.run(lambda: PlainTextResponse(risk.model_report(store, model), media_type="text/markdown"))
-
-
+# The risk router (included before this one, api/app.py) serves `/models/{model}/risk` and `/report`:
+# this `:path` parameter would otherwise swallow those suffixes.
 @router.get("/models/{model:path}", response_model=service.ModelPublic)
-def get_model(store: StoreDep, model: str) -> service.ModelPublic:
-    graph = graph_of(store)
-    node = queries.resolve(graph, model, kinds=(MODEL,))
-    return service.get_model(store, graph.nodes[node]["namespace"], graph.nodes[node]["name"])
+def get_model(store: StoreDep, model: ModelKey) -> service.ModelPublic:  # type: ignore[valid-type]
+    return service.get_model(store, model)

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.deps import BudgetDep, StoreDep
-from api.routers.lineage import MAX_DEPTH, capped
+from api.deps import MAX_DEPTH, BudgetDep, StoreDep, capped
 from api.viewer import viewer_page
 from lineage.view import DEFAULT_MAX_NODES
 

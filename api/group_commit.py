@@ -34,6 +34,8 @@ MAX_EVENTS = 2000  # per shared transaction: bounds how long one commit holds th
 
 @dataclass
 class _Request:
+    """One POST's validated events and the future its handler waits on."""
+
     events: list[ParsedEvent]
     future: Future[IngestResult] = field(default_factory=Future)
 
@@ -42,6 +44,7 @@ class GroupCommit:
     """One writer thread per store per process, fed by a queue of validated requests."""
 
     def __init__(self, store: Store, *, max_events: int = MAX_EVENTS) -> None:
+        """Starts the writer thread at once: a daemon, so a process that exits never waits for it."""
         self.store = store
         self.max_events = max_events
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -61,6 +64,8 @@ class GroupCommit:
         self._thread.join()
 
     def _run(self) -> None:
+        """Take what is queued, up to `max_events`, as one batch; `None` (from `close`) ends the loop
+        after the batch it arrived in, so nothing queued before it is dropped."""
         while True:
             first = self._queue.get()
             if first is None:
@@ -95,7 +100,7 @@ class GroupCommit:
             request.future.set_result(result)
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # so two first requests at once start one writer thread, not two
 
 
 def group_commit(state: object, store: Store) -> GroupCommit:

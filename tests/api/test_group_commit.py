@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-import api.ingestion as ingestion
+import api.group_commit as group_commit
 from catalog.openlineage import parse_event
 
 
@@ -21,7 +21,7 @@ def event(name: str, producer: str = "https://example.com/p") -> object:
 
 
 def test_requests_queued_during_a_commit_share_the_next_one(store, monkeypatch):
-    real, first_started, release = ingestion.ingest_parsed, threading.Event(), threading.Event()
+    real, first_started, release = group_commit.ingest_parsed, threading.Event(), threading.Event()
     calls: list[int] = []
 
     def slow_first(store_, groups):
@@ -31,8 +31,8 @@ def test_requests_queued_during_a_commit_share_the_next_one(store, monkeypatch):
             release.wait(30)
         return real(store_, groups)
 
-    monkeypatch.setattr(ingestion, "ingest_parsed", slow_first)
-    committer = ingestion.GroupCommit(store)
+    monkeypatch.setattr(group_commit, "ingest_parsed", slow_first)
+    committer = group_commit.GroupCommit(store)
     try:
         first = committer.submit([event("a")])
         assert first_started.wait(30)
@@ -48,7 +48,7 @@ def test_requests_queued_during_a_commit_share_the_next_one(store, monkeypatch):
 
 
 def test_a_failing_request_fails_alone(store, monkeypatch):
-    real = ingestion.ingest_parsed
+    real = group_commit.ingest_parsed
     gate = threading.Event()
 
     def picky(store_, groups):
@@ -57,8 +57,8 @@ def test_a_failing_request_fails_alone(store, monkeypatch):
             raise RuntimeError("this request cannot be written")
         return real(store_, groups)
 
-    monkeypatch.setattr(ingestion, "ingest_parsed", picky)
-    committer = ingestion.GroupCommit(store)
+    monkeypatch.setattr(group_commit, "ingest_parsed", picky)
+    committer = group_commit.GroupCommit(store)
     try:
         futures = [committer.submit([event(f"ok{i}")]) for i in range(3)]
         bad = committer.submit([event("bad", producer="https://example.com/bad")])
