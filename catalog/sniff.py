@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CATALOG_HINT = "a catalog file is YAML or JSON with 'catalog:' and 'datasets:' / 'models:' (see README: The catalog file)"
+CATALOG_HINT = "a catalog file is YAML or JSON with 'catalog:' and 'datasets:' / 'models:' (see docs/catalog-file.md)"
 
 
 def front_matter(text: str) -> bool:

@@ -101,9 +101,10 @@ class Strict(BaseModel):
 
 class LicenceSpec(Strict):
     id: Text = Field(min_length=1, description="SPDX id, 'proprietary', or the vendor's contract id")
-    expires: date | None = None
-    url: str | None = None
-    revoked: bool = False
+    expires: date | None = Field(
+        default=None, description="the last day the licence is valid; after it, a licence_invalid finding")
+    url: str | None = Field(default=None, description="a link to the licence text or the contract")
+    revoked: bool = Field(default=False, description="true when the licence was withdrawn: a licence_invalid finding")
 
     @model_validator(mode="before")
     @classmethod
@@ -115,58 +116,92 @@ class LicenceSpec(Strict):
 class TdmReservationSpec(Strict):
     """Whether rightholders reserved text-and-data mining (DSM Art. 4(3)), and how we know."""
 
-    status: Literal["reserved", "not_reserved", "unknown"]
+    status: Literal["reserved", "not_reserved", "unknown"] = Field(
+        description="what the rightholders declared; reserved is a tdm_reserved finding")
     method: str | None = Field(default=None, description="robots.txt, TDMRep, ai.txt, HTTP header, terms of service")
-    checked: date | None = None
+    checked: date | None = Field(default=None, description="when the reservation was last checked")
 
 
 class DeidentificationSpec(Strict):
     """How the data was de-identified and when that was last verified (GDPR Recital 26)."""
 
-    method: Literal["anonymised", "aggregated", "pseudonymised", "safe_harbor", "expert_determination"]
-    verified: date | None = None
+    method: Literal["anonymised", "aggregated", "pseudonymised", "safe_harbor", "expert_determination"] = Field(
+        description="how it was de-identified; every method but pseudonymised counts as anonymising")
+    verified: date | None = Field(
+        default=None, description="when the de-identification was last verified; an anonymising method needs a "
+                                  "verification within the policy's deidentification_max_age (365d by default)")
 
 
 class BiasExaminationSpec(Strict):
     """The AI Act Art. 10(2)(f) examination of this data for bias."""
 
-    status: Literal["passed", "failed", "mitigated"]
-    date: Day | None = None
-    documentation: Link | None = None
+    status: Literal["passed", "failed", "mitigated"] = Field(
+        description="the outcome; for data a high-risk model trains on, failed is a finding, like no examination")
+    date: Day | None = Field(default=None, description="when the examination was done")
+    documentation: Link | None = Field(default=None, description="a link to the examination's report")
 
 
 class DefaultsSpec(Strict):
-    owner: ShortText | None = None
-    origin: Origin | None = None
-    freshness: Duration | None = None
-    retention: Duration | None = None
+    owner: ShortText | None = Field(default=None, description="the owner of every dataset in this file that names none")
+    origin: Origin | None = Field(default=None, description="the origin of every dataset in this file that names none")
+    freshness: Duration | None = Field(
+        default=None, description="the freshness of every dataset in this file that sets none")
+    retention: Duration | None = Field(
+        default=None, description="the retention of every dataset in this file that sets none")
 
 
 class DatasetSpec(Strict):
-    name: Name
-    namespace: Name | None = None
-    description: LongText | None = None
-    location: str | None = Field(default=None, max_length=4096)  # a URL or path; bounded so masking stays cheap
-    owner: ShortText | None = None
-    origin: Origin | None = None
-    personal_data: bool | None = None
-    special_categories: list[SpecialCategory] = Field(default_factory=list)
-    legal_basis: LegalBasis | None = None
-    purpose: ShortText | None = None
-    licence: LicenceSpec | None = None
-    retention: Duration | None = None
-    freshness: Duration | None = None
-    last_updated: Timestamp | None = None
+    name: Name = Field(description="the dataset's name, unique in its namespace")
+    namespace: Name | None = Field(default=None, description="the namespace it belongs to; default: the file's catalog")
+    description: LongText | None = Field(default=None, description="what the data is, in free text")
+    location: str | None = Field(  # bounded so masking stays cheap
+        default=None, max_length=4096,
+        description="where the content lives: a .csv, .parquet or .jsonl file (relative to this file), a SQLAlchemy "
+                    "URL with #table, or any other URI (recorded, not read)")
+    owner: ShortText | None = Field(
+        default=None, description="who answers for the data; default: defaults.owner; none is a provenance_unknown "
+                                  "finding")
+    origin: Origin | None = Field(
+        default=None, description="where the data came from; default: defaults.origin; none or unknown is a "
+                                  "provenance_unknown finding")
+    personal_data: bool | None = Field(
+        default=None, description="whether it holds personal data; omitted means not declared, and a breach "
+                                  "then counts as touching personal data")
+    special_categories: list[SpecialCategory] = Field(
+        default_factory=list, description="the GDPR Art. 9(1) categories (and Art. 10 criminal-offence data) it "
+                                          "holds; any needs a special_category_basis")
+    legal_basis: LegalBasis | None = Field(
+        default=None, description="the GDPR Art. 6(1) lawful basis; personal data needs one, and a purpose")
+    purpose: ShortText | None = Field(
+        default=None, description="what the data is processed for; personal data needs one, and a legal_basis")
+    licence: LicenceSpec | None = Field(
+        default=None, description="the licence it is used under, or just its id; vendor, public and scraped data "
+                                  "without one is a provenance_unknown finding")
+    retention: Duration | None = Field(
+        default=None, description="how long personal data may be kept after collected; default: defaults.retention")
+    freshness: Duration | None = Field(
+        default=None, description="how old the content may get before it is stale; default: defaults.freshness")
+    last_updated: Timestamp | None = Field(
+        default=None, description="when the content last changed; default: the last change check runs observed, "
+                                  "else the file's modification time")
     documentation: Link | None = Field(default=None, description="link to the datasheet")
     special_category_basis: str | None = Field(default=None, description="the GDPR Art. 9(2) condition relied on")
     collected: date | None = Field(default=None, description="when the data was collected or acquired")
-    retention_until: date | None = None
-    tdm_reservation: TdmReservationSpec | None = None
-    deidentification: DeidentificationSpec | None = None
-    bias_examination: BiasExaminationSpec | None = None
-    tags: list[Text] = Field(default_factory=list)
-    derived_from: list[Name] = Field(default_factory=list)
-    job: Name | None = None
+    retention_until: date | None = Field(
+        default=None, description="the last day personal data may be kept; overrides collected + retention")
+    tdm_reservation: TdmReservationSpec | None = Field(
+        default=None, description="whether rightholders reserved text-and-data mining")
+    deidentification: DeidentificationSpec | None = Field(
+        default=None, description="how the data was de-identified, and when that was verified")
+    bias_examination: BiasExaminationSpec | None = Field(
+        default=None, description="the bias examination; data a high-risk model trains on needs one that passed "
+                                  "or mitigated")
+    tags: list[Text] = Field(
+        default_factory=list, description="free labels; GET /api/v1/datasets?tag= filters on them")
+    derived_from: list[Name] = Field(
+        default_factory=list, description="the datasets this one is derived from, one name or a list; replaces "
+                                          "what earlier catalog loads declared")
+    job: Name | None = Field(default=None, description="the job that derives this dataset; needs derived_from")
     expectations: list[Any] = Field(default_factory=list, description="Great Expectations, by their GX names")
     expectations_file: str | None = Field(default=None, description="a suite JSON exported from GX")
 
@@ -183,24 +218,32 @@ class DatasetSpec(Strict):
 
 
 class FeedSpec(Strict):
-    dataset: Name
-    role: FeedRole = "training"
-    fingerprint: Fingerprint | None = None
-    at: Timestamp | None = None
+    dataset: Name = Field(description="the dataset consumed: a name, or a full id such as dataset:NAMESPACE:NAME")
+    role: FeedRole = Field(default="training", description="what the model used the dataset for")
+    fingerprint: Fingerprint | None = Field(
+        default=None, description="the fingerprint of the content consumed (headwater snapshot "
+                                  "records it); none is a fingerprint_mismatch finding")
+    at: Timestamp | None = Field(
+        default=None, description="when the model consumed it; omitted, a time-scoped condition "
+                                  "(poisoning, tampering) is taken to reach the model")
 
 
 class ModelSpec(Strict):
-    name: Name
-    namespace: Name | None = None
-    version: Text | None = None
-    risk_tier: RiskTier
-    deployed: bool = False
-    purpose: ShortText | None = None
-    owner: ShortText | None = None
-    description: LongText | None = None
-    tags: list[Text] = Field(default_factory=list)
+    name: Name = Field(description="the model's name, unique in its namespace")
+    namespace: Name | None = Field(default=None, description="the namespace it belongs to; default: the file's catalog")
+    version: Text | None = Field(default=None, description="the model's version, such as 3.2.0 (not part of its id)")
+    risk_tier: RiskTier = Field(description="the AI Act risk tier, which sets the severity of the model's findings")
+    deployed: bool = Field(
+        default=False, description="whether the model is in use; headwater gate checks deployed models by default")
+    purpose: ShortText | None = Field(default=None, description="what the model is for")
+    owner: ShortText | None = Field(
+        default=None, description="who answers for the model (defaults.owner does not apply)")
+    description: LongText | None = Field(default=None, description="what the model is, in free text")
+    tags: list[Text] = Field(default_factory=list, description="free labels")
     base_model: Name | None = Field(default=None, description="the model this one was fine-tuned from")
-    trained_on: list[FeedSpec] = Field(default_factory=list)
+    trained_on: list[FeedSpec] = Field(
+        default_factory=list, description="the datasets the model consumed, with their roles; replaces what earlier "
+                                          "catalog loads declared")
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> "ModelSpec":
@@ -214,14 +257,15 @@ class ModelSpec(Strict):
 
 
 class IncidentSpec(Strict):
-    dataset: Name
-    kind: IncidentKind
+    dataset: Name = Field(description="the dataset affected: a name, or a full id such as dataset:NAMESPACE:NAME")
+    kind: IncidentKind = Field(description="what happened; every kind but other raises a condition")
     opened: Timestamp = Field(description="when the organisation became aware")
     effective_from: Timestamp | None = Field(
         default=None, description="when the problem started (compromise window, withdrawal); default: opened")
     due: date | None = Field(default=None, description="deadline to act, for erasure requests and objections")
-    resolved: Timestamp | None = None
-    note: LongText | None = None
+    resolved: Timestamp | None = Field(
+        default=None, description="when the incident was closed (not before opened); until then it is open")
+    note: LongText | None = Field(default=None, description="what happened, in free text; shown in the finding")
 
     @model_validator(mode="after")
     def _resolved_after_opened(self) -> "IncidentSpec":
@@ -233,7 +277,10 @@ class IncidentSpec(Strict):
 class CatalogFileSpec(Strict):
     catalog: Name = Field(description="the namespace of every dataset and model that names none")
     policy: str | None = Field(default=None, description="a policy file merged over the default policy")
-    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
-    datasets: list[DatasetSpec] = Field(default_factory=list)
-    models: list[ModelSpec] = Field(default_factory=list)
-    incidents: list[IncidentSpec] = Field(default_factory=list)
+    defaults: DefaultsSpec = Field(
+        default_factory=DefaultsSpec, description="what every dataset in this file falls back to when it sets none")
+    datasets: list[DatasetSpec] = Field(default_factory=list, description="the datasets this file declares")
+    models: list[ModelSpec] = Field(default_factory=list, description="the models this file declares")
+    incidents: list[IncidentSpec] = Field(
+        default_factory=list, description="incidents on datasets, identified by dataset, kind and opened; a load "
+                                          "never deletes one")

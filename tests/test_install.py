@@ -51,3 +51,31 @@ def test_nothing_in_the_project_reads_outside_the_repository():
         if OUTSIDE.search(path.read_text(errors="replace")):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_built_package_would_hold_every_module_and_data_file():
+    """An editable install hides packaging gaps (a subpackage or a schema file left out of the wheel
+    breaks `headwater` only for people who install it): every package folder must be found and every
+    data file matched by a package-data glob."""
+    import fnmatch
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    include = tool["packages"]["find"]["include"]
+    data = tool["package-data"]
+    missing = []
+    for top in ("catalog", "lineage", "checks", "api"):
+        for path in sorted((ROOT / top).rglob("*")):
+            if "__pycache__" in path.parts or path.is_dir():
+                continue
+            folder = path.parent.relative_to(ROOT)
+            package = ".".join(folder.parts)
+            if path.suffix == ".py":
+                if (path.parent / "__init__.py").exists() and not any(fnmatch.fnmatch(package, p) for p in include):
+                    missing.append(f"{package} (package not found)")
+                continue
+            owners = [p for p in data if str(path.relative_to(ROOT)).startswith(p.replace(".", "/") + "/")]
+            matched = any(fnmatch.fnmatch(str(path.relative_to(ROOT / owner.replace(".", "/"))), glob)
+                          for owner in owners for glob in data[owner])
+            if not matched:
+                missing.append(str(path.relative_to(ROOT)))
+    assert missing == [], "left out of a built wheel:\n" + "\n".join(missing)
