@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.bulk import Bulk
+from catalog.columns import stored_columns
 from catalog.changes import Change
 from catalog.loader_plan import Declared, Plan
 from catalog.schema import Dataset, Model
-from catalog.spec import DatasetSpec, ModelSpec
+from catalog.spec import DatasetSpec
 from catalog.store import Writer
 
 
@@ -69,55 +70,24 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
 
 
 def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
+    """Every column of the dataset from its spec (catalog/columns.py); here only what the plan
+    normalised, the file's defaults, and where the entry was declared."""
     spec: DatasetSpec = declared.spec
     defaults = next(s.defaults for d, s in plan.documents if d is declared.doc)
-    licence = spec.licence
-    return {
-        "description": spec.description,
-        "location": plan.locations[declared.key],
-        "owner": spec.owner or defaults.owner,
-        "origin": spec.origin or defaults.origin,
-        "personal_data": spec.personal_data,
-        "special_categories": list(spec.special_categories),
-        "legal_basis": spec.legal_basis,
-        "purpose": spec.purpose,
-        "licence_id": licence.id if licence else None,
-        "licence_expires": licence.expires if licence else None,
-        "licence_url": licence.url if licence else None,
-        "licence_revoked": licence.revoked if licence else False,
-        "retention": spec.retention or defaults.retention,
-        "freshness": spec.freshness or defaults.freshness,
-        "last_updated": spec.last_updated,
-        "documentation": spec.documentation,
-        "special_category_basis": spec.special_category_basis,
-        "collected": spec.collected,
-        "retention_until": spec.retention_until,
-        "tdm_status": spec.tdm_reservation.status if spec.tdm_reservation else None,
-        "tdm_method": spec.tdm_reservation.method if spec.tdm_reservation else None,
-        "tdm_checked": spec.tdm_reservation.checked if spec.tdm_reservation else None,
-        "deid_method": spec.deidentification.method if spec.deidentification else None,
-        "deid_verified": spec.deidentification.verified if spec.deidentification else None,
-        "bias_status": spec.bias_examination.status if spec.bias_examination else None,
-        "bias_date": spec.bias_examination.date if spec.bias_examination else None,
-        "bias_documentation": spec.bias_examination.documentation if spec.bias_examination else None,
-        "tags": list(spec.tags),
-        "expectations": plan.expectations[declared.key],
-        "expectations_file": plan.suite_files[declared.key],
-        "catalog_file": str(declared.doc.path.resolve()),
-        "catalog_line": declared.doc.line_of(declared.loc),
-    }
+    fields = stored_columns(spec, skip={"namespace", "name", "derived_from", "job"})
+    for name in ("owner", "origin", "retention", "freshness"):
+        fields[name] = fields[name] or getattr(defaults, name)
+    fields.update(
+        location=plan.locations[declared.key],
+        expectations=plan.expectations[declared.key],
+        expectations_file=plan.suite_files[declared.key],
+        catalog_file=str(declared.doc.path.resolve()),
+        catalog_line=declared.doc.line_of(declared.loc),
+    )
+    return fields
 
 
 def _model_fields(declared: Declared) -> dict[str, Any]:
-    spec: ModelSpec = declared.spec
-    return {
-        "version": spec.version,
-        "risk_tier": spec.risk_tier,
-        "deployed": spec.deployed,
-        "purpose": spec.purpose,
-        "owner": spec.owner,
-        "description": spec.description,
-        "tags": list(spec.tags),
-        "catalog_file": str(declared.doc.path.resolve()),
-        "catalog_line": declared.doc.line_of(declared.loc),
-    }
+    fields = stored_columns(declared.spec, skip={"namespace", "name", "base_model", "trained_on"})
+    fields.update(catalog_file=str(declared.doc.path.resolve()), catalog_line=declared.doc.line_of(declared.loc))
+    return fields

@@ -12,7 +12,7 @@ until a reader says where it is. How a stored value is shown is said per type, n
 - durations are shown as people write them (`2d`), a nested entry (`licence`, `tdm_reservation`…)
   as its own public shape, a missing list as an empty one.
 
-Where the store keeps a field elsewhere than in a column of its name, `NESTED` or a reader in
+Where the store keeps a field elsewhere than in a column of its name, `catalog/columns.py` or a reader in
 `dataset_public` / `model_public` says so: `location` is shown with every credential masked
 (catalog/secrets.py), `expectations` as how many the suite holds (the answer has always been the
 count), and the references (`derived_from`, `job`, `base_model`, `trained_on`) are read from the
@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, create_model
 
+from catalog.columns import NESTED, nested_spec
 from catalog.durations import format_duration
 from catalog.ids import Key, Kind, node_id
 from catalog.locations import shown_location
@@ -36,9 +37,6 @@ from catalog.spec import DatasetSpec, ModelSpec
 
 IDENTITY = ("namespace", "name")  # in the spec they name the entry; in an answer they come with its id
 
-# Spec fields kept in several columns, by the prefix of those columns (catalog/schema.py):
-# `licence.expires` is the column `licence_expires`.
-NESTED = {"licence": "licence_", "tdm_reservation": "tdm_", "deidentification": "deid_", "bias_examination": "bias_"}
 
 Input = tuple[Key, str | None]  # an input dataset of a derivation, and the name of the job on the edge
 
@@ -156,18 +154,10 @@ def _values(kind: Kind, spec: type[BaseModel], row: Any, readers: dict[str, Call
         if name in readers:
             values[name] = readers[name]()
         elif name in NESTED:
-            values[name] = _nested(row, NESTED[name], _nested_spec(info.annotation))
+            values[name] = _nested(row, NESTED[name], nested_spec(info.annotation))
         else:
             values[name] = shown(info.annotation, getattr(row, name))
     return values
-
-
-def _nested_spec(annotation: Any) -> type[BaseModel]:
-    """The spec model inside `X | None`."""
-    for arg in (annotation, *get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    raise TypeError(f"{annotation!r} holds no nested spec")  # pragma: no cover - NESTED names nested fields only
 
 
 def dataset_public(row: Dataset, inputs: list[Input]) -> DatasetPublic:  # type: ignore[valid-type]

@@ -1,0 +1,45 @@
+"""Where each catalog-file field is kept in the store: the one mapping both directions use.
+
+A dataset has some thirty-five governance fields. Listing them by hand in the loader (file → row)
+and again in the answers (row → GET) let the two drift: the API once accepted a dozen fields on
+PUT that it never returned. Both now walk the spec (`catalog/spec.py`) through this module: a field
+is kept in a column of its own name, or, for a nested entry (`licence: {id, expires, …}`), in
+columns named by a prefix and the entry's field (`licence_expires`). A field added to the spec
+needs a column, or a line here, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import BaseModel
+
+# Nested entries, by the prefix of their columns (catalog/schema.py).
+NESTED = {"licence": "licence_", "tdm_reservation": "tdm_", "deidentification": "deid_", "bias_examination": "bias_"}
+
+
+def nested_spec(annotation: Any) -> type[BaseModel]:
+    """The spec model inside `X | None`."""
+    for arg in (annotation, *get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    raise TypeError(f"{annotation!r} holds no nested spec")  # pragma: no cover - NESTED names nested fields only
+
+
+def stored_columns(spec: BaseModel, *, skip: set[str]) -> dict[str, Any]:
+    """The columns a spec entry writes: each field in its column, a nested entry spread over its
+    prefix's columns (a missing entry writes each of its fields' defaults, None when required).
+    `skip` are the fields the caller writes itself (identity, references, normalised values)."""
+    columns: dict[str, Any] = {}
+    for name, info in type(spec).model_fields.items():
+        if name in skip:
+            continue
+        value = getattr(spec, name)
+        if name in NESTED:
+            inner = nested_spec(info.annotation)
+            for field_name, field_info in inner.model_fields.items():
+                default = None if field_info.is_required() else field_info.get_default(call_default_factory=True)
+                columns[NESTED[name] + field_name] = getattr(value, field_name) if value is not None else default
+        else:
+            columns[name] = list(value) if isinstance(value, (list, tuple)) else value
+    return columns
