@@ -210,7 +210,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         return response
 
     from api.deps import Reader
-    from api.routers import checks, datasets, docs, lineage, openlineage, risk, viewer, writes
+    from api.routers import checks, datasets, docs, lineage, openlineage, risk, spec, viewer, writes
 
     # Reads take the token guard only when configured to, so the schema says whether they need one.
     # /openapi.json and /docs stay open: they describe the API, not the catalog, and tell a client
@@ -223,6 +223,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(checks.router)
     app.include_router(checks.reads, dependencies=reads)
     app.include_router(openlineage.router)
+    app.include_router(spec.router, dependencies=reads)
     app.include_router(viewer.router, dependencies=reads)
     docs.mount_docs(app)
     document_problems(app)

@@ -13,8 +13,9 @@ from catalog.openlineage.facets import location_from_data_source
 from catalog.openlineage.ingest import ingest_events, ingest_parsed
 from catalog.openlineage.limits import DEFAULT_LIMITS, EventLimits
 from catalog.openlineage.mapping import SOURCE, IngestResult
+from catalog.openlineage.models import FACET_SCHEMAS, FEED_FACET, MODEL_FACET
 
 __all__ = [
-    "DEFAULT_LIMITS", "SOURCE", "DatasetRef", "EventLimits", "IngestResult", "JobRef", "ParsedEvent", "event_hash",
+    "DEFAULT_LIMITS", "FACET_SCHEMAS", "FEED_FACET", "MODEL_FACET", "SOURCE", "DatasetRef", "EventLimits", "IngestResult", "JobRef", "ParsedEvent", "event_hash",
     "ingest_events", "ingest_parsed", "location_from_data_source", "parse_event", "parse_events",
 ]

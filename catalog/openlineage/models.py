@@ -8,6 +8,7 @@ that show every character); standard facets are checked against their own JSON s
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -16,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from catalog.names import name_problem
 from catalog.spec import FeedRole, Fingerprint, RiskTier
 
+# Headwater's own facets: their JSON schemas, published with the package and served by `headwater serve`
+FACET_SCHEMA_DIR = Path(__file__).resolve().parent / "spec" / "headwater"
+FACET_SCHEMAS = {path.stem: path for path in sorted(FACET_SCHEMA_DIR.glob("*.json"))}
 LINEAGE_TYPES = frozenset({"START", "RUNNING", "COMPLETE"})  # the run states whose inputs and outputs are lineage
 MODEL_FACET = "headwater_model"
 FEED_FACET = "headwater_feed"
