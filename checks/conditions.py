@@ -86,7 +86,8 @@ def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: dateti
         found += _fingerprints(graph, node, attrs, seen)
         found += _incidents(node, attrs, as_of, settings)
         found += _privacy(node, attrs, as_of, today, settings)
-        found += _rights(node, attrs, today)
+        derived = any(graph.edges[up, node].get("kind") == "derivation" for up in graph.predecessors(node))
+        found += _rights(node, attrs, today, derived=derived)
         consumers = {tier_of(graph.nodes[m].get("risk_tier")) for m in graph.successors(node)
                      if graph.nodes[m]["kind"] == MODEL}
         found += _documentation(node, attrs, consumers)
@@ -222,7 +223,11 @@ def _privacy(node: str, attrs: dict, as_of: datetime, today: date, settings: Any
     return found
 
 
-def _rights(node: str, attrs: dict, today: date) -> list[Condition]:
+def _rights(node: str, attrs: dict, today: date, *, derived: bool) -> list[Condition]:
+    """Licence, TDM reservation and provenance. A derived dataset's provenance is its lineage: no
+    origin or owner of its own is not "unknown provenance" (its sources answer for themselves, and
+    their conditions reach it downstream); a derived dataset declared as coming from outside
+    (vendor, public, scraped) still needs the licence it came under."""
     found = []
     expires = attrs.get("licence_expires")
     if attrs.get("licence_revoked"):
@@ -237,8 +242,8 @@ def _rights(node: str, attrs: dict, today: date) -> list[Condition]:
                                detail=f"rightholders reserved text-and-data mining{how}{checked}"))
     origin = attrs.get("origin")
     gaps = [label for label, missing in (
-        ("origin", origin in (None, "unknown")),
-        ("owner", not attrs.get("owner")),
+        ("origin", origin in (None, "unknown") and not derived),
+        ("owner", not attrs.get("owner") and not derived),
         ("licence", origin in ("vendor", "public", "scraped") and not attrs.get("licence_id")),
     ) if missing]
     if gaps:

@@ -232,3 +232,33 @@ def test_obligations_before_they_apply_are_best_practice(world):
     after = [f for f in risk.evaluate(store, as_of=at("2026-08-03")).findings if f.condition == "documentation_missing"]
     assert {f.applies for f in before} == {"best_practice"} and before[0].applies_from.isoformat() == "2026-08-02"
     assert {f.applies for f in after} == {"in_force"}
+
+
+def test_a_derived_dataset_takes_its_provenance_from_its_lineage(tmp_path):
+    """Only a source lacks provenance by lacking an origin or owner; below it, the lineage is the
+    provenance, and the source's own condition still reaches the model through it."""
+    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        (tmp_path / "c.yaml").write_text(textwrap.dedent("""\
+            catalog: t
+            datasets:
+              - name: raw
+              - name: features
+                derived_from: [raw]
+              - name: bought
+                derived_from: [raw]
+                origin: vendor
+            models:
+              - name: m
+                risk_tier: high
+                trained_on: [{dataset: features}, {dataset: bought}]
+            """))
+        load_catalog(store, [tmp_path / "c.yaml"])
+        report = risk.evaluate(store, as_of=at("2026-11-25"))
+        own = {(f.node, f.detail) for f in report.findings if f.condition == "provenance_unknown" and f.node == f.root}
+        assert own == {("dataset:t:raw", "no origin, no owner recorded"),
+                       ("dataset:t:bought", "no licence recorded")}
+        reached = {f.root for f in report.findings if f.node == "model:t:m" and f.root_condition == "provenance_unknown"}
+        assert reached == {"dataset:t:raw", "dataset:t:bought"}  # the source's gap still reaches the model
+    finally:
+        store.close()
