@@ -159,11 +159,11 @@ class DatasetSpec(Strict):
         description="where the content lives: a .csv, .parquet or .jsonl file (relative to this file), a SQLAlchemy "
                     "URL with #table, or any other URI (recorded, not read)")
     owner: ShortText | None = Field(
-        default=None, description="who answers for the data; default: defaults.owner; none is a provenance_unknown "
-                                  "finding")
+        default=None, description="who answers for the data; default: defaults.owner; none, on a source (no "
+                                  "derived_from), is a provenance_unknown finding")
     origin: Origin | None = Field(
-        default=None, description="where the data came from; default: defaults.origin; none or unknown is a "
-                                  "provenance_unknown finding")
+        default=None, description="where the data came from; default: defaults.origin; none or unknown, on a source "
+                                  "(no derived_from), is a provenance_unknown finding")
     personal_data: bool | None = Field(
         default=None, description="whether it holds personal data; omitted means not declared, and a breach "
                                   "then counts as touching personal data")
