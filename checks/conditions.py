@@ -127,6 +127,9 @@ def _quality(node: str, seen: dict | None) -> list[Condition]:
     return [Condition(node, "quality_check_failed", since=latest["started_at"], detail=detail)]
 
 
+UNRECORDED = "unrecorded"  # the variant of a fingerprint_mismatch where no fingerprint was recorded at all
+
+
 def _fingerprints(graph: nx.DiGraph, node: str, attrs: dict, seen: dict | None) -> list[Condition]:
     current = seen["latest"]["fingerprint"] if seen else None
     variant = "external" if (attrs.get("origin") or "unknown") in EXTERNAL else None
@@ -138,8 +141,8 @@ def _fingerprints(graph: nx.DiGraph, node: str, attrs: dict, seen: dict | None) 
         for use in edge["uses"]:
             recorded = use["fingerprint"]
             if recorded is None:
-                found.append(Condition(
-                    node, "fingerprint_mismatch", models=frozenset([model]), since=use["consumed_at"],
+                found.append(Condition(  # `unrecorded`: unverifiable, not shown as compromised (checks/node_states.py)
+                    node, "fingerprint_mismatch", models=frozenset([model]), since=use["consumed_at"], variant=UNRECORDED,
                     detail=f"{graph.nodes[model]['name']} recorded no fingerprint of what it consumed ({use['role']})"))
             elif current is not None and current != recorded:
                 since = seen["first_seen"].get(current) if seen else None

@@ -4,8 +4,9 @@ Judged from the risk assessment and each dataset's latest check run, for the nod
 
 One state per node, the worst that applies, in the order a reader should act on them:
 compromised (breach, poisoning, or content changed since training: stop using it), check errored
-(we could not look: the data may be anything), stale, tainted (a serious finding, own or inherited),
-warning (findings to review), healthy. Jobs are not assessed themselves.
+(we could not look: the data may be anything), stale, unverified (a model recorded no fingerprint of
+what it consumed, so a change cannot be told: not evidence of one), tainted (a serious finding, own
+or inherited), warning (findings to review), healthy. Jobs are not assessed themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import networkx as nx
 from catalog.runs import latest_outcomes
 from catalog.secrets import mask_secrets
 from catalog.store import Store
+from checks.conditions import UNRECORDED
 from checks.risk import Assessment, Priced
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.viewer import NodeInfo
@@ -86,12 +88,14 @@ def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, i
         condition = priced.condition.condition
         entry = {"severity": priced.severity, "title": priced.title, "condition": condition, "mode": mode,
                  "at_root": j in own, "root": assessment.by_key[first][0].dataset, "roots": count, "note": priced.note,
-                 "citations": priced.citations}
+                 "citations": priced.citations, "unverified": priced.condition.variant == UNRECORDED}
         best = by_condition.get(condition)
         if best is None:
             by_condition[condition] = entry
             continue
         entry["roots"] = best["roots"] = best["roots"] + count
+        # unverified only while every root of the condition is an unrecorded fingerprint
+        entry["unverified"] = best["unverified"] = best["unverified"] and entry["unverified"]
         if (SEVERITY_RANK[entry["severity"]], not entry["at_root"]) < (SEVERITY_RANK[best["severity"]], not best["at_root"]):
             by_condition[condition] = entry
     ordered = sorted(by_condition.values(), key=lambda e: (SEVERITY_RANK[e["severity"]], e["condition"]))
@@ -109,12 +113,14 @@ def state_of(kind: str, findings: list[dict[str, Any]], run: dict[str, Any] | No
     if kind == JOB:
         return "neutral"
     own = [f for f in findings if f["at_root"]]
-    if any(f["condition"] in COMPROMISING for f in own):
+    if any(f["condition"] in COMPROMISING and not f.get("unverified") for f in own):
         return "compromised"
     if run is not None and run["outcome"] == "errored":
         return "check_errored"
     if any(f["condition"] == "source_stale" for f in own):
         return "stale"
+    if any(f.get("unverified") for f in own):
+        return "unverified"
     if any(f["severity"] in SERIOUS or f["mode"] == "hard" for f in findings):
         return "tainted"
     if findings:

@@ -31,6 +31,7 @@ STATES: dict[str, tuple[str, str]] = {  # worst first: a group takes the worst s
     "compromised": ("#c62828", "compromised: breach, poisoning, or content changed since a model trained on it"),
     "check_errored": ("#6a1b9a", "check errored: the data could not be read or checked"),
     "stale": ("#8d6e63", "stale: past its freshness commitment"),
+    "unverified": ("#5c6bc0", "unverified: a model recorded no fingerprint of what it consumed, so a change cannot be told"),
     "tainted": ("#ef6c00", "tainted: a serious finding of its own or inherited from upstream"),
     "warning": ("#f9a825", "warning: findings to review"),
     "healthy": ("#2e7d32", "healthy: no findings"),
