@@ -25,7 +25,8 @@ from tests.conftest import ROOT
 from tests.reliability.conftest import AUTH, TOKEN
 
 # Path parameters filled with nodes of the bundled example, so reads reach real nodes.
-NODES = {"dataset": "vendor.bureau_scores", "model": "credit-scorer", "node": "credit-scorer"}
+NODES = {"dataset": "vendor.bureau_scores", "model": "credit-scorer", "node": "credit-scorer",
+         "schema": "HeadwaterModelOutputDatasetFacet.json"}
 REQUIRED = {"source": "raw.support_tickets", "target": "support-assistant"}
 
 
