@@ -66,7 +66,9 @@ def node_info(graph: nx.DiGraph, seed: int = 7) -> dict[str, NodeInfo]:
     """Realistic hover details: every field a dataset shows, a state, and findings on a fifth of the nodes."""
     rng = np.random.default_rng(seed)
     states = [s for s in STATES if s != "neutral"]
-    weights = np.array([0.01, 0.01, 0.03, 0.2, 0.25, 0.5])
+    share = {"compromised": 0.01, "check_errored": 0.01, "stale": 0.03, "unverified": 0.02, "tainted": 0.2,
+             "warning": 0.25, "healthy": 0.5}
+    weights = np.array([share[s] for s in states])  # a KeyError names a new state that needs a share here
     picks = rng.choice(len(states), size=len(graph), p=weights / weights.sum())
     note = ("Records were exposed to an unauthorised party; anything trained on them inherits the exposure "
             "and must be reassessed before the next release.")
