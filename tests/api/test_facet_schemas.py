@@ -7,7 +7,6 @@ import json
 import uuid
 from typing import get_args
 
-import attr
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator, FormatChecker
@@ -19,8 +18,9 @@ from catalog.errors import InvalidEvent
 from catalog.openlineage import FACET_SCHEMAS, parse_event
 from catalog.openlineage.facet_schemas import SPEC_DIR
 from catalog.spec import FeedRole, RiskTier
+from tests.openlineage_facets import FEED_SCHEMA_URL, MODEL_SCHEMA_URL, facet_classes
 
-MODEL_SCHEMA, FEED_SCHEMA = "HeadwaterModelOutputDatasetFacet", "HeadwaterFeedInputDatasetFacet"
+MODEL_SCHEMA, FEED_SCHEMA = "HeadwaterModelOutputDatasetFacet", "HeadwaterFeedInputDatasetFacet"  # as the URLs name them
 FINGERPRINT = "sha256:" + "ab" * 32
 
 
@@ -35,28 +35,9 @@ def _validator(name: str) -> Draft202012Validator:
 def _client_event(model: dict, feed: dict) -> dict:
     """A training run's COMPLETE event as openlineage-python builds it, with both facets."""
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-    from openlineage.client.generated.base import InputDatasetFacet, OutputDatasetFacet
     from openlineage.client.serde import Serde
 
-    @attr.define
-    class HeadwaterModel(OutputDatasetFacet):
-        riskTier: str  # noqa: N815
-        name: str | None = None
-        version: str | None = None
-
-        @staticmethod
-        def _get_schema() -> str:
-            return f"https://headwater.dev/spec/facets/1-0-0/{MODEL_SCHEMA}.json"
-
-    @attr.define
-    class HeadwaterFeed(InputDatasetFacet):
-        role: str = "training"
-        fingerprint: str | None = None
-
-        @staticmethod
-        def _get_schema() -> str:
-            return f"https://headwater.dev/spec/facets/1-0-0/{FEED_SCHEMA}.json"
-
+    HeadwaterModel, HeadwaterFeed = facet_classes()
     event = RunEvent(
         eventType=RunState.COMPLETE, eventTime="2026-11-30T10:00:00Z", run=Run(runId=str(uuid.uuid4())),
         job=Job(namespace="acme-ml", name="train"), producer="https://github.com/acme/training/tree/v3",
@@ -75,6 +56,8 @@ def test_the_schemas_are_valid_and_list_the_values_ingestion_accepts():
     assert set(feed["properties"]) == {"role", "fingerprint"}
     for name in FACET_SCHEMAS:
         _validator(name)  # check_schema raises on an invalid schema
+    ids = {name: json.loads(path.read_text())["$id"] for name, path in FACET_SCHEMAS.items()}
+    assert ids == {MODEL_SCHEMA: MODEL_SCHEMA_URL, FEED_SCHEMA: FEED_SCHEMA_URL}  # what producers put in _schemaURL
 
 
 GOOD = [({"riskTier": "high", "name": "scorer", "version": "3"}, {"role": "evaluation", "fingerprint": FINGERPRINT}),

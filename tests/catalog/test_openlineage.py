@@ -12,7 +12,6 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import attr
 import pytest
 from sqlalchemy import func, select
 
@@ -21,6 +20,7 @@ from catalog.openlineage import (
     IngestResult, ingest_events, location_from_data_source, parse_event, parse_events,
 )
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, Model
+from tests.openlineage_facets import facet_classes
 from tests.paths import OPENLINEAGE_EVENTS
 
 REFERENCE = OPENLINEAGE_EVENTS
@@ -405,29 +405,9 @@ def _client_training_events(run_id: str, version: str, inputs: list[tuple[str, s
                             start: str, end: str) -> list[dict]:
     """A training run as openlineage-python emits it, with Headwater's custom facets."""
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-    from openlineage.client.generated.base import InputDatasetFacet, OutputDatasetFacet
     from openlineage.client.serde import Serde
 
-    @attr.define
-    class HeadwaterModel(OutputDatasetFacet):
-        riskTier: str  # noqa: N815
-        name: str | None = None
-        version: str | None = None
-        deployed: bool | None = None
-
-        @staticmethod
-        def _get_schema() -> str:
-            return "https://headwater.dev/spec/facets/1-0-0/HeadwaterModelOutputDatasetFacet.json"
-
-    @attr.define
-    class HeadwaterFeed(InputDatasetFacet):
-        role: str = "training"
-        fingerprint: str | None = None
-
-        @staticmethod
-        def _get_schema() -> str:
-            return "https://headwater.dev/spec/facets/1-0-0/HeadwaterFeedInputDatasetFacet.json"
-
+    HeadwaterModel, HeadwaterFeed = facet_classes()
     job = Job(namespace="acme-ml", name="train_credit_scorer")
     datasets = [
         InputDataset(namespace="acme", name=name,

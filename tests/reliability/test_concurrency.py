@@ -122,7 +122,7 @@ def test_catalog_loads_racing_on_one_store_all_succeed(store_url: str, tmp_path,
     for k in range(rounds):
         path = tmp_path / f"catalog{k}.yaml"
         path.write_text(f"catalog: race{k}\ndatasets:\n" + "".join(f"  - name: d{i}\n    owner: o@x\n" for i in range(30))
-                        + f"models:\n  - name: m\n    risk_tier: minimal\n    trained_on: [{{dataset: d0}}, {{dataset: d29}}]\n")
+                        + "models:\n  - name: m\n    risk_tier: minimal\n    trained_on: [{dataset: d0}, {dataset: d29}]\n")
 
         def load(path=path) -> None:
             store = Store(store_url)
