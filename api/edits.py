@@ -48,13 +48,14 @@ def put_entry(store: Store, settings: Settings, entries: Entries, reference: str
     """
     key = _key(reference, "dataset" if entries == "datasets" else "model")
     source = f"PUT /api/v1/{entries}/{reference}"
+    named = [("name", key.name), ("namespace", key.namespace)] + ([("version", key.version)] if key.version else [])
     disagree = [Problem(source, field, f"the body says {_brief(body[field])} but the path says {value!r}")
-                for field, value in (("name", key.name), ("namespace", key.namespace)) if field in body and body[field] != value]
+                for field, value in named if field in body and str(body[field]) != value]
     if disagree:
         raise InvalidCatalogFile(disagree, what="the request body")
     roots = data_roots(settings, store)
     confine_entry(body, roots, source, settings.allowed_databases)
-    entry = {**body, "name": key.name, "namespace": key.namespace}
+    entry = {**body, **dict(named)}
     try:
         result = load_document(store, {"catalog": key.namespace, entries: [entry]}, source=entries, base=roots[0])
     except InvalidCatalogFile as error:
@@ -63,10 +64,15 @@ def put_entry(store: Store, settings: Settings, entries: Entries, reference: str
 
 
 def delete_entry(store: Store, kind: Literal["dataset", "model"], reference: str) -> None:
-    """Remove a dataset (with its feeds, derivations, incidents and check history) or a model."""
+    """Remove a dataset (with its feeds, derivations, incidents and check history), a model version
+    (`NAME@VERSION`, with its feeds), or a model named without a version: every version of it."""
     key = _key(reference, kind)
     with store.transaction() as writer:
-        removed = writer.delete_dataset(*key.key) if kind == "dataset" else writer.delete_model(*key.key)
+        if kind == "dataset":
+            removed = writer.delete_dataset(*key.key)
+        else:
+            versions = [key.version] if key.version else reads.model_versions(writer.session, [key.key]).get(key.key, [])
+            removed = sum(writer.delete_model((*key.key, version)) for version in versions) > 0
         if not removed:
             raise NotFound(f"no {kind} {key.qualified}")
 
@@ -109,7 +115,9 @@ def _key(reference: str, kind: Literal["dataset", "model"]) -> NodeId:
     try:
         return NodeId.parse(reference, kind)
     except ValueError:
-        raise NotFound(f"expected {kind}:NAMESPACE:NAME or NAMESPACE:NAME in the path, got {reference!r}") from None
+        at = "[@VERSION]" if kind == "model" else ""
+        raise NotFound(f"expected {kind}:NAMESPACE:NAME{at} or NAMESPACE:NAME{at} in the path, "
+                       f"got {reference!r}") from None
 
 
 def _as_body_fields(error: InvalidCatalogFile, prefix: str, source: str) -> InvalidCatalogFile:

@@ -213,7 +213,7 @@ class _Plan:
         return [node_id(DATASET, NAMESPACES[self.dataset_ns[i]], self.dataset_name(i)) for i in range(self.datasets)]
 
     def model_ids(self) -> list[str]:
-        return [node_id(MODEL, NAMESPACES[self.model_ns[m]], self.model_name(m)) for m in range(self.models)]
+        return [node_id(MODEL, NAMESPACES[self.model_ns[m]], self.model_name(m), "1") for m in range(self.models)]
 
     def jobs(self, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[str, str]]]:
         """About one job per 270 derived datasets, per namespace; each derived dataset gets one of its namespace's."""

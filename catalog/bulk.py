@@ -24,9 +24,16 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 
 from catalog.changes import Change, Transaction
 from catalog.ids import Key
-from catalog.schema import Derivation, Feed, Incident, Job, utcnow
+from catalog.schema import Derivation, Feed, Incident, Job, Model, utcnow
 
 CHUNK = 1000  # parameters per IN (...) list and rows per executemany call
+
+
+def key_columns(table: Any) -> tuple[Any, ...]:
+    """The columns a row is known by: (namespace, name), and the version too for a model version."""
+    if table is Model:
+        return (Model.namespace, Model.name, Model.version)
+    return (table.namespace, table.name)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -44,41 +51,57 @@ class Bulk:
         self.dialect = self.session.get_bind().dialect.name
 
     # --- named rows: datasets, models, jobs ------------------------------------------------------
-    def ids(self, table: Any, keys: Iterable[Key] | None = None) -> dict[Key, int]:
-        """(namespace, name) -> id, for `keys` (or every row when None)."""
-        query = select(table.id, table.namespace, table.name)
+    def ids(self, table: Any, keys: Iterable[tuple[str, ...]] | None = None) -> dict[Any, int]:
+        """key -> id, for `keys` (or every row when None); a key is (namespace, name), and for a
+        model version (namespace, name, version)."""
+        columns = key_columns(table)
+        query = select(table.id, *columns)
         if keys is None:
-            return {(ns, name): i for i, ns, name in self.session.execute(query)}
-        found: dict[Key, int] = {}
+            return {tuple(row[1:]): row[0] for row in self.session.execute(query)}
+        found: dict[Any, int] = {}
         for chunk in chunks(sorted(set(keys))):
-            rows = self.session.execute(query.where(tuple_(table.namespace, table.name).in_(chunk)))
-            found.update({(ns, name): i for i, ns, name in rows})
+            rows = self.session.execute(query.where(tuple_(*columns).in_(chunk)))
+            found.update({tuple(row[1:]): row[0] for row in rows})
         return found
 
-    def upsert_named(self, table: Any, wanted: dict[Key, dict[str, Any]]) -> tuple[dict[Key, int], dict[Key, Change]]:
+    def stored_fields(self, table: Any, keys: Iterable[tuple[str, ...]], names: Iterable[str]) -> dict[Any, dict[str, Any]]:
+        """key -> {column: value} of the rows `keys` that exist: what a merge of sources compares with."""
+        keyed_by = key_columns(table)
+        width = len(keyed_by)
+        names = list(names)
+        query = select(*keyed_by, *(getattr(table, name) for name in names))
+        found: dict[Any, dict[str, Any]] = {}
+        for chunk in chunks(sorted(set(keys))):
+            for row in self.session.execute(query.where(tuple_(*keyed_by).in_(chunk))):
+                found[tuple(row[:width])] = dict(zip(names, row[width:]))
+        return found
+
+    def upsert_named(self, table: Any, wanted: dict[Any, dict[str, Any]]) -> tuple[dict[Any, int], dict[Any, Change]]:
         """Make each row `key` hold `fields` (all rows share one set of field names); ids and changes."""
         if not wanted:
             return {}, {}
         names = list(next(iter(wanted.values())))
         columns = [getattr(table, name) for name in names]
-        stored: dict[Key, tuple[int, tuple[Any, ...]]] = {}
-        query = select(table.id, table.namespace, table.name, *columns)
+        keyed_by = key_columns(table)
+        width = len(keyed_by)
+        stored: dict[Any, tuple[int, tuple[Any, ...]]] = {}
+        query = select(table.id, *keyed_by, *columns)
         keys = sorted(wanted)
         everything = len(keys) > 20 * CHUNK  # a big load reads the table once instead of a thousand IN lists
         for chunk in ([None] if everything else chunks(keys)):
-            rows = self.session.execute(query if chunk is None else
-                                        query.where(tuple_(table.namespace, table.name).in_(chunk)))
+            rows = self.session.execute(query if chunk is None else query.where(tuple_(*keyed_by).in_(chunk)))
             for row in rows:
-                stored[(row[1], row[2])] = (row[0], tuple(row[3:]))
+                stored[tuple(row[1:1 + width])] = (row[0], tuple(row[1 + width:]))
         now = utcnow()
-        changes: dict[Key, Change] = {}
+        changes: dict[Any, Change] = {}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for key, fields in wanted.items():
             values = tuple(fields[name] for name in names)
             have = stored.get(key)
             if have is None:
-                inserts.append({"namespace": key[0], "name": key[1], **fields, "created_at": now, "updated_at": now})
+                inserts.append({**dict(zip((c.key for c in keyed_by), key)), **fields, "created_at": now,
+                                "updated_at": now})
                 changes[key] = "created"
             elif have[1] != values:
                 updates.append({"_id": have[0], **fields, "updated_at": now})
@@ -91,7 +114,7 @@ class Bulk:
             self.writer.changed = True
         ids = {key: have[0] for key, have in stored.items() if key in wanted}
         if inserts:
-            ids.update(self.ids(table, [(row["namespace"], row["name"]) for row in inserts]))
+            ids.update(self.ids(table, [tuple(row[c.key] for c in keyed_by) for row in inserts]))
         return ids, changes
 
     def ensure_jobs(self, keys: Iterable[Key]) -> dict[Key, int]:

@@ -20,7 +20,7 @@ from catalog import expectations as suites  # `suites.validate` is looked up per
 from catalog.document import Document, Loc, format_loc
 from catalog.errors import Problem
 from catalog.expectations import ExpectationProblem, normalise, read_suite_file
-from catalog.ids import Key, NodeId
+from catalog.ids import DEFAULT_VERSION, Key, ModelKey, NodeId, version_key
 from catalog.locations import parse_location
 from catalog.names import how_they_differ, key_skeleton
 from catalog.spec import CatalogFileSpec, DatasetSpec, FeedSpec, IncidentSpec, ModelSpec
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class Declared:
     """One dataset or model as declared in one file, with where it was declared."""
 
-    key: Key
+    key: Any  # (namespace, name) of a dataset, (namespace, name, version) of a model version
     spec: DatasetSpec | ModelSpec
     doc: Document
     loc: Loc
@@ -53,7 +53,7 @@ class Plan:
         self.documents = documents
         self.problems: list[Problem] = []
         self.datasets: dict[Key, Declared] = {}
-        self.models: dict[Key, Declared] = {}
+        self.models: dict[ModelKey, Declared] = {}  # one entry per model version
         self.locations: dict[Key, str | None] = {}
         self.expectations: dict[Key, list[dict[str, Any]]] = {}
         self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
@@ -83,8 +83,8 @@ class Plan:
         self.known_datasets = self.stored_datasets | set(self.datasets)
         self.known_models = self.stored_models | set(self.models)
         self.derived_from: dict[Key, list[Key]] = {}
-        self.feeds: dict[Key, list[tuple[Key, FeedSpec]]] = {}
-        self.base_models: dict[Key, Key | None] = {}
+        self.feeds: dict[ModelKey, list[tuple[Key, FeedSpec]]] = {}
+        self.base_models: dict[ModelKey, ModelKey | None] = {}
         self.incidents: list[tuple[Key, IncidentSpec]] = []
         self._refuse_lookalikes()
         self._resolve()
@@ -98,12 +98,16 @@ class Plan:
         for doc, spec in self.documents:
             for kind, items, registry in (("datasets", spec.datasets, self.datasets), ("models", spec.models, self.models)):
                 for index, item in enumerate(items):
-                    declared = Declared((item.namespace or spec.catalog, item.name), item, doc, (kind, index), spec.catalog)
+                    key: Any = (item.namespace or spec.catalog, item.name)
+                    if kind == "models":
+                        key = (*key, item.version or DEFAULT_VERSION)
+                    declared = Declared(key, item, doc, (kind, index), spec.catalog)
                     first = registry.get(declared.key)
                     if first is not None:
                         where = f"{first.doc.path}:{first.doc.line_of(first.loc)}"
+                        what = f"'{item.name}'" if kind == "datasets" else f"'{item.name}' version {key[2]}"
                         self.problems.append(
-                            declared.problem(f"duplicate {kind[:-1]} '{item.name}' (first declared at {where})", "name")
+                            declared.problem(f"duplicate {kind[:-1]} {what} (first declared at {where})", "name")
                         )
                         continue
                     registry[declared.key] = declared
@@ -115,8 +119,8 @@ class Plan:
             first_by_skeleton: dict[str, Declared] = {}
             refused: set[Key] = set()
             for key, declared in registry.items():
-                first = first_by_skeleton.setdefault(key_skeleton(*key), declared)
-                if first is not declared:
+                first = first_by_skeleton.setdefault(key_skeleton(key[0], key[1]), declared)
+                if first is not declared and first.key[:2] != key[:2]:  # another version of a model is no lookalike
                     where = f"{first.doc.path}:{first.doc.line_of(first.loc)}"
                     self.problems.append(declared.problem(_lookalike(kind, key, first.key, f" (declared at {where})"), "name"))
                     refused.add(key)
@@ -144,7 +148,7 @@ class Plan:
             self.feeds[key] = feeds
             self.base_models[key] = None
             if model.base_model:
-                base = self._ref(model.base_model, declared.namespace, self.known_models, "model")
+                base = self._model_ref(model.base_model, declared.namespace)
                 if isinstance(base, str):
                     self.problems.append(declared.problem(base, "base_model"))
                 elif base == key:
@@ -239,6 +243,20 @@ class Plan:
             return None
         return ref
 
+    def _model_ref(self, reference: str, namespace: str) -> ModelKey | str:
+        """A model version named `NAME[@VERSION]` (or by id); a bare name means its latest version."""
+        head, at, version = reference.rpartition("@")
+        name = head if at else reference
+        family = self._ref(name, namespace, {key[:2] for key in self.known_models}, "model")
+        if isinstance(family, str):
+            return family
+        versions = sorted((key[2] for key in self.known_models if key[:2] == family), key=version_key)
+        if not at:
+            return (*family, versions[-1])
+        if version not in versions:
+            return f"model '{family[1]}' has no version '{version}' (it has {', '.join(versions)})"
+        return (*family, version)
+
     @staticmethod
     def _ref(name: str, namespace: str, known: set[Key], kind: str) -> Key | str:
         """Resolve a reference to a key, or return the problem as text.
@@ -290,7 +308,7 @@ class Plan:
         except nx.NetworkXNoCycle:
             loop = None
         if loop:
-            names = " -> ".join(node[1] for node, _ in loop) + f" -> {loop[0][0][1]}"
+            names = " -> ".join(f"{node[1]}@{node[2]}" for node, _ in loop) + f" -> {loop[0][0][1]}@{loop[0][0][2]}"
             self.problems.append(self.models[loop[0][0]].problem(f"base_model cycle: {names}", "base_model"))
 
     def _report_cycles(self, graph: nx.DiGraph, declared: set[tuple[Key, Key]]) -> None:

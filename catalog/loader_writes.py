@@ -13,7 +13,8 @@ from catalog.bulk import Bulk
 from catalog.columns import stored_columns
 from catalog.changes import Change
 from catalog.loader_plan import Declared, Plan
-from catalog.schema import Dataset, Model
+from catalog import field_sources
+from catalog.schema import Dataset, Model, utcnow
 from catalog.spec import DatasetSpec
 from catalog.store import Writer
 
@@ -25,7 +26,8 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
     said something different about it.
     """
     bulk = Bulk(writer)
-    ids, changes = bulk.upsert_named(Dataset, {key: _dataset_fields(plan, d) for key, d in plan.datasets.items()})
+    ids, changes = bulk.upsert_named(Dataset, _with_sources(bulk, Dataset, {
+        key: _dataset_fields(plan, d) for key, d in plan.datasets.items()}))
     referenced = {ref for refs in plan.derived_from.values() for ref in refs}
     referenced |= {ref for feeds in plan.feeds.values() for ref, _ in feeds}
     referenced |= {ref for ref, _ in plan.incidents}
@@ -40,7 +42,8 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
         change = "updated" if changes[key] == "unchanged" and ids[key] in rewired else changes[key]
         count("datasets", change)
 
-    model_ids, model_changes = bulk.upsert_named(Model, {key: _model_fields(d) for key, d in plan.models.items()})
+    model_ids, model_changes = bulk.upsert_named(Model, _with_sources(bulk, Model, {
+        key: _model_fields(d) for key, d in plan.models.items()}))
     bases = {base for base in plan.base_models.values() if base}
     model_ids.update(bulk.ids(Model, bases - model_ids.keys()))
     rebased = bulk.set_column(Model, {model_ids[key]: model_ids[base] if base else None
@@ -69,6 +72,17 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
         writer.set_setting("policy", plan.policy)
 
 
+def _with_sources(bulk: Bulk, table: Any, wanted: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Each entry's fields merged with what other sources filled (catalog/field_sources.py)."""
+    if not wanted:
+        return wanted
+    names = [*next(iter(wanted.values())), "field_sources"]
+    stored = bulk.stored_fields(table, wanted, dict.fromkeys(names))
+    now = utcnow()
+    return {key: field_sources.declared(fields, stored.get(key), (stored.get(key) or {}).get("field_sources"), now)
+            for key, fields in wanted.items()}
+
+
 def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
     """Every column of the dataset from its spec (catalog/columns.py); here only what the plan
     normalised, the file's defaults, and where the entry was declared."""
@@ -88,6 +102,6 @@ def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
 
 
 def _model_fields(declared: Declared) -> dict[str, Any]:
-    fields = stored_columns(declared.spec, skip={"namespace", "name", "base_model", "trained_on"})
-    fields.update(catalog_file=str(declared.doc.path.resolve()), catalog_line=declared.doc.line_of(declared.loc))
+    fields = stored_columns(declared.spec, skip={"namespace", "name", "version", "base_model", "trained_on"})
+    fields.update(source="catalog", catalog_file=str(declared.doc.path.resolve()), catalog_line=declared.doc.line_of(declared.loc))
     return fields

@@ -30,11 +30,13 @@ from pydantic import BaseModel, Field, create_model
 
 from catalog.columns import NESTED, nested_spec
 from catalog.durations import format_duration
-from catalog.ids import Key, Kind, node_id
+from catalog.ids import Key, Kind, ModelKey, node_id
 from catalog.locations import shown_location
 from catalog.schema import Dataset, Model
 from catalog.spec import DatasetSpec, ModelSpec
 
+SOURCES = ("which source set each field, and when: {field: {source: catalog | openlineage | mlflow | dbt, at}} "
+           "(catalog/field_sources.py)")
 IDENTITY = ("namespace", "name")  # in the spec they name the entry; in an answer they come with its id
 
 
@@ -103,14 +105,22 @@ DatasetPublic = create_model(  # type: ignore[call-overload]
     **_fields(DatasetSpec, skip=IDENTITY, overrides={
         "expectations": (int, Field(description="how many expectations its suite holds")),
     }),
-    catalog_file=(str | None, ...), catalog_line=(int | None, ...), created_at=(datetime, ...), updated_at=(datetime, ...),
+    catalog_file=(str | None, ...), catalog_line=(int | None, ...),
+    field_sources=(dict[str, Any], Field(description=SOURCES)), created_at=(datetime, ...), updated_at=(datetime, ...),
 )
 
 ModelPublic = create_model(  # type: ignore[call-overload]
-    "ModelPublic", __doc__="A model as the catalog holds it: every field its entry accepts.",
+    "ModelPublic", __doc__="One version of a model as the catalog holds it: every field its entry accepts.",
     id=(str, ...), namespace=(str, ...), name=(str, ...),
-    **_fields(ModelSpec, skip=IDENTITY),
-    created_at=(datetime, ...), updated_at=(datetime, ...),
+    **_fields(ModelSpec, skip=IDENTITY, overrides={
+        "version": (str, Field(description="this version; the id ends in @VERSION")),
+        "risk_tier": (str | None, Field(description="the AI Act risk tier; null when the registry the version came "
+                                                    "from did not say (a risk_tier_unknown finding)")),
+    }),
+    source=(str, Field(description="where this version came from: catalog, api, openlineage, mlflow")),
+    registered_at=(datetime | None, Field(description="when the version was registered where it came from")),
+    versions=(list[str], Field(description="the ids of every version of this model, oldest first")),
+    field_sources=(dict[str, Any], Field(description=SOURCES)), created_at=(datetime, ...), updated_at=(datetime, ...),
 )
 
 
@@ -146,7 +156,7 @@ def _nested(row: Any, prefix: str, spec: type[BaseModel]) -> dict[str, Any] | No
 
 def _values(kind: Kind, spec: type[BaseModel], row: Any, readers: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """The answer's fields from a row: its id, then each spec field by its reader, its columns or its column."""
-    values: dict[str, Any] = {"id": node_id(kind, row.namespace, row.name),
+    values: dict[str, Any] = {"id": node_id(kind, row.namespace, row.name, row.version if kind == "model" else None),
                               "namespace": row.namespace, "name": row.name}
     for name, info in spec.model_fields.items():
         if name in IDENTITY:
@@ -169,15 +179,19 @@ def dataset_public(row: Dataset, inputs: list[Input]) -> DatasetPublic:  # type:
         "job": lambda: next((job for _key, job in inputs if job), None),
     }
     return DatasetPublic(**_values("dataset", DatasetSpec, row, readers), catalog_file=row.catalog_file,
-                         catalog_line=row.catalog_line, created_at=row.created_at, updated_at=row.updated_at)
+                         catalog_line=row.catalog_line, field_sources=row.field_sources or {},
+                         created_at=row.created_at, updated_at=row.updated_at)
 
 
-def model_public(row: Model, *, base: Key | None, feeds: list[dict[str, Any]]) -> ModelPublic:  # type: ignore[valid-type]
-    """`base` is the key of the model it was fine-tuned from; `feeds` its declared feeds
-    (catalog.reads.declared_feeds)."""
+def model_public(row: Model, *, base: ModelKey | None, feeds: list[dict[str, Any]],
+                 versions: list[str]) -> ModelPublic:  # type: ignore[valid-type]
+    """`base` is the key of the model version it was fine-tuned from; `feeds` its declared feeds
+    (catalog.reads.declared_feeds); `versions` every version of the model, oldest first."""
     readers: dict[str, Callable[[], Any]] = {
         "base_model": lambda: node_id("model", *base) if base else None,
         "trained_on": lambda: [{"dataset": node_id("dataset", *feed["dataset"]), "role": feed["role"],
                                 "fingerprint": feed["fingerprint"], "at": feed["consumed_at"]} for feed in feeds],
     }
-    return ModelPublic(**_values("model", ModelSpec, row, readers), created_at=row.created_at, updated_at=row.updated_at)
+    return ModelPublic(**_values("model", ModelSpec, row, readers), source=row.source, registered_at=row.registered_at,
+                       versions=[node_id("model", row.namespace, row.name, version) for version in versions],
+                       field_sources=row.field_sources or {}, created_at=row.created_at, updated_at=row.updated_at)

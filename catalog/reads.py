@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from catalog.bulk import chunks
-from catalog.ids import Key
+from catalog.ids import Key, ModelKey, version_key
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model
 
 CATALOG = "catalog"  # the `source` of what catalog files and PUTs declared (OpenLineage has its own)
@@ -29,9 +29,21 @@ def dataset(session: Session, key: Key) -> Dataset | None:
     return session.scalar(select(Dataset).where(Dataset.namespace == namespace, Dataset.name == name))
 
 
-def model(session: Session, key: Key) -> Model | None:
-    namespace, name = key
-    return session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name))
+def model(session: Session, key: ModelKey) -> Model | None:
+    """One model version."""
+    namespace, name, version = key
+    return session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name,
+                                              Model.version == version))
+
+
+def model_versions(session: Session, keys: Iterable[Key]) -> dict[Key, list[str]]:
+    """Every version of each model (namespace, name), oldest first (catalog.ids.version_key)."""
+    found: dict[Key, list[str]] = {}
+    for part in chunks(sorted(set(keys))):
+        query = select(Model.namespace, Model.name, Model.version).where(tuple_(Model.namespace, Model.name).in_(part))
+        for namespace, name, version in session.execute(query):
+            found.setdefault((namespace, name), []).append(version)
+    return {key: sorted(versions, key=version_key) for key, versions in found.items()}
 
 
 def datasets(session: Session, *, namespace: str | None = None, owner: str | None = None, origin: str | None = None,
@@ -61,7 +73,7 @@ def models(session: Session, *, namespace: str | None = None, limit: int | None 
     query = select(Model)
     if namespace:
         query = query.where(Model.namespace == namespace)
-    return _page(session, query.order_by(Model.namespace, Model.name), limit, offset)
+    return _page(session, query.order_by(Model.namespace, Model.name, Model.created_at, Model.id), limit, offset)
 
 
 def _page(session: Session, query: Select[Any], limit: int | None, offset: int) -> tuple[int, list[Any]]:
@@ -125,29 +137,37 @@ def declared_feeds(session: Session, model_ids: Iterable[int]) -> dict[int, list
     return found
 
 
-def model_keys(session: Session, model_ids: Iterable[int]) -> dict[int, Key]:
-    """The keys of models by id: what a `base_model_id` points at."""
-    found: dict[int, Key] = {}
+def model_keys(session: Session, model_ids: Iterable[int]) -> dict[int, ModelKey]:
+    """The keys of model versions by id: what a `base_model_id` points at."""
+    found: dict[int, ModelKey] = {}
     for part in chunks(sorted(set(model_ids))):
-        for model_id, namespace, name in session.execute(select(Model.id, Model.namespace, Model.name)
-                                                         .where(Model.id.in_(part))):
-            found[model_id] = (namespace, name)
+        for model_id, namespace, name, version in session.execute(
+                select(Model.id, Model.namespace, Model.name, Model.version).where(Model.id.in_(part))):
+            found[model_id] = (namespace, name, version)
     return found
 
 
 # --- edges and incidents -------------------------------------------------------------------------
 
-def feeds(session: Session, *, model_namespace: str | None = None,
-          model_name: str | None = None) -> list[tuple[Feed, Dataset, Model]]:
-    """Every feed with its dataset and model, by model, dataset and role; narrowed to one model's name
-    (and namespace, when given)."""
+def feeds(session: Session, *, model_namespace: str | None = None, model_name: str | None = None,
+          model_version: str | None = None) -> list[tuple[Feed, Dataset, Model]]:
+    """Every feed with its dataset and model version, by model, version, dataset and role; narrowed to
+    one model's name (and namespace and version, when given)."""
     query = (select(Feed, Dataset, Model).join(Dataset, Dataset.id == Feed.dataset_id)
-             .join(Model, Model.id == Feed.model_id).order_by(Model.namespace, Model.name, Dataset.name, Feed.role))
+             .join(Model, Model.id == Feed.model_id)
+             .order_by(Model.namespace, Model.name, Model.version, Dataset.name, Feed.role))
     if model_name is not None:
         query = query.where(Model.name == model_name)
     if model_namespace:
         query = query.where(Model.namespace == model_namespace)
+    if model_version:
+        query = query.where(Model.version == model_version)
     return [(feed, data, used_by) for feed, data, used_by in session.execute(query)]
+
+
+def datasets_fed_by_digest(session: Session, prefix: str) -> set[int]:
+    """Ids of the datasets some feed records by another tool's digest (`mlflow:`), not a fingerprint."""
+    return set(session.scalars(select(Feed.dataset_id).where(Feed.fingerprint.like(f"{prefix}%")).distinct()))
 
 
 def feeds_of(session: Session, model_id: int) -> list[tuple[Feed, Dataset]]:

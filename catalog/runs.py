@@ -11,14 +11,18 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.schema import CheckResult, CheckRun, Dataset
 
 
+HEADWATER = "headwater"  # the `source` of the runs `headwater check` makes (GX); dbt's runs say "dbt"
+WORST = {"errored": 0, "failed": 1, "warning": 2, "passed": 3, "unchecked": 4}
+
+
 def latest_runs(session: Session, dataset_ids: Iterable[int]) -> dict[int, CheckRun]:
-    """The newest run of each dataset (with its results loaded), for reuse and freshness."""
+    """The newest run `headwater check` made of each dataset (with its results loaded), for reuse."""
     ids = list(dataset_ids)
     if not ids:
         return {}
     newest = (
         select(CheckRun.dataset_id, func.max(CheckRun.id).label("run_id"))
-        .where(CheckRun.dataset_id.in_(ids))
+        .where(CheckRun.dataset_id.in_(ids), CheckRun.source == HEADWATER)
         .group_by(CheckRun.dataset_id)
         .subquery()
     )
@@ -33,15 +37,25 @@ def latest_runs(session: Session, dataset_ids: Iterable[int]) -> dict[int, Check
 def latest_outcomes(session: Session, dataset_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
     """The newest run of each dataset as plain values, without per-expectation results: for views.
 
-    `None` reads every dataset's newest run (cheaper than a long IN list for whole-platform views).
+    Each source's newest run counts (a passing dbt test run does not hide a failing GX suite): the
+    worst of them is the dataset's outcome. `None` reads every dataset's newest runs (cheaper than a
+    long IN list for whole-platform views).
     """
-    newest = select(CheckRun.dataset_id, func.max(CheckRun.id).label("run_id")).group_by(CheckRun.dataset_id)
+    newest = (select(CheckRun.dataset_id, func.max(CheckRun.id).label("run_id"))
+              .group_by(CheckRun.dataset_id, CheckRun.source))
     if dataset_ids is not None:
         newest = newest.where(CheckRun.dataset_id.in_(list(dataset_ids)))
     latest = newest.subquery()
     query = select(CheckRun.dataset_id, CheckRun.started_at, CheckRun.outcome, CheckRun.fingerprint, CheckRun.failed,
                    CheckRun.errored, CheckRun.error).join(latest, latest.c.run_id == CheckRun.id)
-    return {row.dataset_id: row._asdict() for row in session.execute(query)}
+    found: dict[int, dict[str, Any]] = {}
+    for row in session.execute(query):
+        have = found.get(row.dataset_id)
+        if have is None or WORST.get(row.outcome, 9) < WORST.get(have["outcome"], 9):
+            found[row.dataset_id] = {**row._asdict(), "fingerprint": row.fingerprint or (have or {}).get("fingerprint")}
+        elif have["fingerprint"] is None:
+            have["fingerprint"] = row.fingerprint
+    return found
 
 
 def runs_of(session: Session, dataset_id: int, limit: int = 20) -> list[CheckRun]:
@@ -75,12 +89,17 @@ def datasets_by_key(session: Session, keys: list[tuple[str, str]] | None = None)
 def observations(session: Session, as_of: Any) -> dict[int, dict[str, Any]]:
     """Per dataset, what check runs had seen by `as_of`: the latest run and when content last changed.
 
-    `changed_at` is the first run that saw the current fingerprint after an earlier run had seen a
-    different one: evidence that the content changed, as opposed to merely being looked at.
+    - `latest`: the newest run of any source; `by_source`: the newest of each (headwater's GX
+      suites, dbt's tests), since each source's latest verdict stands until that source speaks again;
+    - `fingerprint`: the newest fingerprint observed (a dbt run observes none), `digests` the newest
+      digest of each other tool (MLflow's), recomputed on the content;
+    - `changed_at`: the first run that saw the current fingerprint after an earlier run had seen a
+      different one: evidence that the content changed, as opposed to merely being looked at.
     """
     query = (
         select(CheckRun.id, CheckRun.dataset_id, CheckRun.started_at, CheckRun.fingerprint, CheckRun.outcome,
-               CheckRun.error, CheckRun.modified_at, CheckRun.failed, CheckRun.errored)
+               CheckRun.error, CheckRun.modified_at, CheckRun.failed, CheckRun.errored, CheckRun.source,
+               CheckRun.digests)
         .where(CheckRun.started_at <= as_of)
         .order_by(CheckRun.dataset_id, CheckRun.id)
     )
@@ -88,13 +107,18 @@ def observations(session: Session, as_of: Any) -> dict[int, dict[str, Any]]:
     for row in session.execute(query):
         entry = seen.get(row.dataset_id)
         if entry is None:
-            entry = seen[row.dataset_id] = {"changed_at": None, "first_seen": {}}
-        elif row.fingerprint and entry["latest"]["fingerprint"] and row.fingerprint != entry["latest"]["fingerprint"]:
+            entry = seen[row.dataset_id] = {"changed_at": None, "first_seen": {}, "fingerprint": None, "digests": {},
+                                            "by_source": {}}
+        elif row.fingerprint and entry["fingerprint"] and row.fingerprint != entry["fingerprint"]:
             entry["changed_at"] = row.started_at
         if row.fingerprint and row.fingerprint not in entry["first_seen"]:
             entry["first_seen"][row.fingerprint] = row.started_at
-        entry["latest"] = row._asdict()
-    failing = [entry["latest"]["id"] for entry in seen.values() if entry["latest"]["outcome"] in ("failed", "errored")]
+        if row.fingerprint:
+            entry["fingerprint"] = row.fingerprint
+        entry["digests"].update(row.digests or {})
+        entry["latest"] = entry["by_source"][row.source] = row._asdict()
+    failing = [run["id"] for entry in seen.values() for run in entry["by_source"].values()
+               if run["outcome"] in ("failed", "errored")]
     if failing:
         details: dict[int, list[dict[str, Any]]] = {}
         rows = session.execute(
@@ -105,5 +129,5 @@ def observations(session: Session, as_of: Any) -> dict[int, dict[str, Any]]:
         for row in rows:
             details.setdefault(row.run_id, []).append(row._asdict())
         for entry in seen.values():
-            entry["problems"] = details.get(entry["latest"]["id"], [])
+            entry["problems"] = [problem for run in entry["by_source"].values() for problem in details.get(run["id"], [])]
     return seen

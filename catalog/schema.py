@@ -107,6 +107,7 @@ class Dataset(Timestamped, Base):
     catalog_file: Mapped[str | None] = mapped_column(Text)
     catalog_line: Mapped[int | None] = mapped_column(Integer)
     facets: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # OpenLineage facets, by name
+    field_sources: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # catalog/field_sources.py
 
     incidents: Mapped[list[Incident]] = relationship(back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True)
 
@@ -123,16 +124,26 @@ class Job(Timestamped, Base):
 
 
 class Model(Timestamped, Base):
+    """One version of a model: the model is every row sharing (namespace, name).
+
+    Each version has its own feeds, so what v1 learned from stays on record when v2 arrives.
+    `source` says where the version came from (catalog, api, openlineage, mlflow); `registered_at`
+    is when it was registered there, which can be long before Headwater heard of it.
+    """
+
     __tablename__ = "models"
-    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_models_namespace_name"),)
+    __table_args__ = (UniqueConstraint("namespace", "name", "version", name="uq_models_namespace_name_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text, default="1")
     skeleton: Mapped[str | None] = mapped_column(Text, default=_key_skeleton, index=True)  # catalog/names.py
-    version: Mapped[str | None] = mapped_column(Text)
-    risk_tier: Mapped[str] = mapped_column(String(32))
+    risk_tier: Mapped[str | None] = mapped_column(String(32))  # None: not set where the version came from
     deployed: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="catalog")
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purpose: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -140,6 +151,7 @@ class Model(Timestamped, Base):
     base_model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
     catalog_file: Mapped[str | None] = mapped_column(Text)
     catalog_line: Mapped[int | None] = mapped_column(Integer)
+    field_sources: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # catalog/field_sources.py
 
 
 class Feed(Timestamped, Base):
@@ -232,6 +244,8 @@ class CheckRun(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     errored: Mapped[int] = mapped_column(Integer, default=0)
     reused_from_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(32), default="headwater")  # headwater (GX) or dbt, ...
+    digests: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # other tools' digests: {"mlflow": ...}
 
     results: Mapped[list[CheckResult]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="CheckResult.position"

@@ -61,8 +61,9 @@ def get_dataset(store: Store, key: NodeId) -> DatasetPublic:  # type: ignore[val
 
 
 def get_model(store: Store, key: NodeId) -> ModelPublic:  # type: ignore[valid-type]
+    """One model version (`key` carries its version: lineage.service.resolve picks one for a bare name)."""
     with store.read() as session:
-        row = reads.model(session, key.key)
+        row = reads.model(session, key.model_key)
         if row is None:
             raise NotFound(f"no model {key.qualified}")
         (shown,) = _models_public(session, [row])
@@ -74,34 +75,40 @@ def exists(store: Store, key: NodeId) -> bool:
     with store.read() as session:
         if key.kind == "dataset":
             return reads.dataset(session, key.key) is not None
-        return key.kind == "model" and reads.model(session, key.key) is not None
+        if key.kind == "model" and key.version is None:
+            return bool(reads.model_versions(session, [key.key]))
+        return key.kind == "model" and reads.model(session, key.model_key) is not None
 
 
 def _models_public(session: Session, rows: list[Model]) -> list[ModelPublic]:  # type: ignore[valid-type]
     feeds = reads.declared_feeds(session, [row.id for row in rows])
     bases = reads.model_keys(session, [row.base_model_id for row in rows if row.base_model_id is not None])
+    versions = reads.model_versions(session, [(row.namespace, row.name) for row in rows])
     return [model_public(row, base=bases.get(row.base_model_id) if row.base_model_id is not None else None,
-                         feeds=feeds.get(row.id, [])) for row in rows]
+                         feeds=feeds.get(row.id, []), versions=versions.get((row.namespace, row.name), []))
+            for row in rows]
 
 
 def list_feeds(store: Store, *, model: str | None = None, limit: int = 100, offset: int = 0) -> ItemPage:
-    """`model` is a model id, `ns:name` or a bare name (any namespace)."""
-    namespace, name = _model_filter(model) if model else (None, None)
+    """`model` is a model id, `ns:name[@version]` or a bare name (any namespace, every version)."""
+    namespace, name, version = _model_filter(model) if model else (None, None, None)
     with store.read() as session:
-        rows = reads.feeds(session, model_namespace=namespace, model_name=name)
-    items = [{"dataset": node_id("dataset", d.namespace, d.name), "model": node_id("model", m.namespace, m.name),
+        rows = reads.feeds(session, model_namespace=namespace, model_name=name, model_version=version)
+    items = [{"dataset": node_id("dataset", d.namespace, d.name),
+              "model": node_id("model", m.namespace, m.name, m.version),
               "role": f.role, "fingerprint": f.fingerprint, "consumed_at": f.consumed_at, "source": f.source}
              for f, d, m in rows]
     return ItemPage(total=len(items), limit=limit, offset=offset, items=items[offset:offset + limit])
 
 
-def _model_filter(model: str) -> tuple[str | None, str]:
-    """(namespace or None, name) of a model reference; a bare name matches in every namespace."""
+def _model_filter(model: str) -> tuple[str | None, str, str | None]:
+    """(namespace or None, name, version or None) of a model reference; a bare name matches in every namespace."""
     try:
         key = NodeId.parse(model, "model")
     except ValueError:
-        return None, model.removeprefix("model:")
-    return key.namespace, key.name
+        name, at, version = model.removeprefix("model:").rpartition("@")
+        return (None, name, version) if at else (None, model.removeprefix("model:"), None)
+    return key.namespace, key.name, key.version
 
 
 def list_derivations(store: Store, *, limit: int = 100, offset: int = 0) -> ItemPage:

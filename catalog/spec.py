@@ -231,16 +231,22 @@ class FeedSpec(Strict):
 class ModelSpec(Strict):
     name: Name = Field(description="the model's name, unique in its namespace")
     namespace: Name | None = Field(default=None, description="the namespace it belongs to; default: the file's catalog")
-    version: Text | None = Field(default=None, description="the model's version, such as 3.2.0 (not part of its id)")
+    version: Text | None = Field(
+        default=None, description="the version this entry declares, such as 3.2.0 (default 1); each version has its "
+                                  "own feeds and is addressed as NAME@VERSION")
     risk_tier: RiskTier = Field(description="the AI Act risk tier, which sets the severity of the model's findings")
     deployed: bool = Field(
-        default=False, description="whether the model is in use; headwater gate checks deployed models by default")
+        default=False, description="whether this version is in use; headwater gate checks deployed versions by default")
+    stage: ShortText | None = Field(
+        default=None, description="where the version is in its life: staging, production, archived (free text, as "
+                                  "the model registry names it)")
     purpose: ShortText | None = Field(default=None, description="what the model is for")
     owner: ShortText | None = Field(
         default=None, description="who answers for the model (defaults.owner does not apply)")
     description: LongText | None = Field(default=None, description="what the model is, in free text")
     tags: list[Text] = Field(default_factory=list, description="free labels")
-    base_model: Name | None = Field(default=None, description="the model this one was fine-tuned from")
+    base_model: Name | None = Field(
+        default=None, description="the model this one was fine-tuned from: NAME@VERSION, or NAME for its latest version")
     trained_on: list[FeedSpec] = Field(
         default_factory=list, description="the datasets the model consumed, with their roles; replaces what earlier "
                                           "catalog loads declared")

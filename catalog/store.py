@@ -24,7 +24,7 @@ from catalog import DEFAULT_URL
 from catalog.bulk import Bulk
 from catalog.changes import Change
 from catalog.errors import ConfigurationError, StoreUnavailable
-from catalog.ids import Key
+from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
 
@@ -242,7 +242,7 @@ class LineageRows:
 
 
 def _columns(table: type) -> list[Any]:
-    skip = {"created_at", "updated_at", "facets"}  # OpenLineage facets stay in the store, out of the graph
+    skip = {"created_at", "updated_at", "facets", "field_sources"}  # kept in the store, out of the graph
     return [column for column in table.__table__.columns if column.name not in skip]  # type: ignore[attr-defined]
 
 
@@ -263,14 +263,16 @@ class Writer:
     def dataset(self, namespace: str, name: str) -> Dataset | None:
         return self.session.scalar(select(Dataset).where(Dataset.namespace == namespace, Dataset.name == name))
 
-    def model(self, namespace: str, name: str) -> Model | None:
-        return self.session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name))
+    def model(self, namespace: str, name: str, version: str) -> Model | None:
+        return self.session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name,
+                                                       Model.version == version))
 
     def dataset_keys(self) -> list[Key]:
         return [(ns, name) for ns, name in self.session.execute(select(Dataset.namespace, Dataset.name))]
 
-    def model_keys(self) -> list[Key]:
-        return [(ns, name) for ns, name in self.session.execute(select(Model.namespace, Model.name))]
+    def model_keys(self) -> list[ModelKey]:
+        """(namespace, name, version) of every model version."""
+        return [tuple(row) for row in self.session.execute(select(Model.namespace, Model.name, Model.version))]
 
     def stored_expectations(self, keys: list[Key]) -> dict[Key, list[Any]]:
         """The stored suites of the datasets `keys`, to skip validating what has not changed."""
@@ -290,24 +292,25 @@ class Writer:
         )
         return [((a, b), (c, d), src) for a, b, c, d, src in self.session.execute(query)]
 
-    def lookalikes(self, kind: str, keys: Iterable[Key]) -> dict[Key, Key]:
+    def lookalikes(self, kind: str, keys: Iterable[Any]) -> dict[Any, Key]:
         """For each of `keys`, a different stored key it could be taken for (the same UTS #39 skeleton).
 
         Works before the keys are written (a load's plan) and after (an ingestion, inside its
-        transaction): a row's own key is never its lookalike.
+        transaction): a row's own key is never its lookalike, nor another version of the same model
+        (a model version's key is (namespace, name, version); names are compared without it).
         """
         table = Dataset if kind == "dataset" else Model
-        wanted: dict[str, list[Key]] = {}
+        wanted: dict[str, list[Any]] = {}
         for key in keys:
-            wanted.setdefault(key_skeleton(*key), []).append(key)
-        found: dict[Key, Key] = {}
+            wanted.setdefault(key_skeleton(key[0], key[1]), []).append(key)
+        found: dict[Any, Key] = {}
         skeletons = sorted(wanted)
         for start in range(0, len(skeletons), 500):
             rows = self.session.execute(select(table.namespace, table.name, table.skeleton)
                                         .where(table.skeleton.in_(skeletons[start:start + 500])))
             for namespace, name, skeleton in rows:
                 for key in wanted[skeleton]:
-                    if (namespace, name) != key:
+                    if (namespace, name) != tuple(key[:2]):
                         found.setdefault(key, (namespace, name))
         return found
 
@@ -327,10 +330,11 @@ class Writer:
             return row, "created"
         return row, self.update(row, fields)
 
-    def upsert_model(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Model, Change]:
-        row = self.model(namespace, name)
+    def upsert_model(self, key: ModelKey, fields: dict[str, Any]) -> tuple[Model, Change]:
+        namespace, name, version = key
+        row = self.model(namespace, name, version)
         if row is None:
-            row = Model(namespace=namespace, name=name, **fields)
+            row = Model(namespace=namespace, name=name, version=version, **fields)
             self.session.add(row)
             self.session.flush()
             self.changed = True
@@ -360,8 +364,8 @@ class Writer:
         """Remove a dataset with its feeds, derivations, incidents and check history (cascades)."""
         return self.delete(self.dataset(namespace, name))
 
-    def delete_model(self, namespace: str, name: str) -> bool:
-        return self.delete(self.model(namespace, name))
+    def delete_model(self, key: ModelKey) -> bool:
+        return self.delete(self.model(*key))
 
     def delete(self, row: Any) -> bool:
         if row is None:

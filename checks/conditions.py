@@ -14,7 +14,10 @@ from typing import Any
 import networkx as nx
 
 from catalog.durations import format_duration
+from catalog.ids import short_name
 from lineage.graph import DATASET, MODEL
+
+MLFLOW_DIGEST = "mlflow:"  # a feed fingerprint that is MLflow's digest of the logged dataset (checks/mlflow_digest.py)
 
 EXTERNAL = ("vendor", "public", "scraped", "unknown")
 ANONYMISING = ("anonymised", "aggregated", "safe_harbor", "expert_determination")
@@ -78,6 +81,9 @@ def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: dateti
     found: list[Condition] = []
     today = as_of.date()
     for node, attrs in graph.nodes(data=True):
+        if attrs["kind"] == MODEL and attrs.get("risk_tier") is None:
+            found.append(Condition(node, "risk_tier_unknown", detail=(
+                f"version {attrs.get('version')} came from {attrs.get('source') or 'an import'} without a risk tier")))
         if attrs["kind"] != DATASET:
             continue
         seen = observed.get(node)
@@ -102,7 +108,7 @@ def _freshness(node: str, attrs: dict, seen: dict | None, as_of: datetime) -> li
     if last is None and seen:
         last, how = seen.get("changed_at"), "observed change"
         if last is None:
-            last, how = seen["latest"].get("modified_at"), "file modification time"
+            last, how = seen["by_source"].get("headwater", seen["latest"]).get("modified_at"), "file modification time"
     if last is None or last > as_of or as_of - last <= freshness:
         return []
     return [Condition(node, "source_stale", since=last + freshness,
@@ -111,19 +117,24 @@ def _freshness(node: str, attrs: dict, seen: dict | None, as_of: datetime) -> li
 
 
 def _quality(node: str, seen: dict | None) -> list[Condition]:
-    if not seen or seen["latest"]["outcome"] not in ("failed", "errored"):
+    """A failed or errored latest run, of any source: each tool's latest verdict stands on its own."""
+    if not seen:
         return []
-    latest = seen["latest"]
+    failing = [run for run in seen["by_source"].values() if run["outcome"] in ("failed", "errored")]
+    if not failing:
+        return []
+    latest = min(failing, key=lambda run: (run["outcome"] != "errored", run["source"]))
+    by = "" if latest["source"] == "headwater" else f" ({latest['source']})"
+    problems = [p for p in seen.get("problems", []) if p.get("run_id", latest["id"]) == latest["id"]]
     if latest["outcome"] == "errored":
-        reason = latest.get("error") or "; ".join(
-            f"{p['expectation']}: {p['error']}" for p in seen.get("problems", []) if p["errored"])
-        detail = f"could not be checked on {latest['started_at']:%Y-%m-%d}: {reason}"
+        reason = latest.get("error") or "; ".join(f"{p['expectation']}: {p['error']}" for p in problems if p["errored"])
+        detail = f"could not be checked{by} on {latest['started_at']:%Y-%m-%d}: {reason}"
     else:
-        failures = [p for p in seen.get("problems", []) if p["success"] is False and p["severity"] == "critical"]
+        failures = [p for p in problems if p["success"] is False and p["severity"] == "critical"]
         listed = "; ".join(
             p["expectation"] + (f" ({p['unexpected_count']} unexpected)" if p["unexpected_count"] is not None else "")
             for p in failures)
-        detail = f"critical expectation failed on {latest['started_at']:%Y-%m-%d}: {listed}"
+        detail = f"critical {'test' if by else 'expectation'} failed{by} on {latest['started_at']:%Y-%m-%d}: {listed}"
     return [Condition(node, "quality_check_failed", since=latest["started_at"], detail=detail)]
 
 
@@ -131,26 +142,47 @@ UNRECORDED = "unrecorded"  # the variant of a fingerprint_mismatch where no fing
 
 
 def _fingerprints(graph: nx.DiGraph, node: str, attrs: dict, seen: dict | None) -> list[Condition]:
-    current = seen["latest"]["fingerprint"] if seen else None
+    current = seen["fingerprint"] if seen else None
     variant = "external" if (attrs.get("origin") or "unknown") in EXTERNAL else None
     found = []
     for model in graph.successors(node):
         edge = graph.edges[node, model]
         if edge.get("kind") != "feed":
             continue
+        label = short_name(model)
         for use in edge["uses"]:
             recorded = use["fingerprint"]
             if recorded is None:
                 found.append(Condition(  # `unrecorded`: unverifiable, not shown as compromised (checks/node_states.py)
                     node, "fingerprint_mismatch", models=frozenset([model]), since=use["consumed_at"], variant=UNRECORDED,
-                    detail=f"{graph.nodes[model]['name']} recorded no fingerprint of what it consumed ({use['role']})"))
+                    detail=f"{label} recorded no fingerprint of what it consumed ({use['role']})"))
+            elif recorded.startswith(MLFLOW_DIGEST):
+                found += _mlflow_digest(node, model, label, use, seen, variant)
             elif current is not None and current != recorded:
                 since = seen["first_seen"].get(current) if seen else None
                 found.append(Condition(
                     node, "fingerprint_mismatch", models=frozenset([model]), since=since, variant=variant,
-                    detail=f"{graph.nodes[model]['name']} trained ({use['role']}) on {recorded[:19]}…, "
+                    detail=f"{label} trained ({use['role']}) on {recorded[:19]}…, "
                            f"the content is now {current[:19]}…"))
     return found
+
+
+def _mlflow_digest(node: str, model: str, label: str, use: dict, seen: dict | None, variant: str | None) -> list[Condition]:
+    """A feed imported from MLflow carries the digest MLflow computed when the run logged the data:
+    the evidence anchored at training time. `headwater check` recomputes that digest on the content
+    as it is now (checks/mlflow_digest.py); until a check has, the feed is unverified."""
+    recorded = use["fingerprint"].removeprefix(MLFLOW_DIGEST)
+    current = (seen or {}).get("digests", {}).get("mlflow")
+    if current is None:
+        return [Condition(node, "fingerprint_mismatch", models=frozenset([model]), since=use["consumed_at"],
+                          variant=UNRECORDED, detail=(
+                              f"MLflow recorded digest {recorded} of what {label} consumed ({use['role']}); "
+                              "no check has recomputed it on the content yet, so it is unverified"))]
+    if current == recorded:
+        return []
+    return [Condition(node, "fingerprint_mismatch", models=frozenset([model]), variant=variant, detail=(
+        f"{label} trained ({use['role']}) on content MLflow digested as {recorded}; "
+        f"the content now digests as {current}"))]
 
 
 def _incidents(node: str, attrs: dict, as_of: datetime, settings: Any) -> list[Condition]:

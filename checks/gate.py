@@ -92,7 +92,7 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
         which = "no model" if everything else "no deployed model"
         raise ConfigurationError(f"nothing to gate: the store ({store.display_url}) holds {which}; load the catalog "
                                  "first (`headwater gate CATALOG…`), name models with --model, or use --all")
-    waivers = load_waivers(waivers_file, lambda name, kind: queries.resolve(graph, name, kinds=(kind,))) if waivers_file else []
+    waivers = load_waivers(waivers_file, lambda name, kind: queries.resolve_all(graph, name, kinds=(kind,))) if waivers_file else []
     upstream = sorted({n for m in scope for n in queries.upstream(graph, m) if graph.nodes[n]["kind"] == DATASET})
     extra = {"clock": clock} if clock else {}
     report = service.run_checks(store, upstream, force=force, progress=progress, **extra) if upstream else None
@@ -123,7 +123,7 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
             continue
         reached = sorted(m for m in scope if run.dataset in set(queries.upstream(graph, m)))
         live = next((w for w in waivers if w.spec.condition == "check_errored" and w.dataset == run.dataset
-                     and (w.model is None or w.model in reached) and w.spec.expires >= as_of.date()), None)
+                     and (w.model is None or set(w.covers) & set(reached)) and w.spec.expires >= as_of.date()), None)
         if live is not None:
             used.add(live.index)
         reason = run.error or "; ".join(f"{r.expectation}: {r.error}" for r in run.results if r.errored)
@@ -147,8 +147,8 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
 
 
 def _scope(graph, models: list[str] | None, everything: bool) -> set[str]:
-    if models:
-        return {queries.resolve(graph, name, kinds=(MODEL,)) for name in models}
+    if models:  # a model named without a version: its deployed versions, else its newest
+        return {node for name in models for node in queries.resolve_all(graph, name, kinds=(MODEL,))}
     kind = {n for n, a in graph.nodes(data=True) if a["kind"] == MODEL}
     return kind if everything else {n for n in kind if graph.nodes[n].get("deployed")}
 
@@ -156,7 +156,7 @@ def _scope(graph, models: list[str] | None, everything: bool) -> set[str]:
 def _waivers_for(waivers: list[Waiver], condition: str, root: str, model: str, as_of: datetime):
     live = expired = None
     for waiver in waivers:
-        if waiver.spec.condition != condition or waiver.dataset != root or (waiver.model and waiver.model != model):
+        if waiver.spec.condition != condition or waiver.dataset != root or (waiver.model and model not in waiver.covers):
             continue
         if waiver.spec.expires >= as_of.date():
             live = live or waiver

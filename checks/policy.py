@@ -22,7 +22,7 @@ CONDITIONS = (
     "source_stale", "quality_check_failed", "fingerprint_mismatch", "poisoning_flagged", "breach_flagged",
     "consent_withdrawn", "erasure_or_objection_pending", "lawful_basis_missing", "special_category_unbased",
     "deidentification_invalid", "retention_exceeded", "licence_invalid", "tdm_reserved", "provenance_unknown",
-    "documentation_missing", "bias_check_missing_or_failed", "upstream_tainted",
+    "documentation_missing", "bias_check_missing_or_failed", "risk_tier_unknown", "upstream_tainted",
 )
 LEVELS = ("low", "medium", "high", "critical")
 Level = Literal["low", "medium", "high", "critical"]
@@ -100,7 +100,10 @@ class Policy(PolicyModel):
         return self
 
     def tier_of(self, risk_tier: str | None) -> str:
-        return self.tiers.get(risk_tier or "", "other")
+        """The policy tier of an AI Act risk tier; an unknown one is priced as high until someone sets it."""
+        if risk_tier is None:
+            return "high"
+        return self.tiers.get(risk_tier, "other")
 
 
 def _merge(base: Any, override: Any) -> Any:

@@ -27,6 +27,7 @@ from catalog.runs import datasets_by_key, latest_runs, record_run, runs_of
 from catalog.schema import CheckRun, Dataset, utcnow
 from catalog.secrets import mask_secrets
 from catalog.store import Store
+from checks.conditions import MLFLOW_DIGEST
 from checks.results import (
     CheckHistory, CheckReport, CheckRunResult, ExpectationResult, ManifestEntry, Skipped, TrainingManifest,
 )
@@ -56,6 +57,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         datasets = datasets_by_key(session, keys)
         previous = latest_runs(session, [d.id for d in datasets])
         withheld = samples_withheld(session, datasets)
+        digested = reads.datasets_fed_by_digest(session, MLFLOW_DIGEST)
     outside = _outside(datasets, roots, databases) if roots is not None else {}
     if names and outside:
         raise OutsideDataRoots("nothing was checked: " + "; ".join(outside.values()))
@@ -83,6 +85,8 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         suite = list(dataset.expectations or [])
         run.suite_hash = suite_hash(suite) if suite else None
         before = previous.get(dataset.id)
+        if seen is not None and dataset.id in digested:
+            run.digests = _digests(location, before, run)
         if run.error is None and suite:
             if not force and _still_holds(before, run):
                 run.reused_from_id = before.reused_from_id or before.id
@@ -136,7 +140,7 @@ def snapshot(store: Store, model: str) -> TrainingManifest:
     key = resolve(store, model, "model")
     node = str(key)
     with store.read() as session:
-        model_row = reads.model(session, key.key)
+        model_row = reads.model(session, key.model_key)
         if model_row is None:  # deleted since its name was resolved
             raise NotFound(f"no model {node}")
         version = model_row.version
@@ -254,6 +258,17 @@ def _place(value: str | None) -> tuple[str, ...] | None:
     except (ArgumentError, ValueError):
         return ("sql", mask_secrets(location.value.partition("#")[0]).lower(), table)
     return ("sql", url.get_backend_name(), (url.host or "").lower(), url.database or "", table)
+
+
+def _digests(location: Location, before: CheckRun | None, run: CheckRun) -> dict[str, str]:
+    """MLflow's digest of the content, for the feeds MLflow recorded: carried over when the content's
+    fingerprint has not moved, else recomputed (checks/mlflow_digest.py)."""
+    if before is not None and before.fingerprint == run.fingerprint and (before.digests or {}).get("mlflow"):
+        return {"mlflow": before.digests["mlflow"]}
+    from checks.mlflow_digest import mlflow_digest
+
+    digest = mlflow_digest(location)
+    return {"mlflow": digest} if digest else {}
 
 
 def _still_holds(before: CheckRun | None, run: CheckRun) -> bool:

@@ -44,11 +44,13 @@ class Waiver(BaseModel):
     line: int | None
     index: int
     dataset: str  # node id
-    model: str | None  # node id
+    model: str | None  # node id of the version named, or of the model (`model:ns:name`) when named without one
+    covers: list[str] = []  # the model versions it covers: the one named, or the model's deployed ones (else its newest)
 
 
 def load_waivers(path: Path, resolve) -> list[Waiver]:
-    """Read and check a waivers file; `resolve(name, kind)` turns names into node ids or raises."""
+    """Read and check a waivers file; `resolve(name, kind)` turns a name into its node ids or raises
+    (one for a dataset; a model named without a version may be several of its versions)."""
     document, problems = read_document(path)
     if problems:
         raise InvalidCatalogFile(problems, what="the waivers file")
@@ -68,14 +70,15 @@ def load_waivers(path: Path, resolve) -> list[Waiver]:
                                     document.line_of(loc + ("condition",))))
             continue
         try:
-            dataset = resolve(spec.dataset, "dataset")
-            model = resolve(spec.model, "model") if spec.model else None
+            (dataset,) = resolve(spec.dataset, "dataset")
+            covers = resolve(spec.model, "model") if spec.model else []
         except Exception as exc:  # NotFound / AmbiguousName: a waiver must name real nodes
             field = "model" if spec.model and spec.dataset and "model" in str(exc) else "dataset"
             problems.append(Problem(str(path), format_loc(loc + (field,)), str(exc), document.line_of(loc + (field,))))
             continue
+        model = (covers[0] if len(covers) == 1 and "@" in spec.model else covers[0].rpartition("@")[0]) if covers else None
         waivers.append(Waiver(spec=spec, file=str(path), line=document.line_of(loc), index=index,
-                              dataset=dataset, model=model))
+                              dataset=dataset, model=model, covers=covers))
     if problems:
         raise InvalidCatalogFile(problems, what="the waivers file")
     return waivers

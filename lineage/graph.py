@@ -1,7 +1,8 @@
 """The lineage graph of record: a networkx DiGraph built from the store.
 
-Node ids follow Marquez: `dataset:NAMESPACE:NAME`, `job:NAMESPACE:NAME`, `model:NAMESPACE:NAME`
-(`catalog/ids.py`: the name is what follows the last colon; a colon inside it is written `%3A`).
+Node ids follow Marquez: `dataset:NAMESPACE:NAME`, `job:NAMESPACE:NAME`; a model's nodes are its
+versions, `model:NAMESPACE:NAME@VERSION` (`catalog/ids.py`: the name is what follows the last colon;
+a colon inside it is written `%3A`). Each version has its own feeds, so what v1 learned from is v1's.
 Edges:
 - derivation: input dataset -> output dataset, with the jobs that make it (`jobs`);
 - produces: job -> each dataset it outputs;
@@ -49,9 +50,9 @@ def build_graph(rows: LineageRows) -> nx.DiGraph:
         graph.add_node(node, kind=JOB, namespace=row["namespace"], name=row["name"], description=row["description"])
     models: dict[int, str] = {}
     for row in rows.models:
-        node = node_id(MODEL, row["namespace"], row["name"])
+        node = node_id(MODEL, row["namespace"], row["name"], row["version"])
         models[row["id"]] = node
-        attrs = {k: v for k, v in row.items() if k not in ("id", "base_model_id")}
+        attrs = {k: v for k, v in row.items() if k not in ("id", "base_model_id", "field_sources")}
         graph.add_node(node, kind=MODEL, **attrs)
     for row in rows.derivations:
         source, target = datasets[row["input_id"]], datasets[row["output_id"]]

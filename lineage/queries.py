@@ -11,25 +11,51 @@ import difflib
 import networkx as nx
 
 from catalog.errors import AmbiguousName, NotFound
-from catalog.ids import encode_name, qualified_name
+from catalog.ids import encode_name, node_id, qualified_name, version_key
 
 Direction = str  # "upstream" | "downstream"
 
 
 def resolve(graph: nx.DiGraph, ref: str, *, kinds: tuple[str, ...] | None = None) -> str:
-    """A node id from a full id (`dataset:ns:name`), `ns:name`, or a bare name that is unambiguous."""
+    """A node id from a full id (`dataset:ns:name`), `ns:name`, or a bare name that is unambiguous.
+
+    A model named without a version (`credit-scorer`, `model:demo:credit-scorer`) is its newest
+    deployed version, else its newest version: what "the model" means to the people who run it.
+    """
+    return resolve_all(graph, ref, kinds=kinds)[-1]
+
+
+def resolve_all(graph: nx.DiGraph, ref: str, *, kinds: tuple[str, ...] | None = None) -> list[str]:
+    """Like `resolve`, but a model named without a version is every deployed version (else the newest):
+    the scope a gate or a waiver means by a model's name."""
     if ref in graph and (kinds is None or graph.nodes[ref]["kind"] in kinds):
-        return ref
+        return [ref]
     index = _name_index(graph)
     matches = [n for n in index.get(ref, ()) if kinds is None or graph.nodes[n]["kind"] in kinds]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise AmbiguousName(ref, sorted(matches))
+    families = sorted({_family(graph, n) for n in matches})
+    if len(families) == 1:
+        return matches if len(matches) == 1 else preferred_versions(graph, matches)
+    if len(families) > 1:
+        raise AmbiguousName(ref, families)
     what = " or ".join(kinds) if kinds else "node"
     close = difflib.get_close_matches(ref, list(index), n=3)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise NotFound(f"no {what} named '{ref}' in the catalog{hint}")
+
+
+def preferred_versions(graph: nx.DiGraph, versions: list[str]) -> list[str]:
+    """Of one model's version nodes, the deployed ones, else the newest alone; oldest first."""
+    def order(node: str) -> tuple:
+        return version_key(graph.nodes[node]["version"])
+
+    deployed = [n for n in versions if graph.nodes[n].get("deployed")]
+    return sorted(deployed, key=order) if deployed else [max(versions, key=order)]
+
+
+def _family(graph: nx.DiGraph, node: str) -> str:
+    """A model version's model (`model:ns:name`); any other node is its own."""
+    attrs = graph.nodes[node]
+    return node_id("model", attrs["namespace"], attrs["name"]) if attrs["kind"] == "model" else node
 
 
 def _name_index(graph: nx.DiGraph) -> dict[str, list[str]]:
@@ -37,7 +63,13 @@ def _name_index(graph: nx.DiGraph) -> dict[str, list[str]]:
     if index is None:
         index = {}
         for node, attrs in graph.nodes(data=True):
-            for key in {attrs["name"], encode_name(attrs["name"]), qualified_name(attrs["namespace"], attrs["name"])}:
+            keys = {attrs["name"], encode_name(attrs["name"]), qualified_name(attrs["namespace"], attrs["name"])}
+            if attrs["kind"] == "model":  # a version by NAME@VERSION; the model by its name and its own id
+                version = attrs["version"]
+                keys |= {f"{attrs['name']}@{version}", f"{encode_name(attrs['name'])}@{encode_name(version)}",
+                         qualified_name(attrs["namespace"], attrs["name"], version),
+                         node_id("model", attrs["namespace"], attrs["name"])}
+            for key in keys:
                 index.setdefault(key, []).append(node)
         graph.graph["_name_index"] = index
     return index

@@ -12,6 +12,7 @@ class NodeRef(BaseModel):
     kind: Literal["dataset", "job", "model"]
     namespace: str
     name: str
+    version: str | None = None  # a model version's
 
 
 class TreeNode(BaseModel):
@@ -36,7 +37,7 @@ class LineageResult(BaseModel):
 class AffectedModel(BaseModel):
     model: NodeRef
     version: str | None
-    risk_tier: str
+    risk_tier: str | None
     deployed: bool
     distance: int
     path_count: int | None = Field(description="how many distinct paths reach the model; null if the lineage has a cycle")
@@ -64,7 +65,7 @@ class PathResult(BaseModel):
 class ModelSummary(BaseModel):
     model: NodeRef
     version: str | None
-    risk_tier: str
+    risk_tier: str | None
     deployed: bool
     direct: list[str] = Field(description="datasets the model consumes directly")
     sources: list[str] = Field(description="datasets upstream of it that derive from nothing: where its data comes from")

@@ -28,7 +28,8 @@ def graph_of(store: Store) -> nx.DiGraph:
 
 
 def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
-    """The dataset or model a user's reference names: an id, `NAMESPACE:NAME`, or an unambiguous bare name.
+    """The dataset or model version a user's reference names: an id, `NAMESPACE:NAME`, or an unambiguous
+    bare name; a model named without `@VERSION` is its newest deployed version, else its newest.
 
     An id or `NAMESPACE:NAME` that the store holds is looked up by its key, with no graph: a GET of
     one entry must not wait for the whole graph to be built, and a name holding `:` (written `%3A`
@@ -39,17 +40,18 @@ def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
         key: NodeId | None = NodeId.parse(reference, kind)
     except ValueError:
         key = None
-    if key is not None and catalog.exists(store, key):
+    if key is not None and (kind != "model" or key.version is not None) and catalog.exists(store, key):
         return key
     graph = graph_of(store)
     attrs = graph.nodes[queries.resolve(graph, reference, kinds=(kind,))]
-    return NodeId(kind, attrs["namespace"], attrs["name"])
+    return NodeId(kind, attrs["namespace"], attrs["name"], attrs.get("version") if kind == MODEL else None)
 
 
 def ref(graph: nx.DiGraph, node: str) -> NodeRef:
     """How an answer names a node: its id with its kind, namespace and name spelt out."""
     attrs = graph.nodes[node]
-    return NodeRef(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"])
+    return NodeRef(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"],
+                   version=attrs.get("version") if attrs["kind"] == MODEL else None)
 
 
 def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None) -> LineageResult:
@@ -91,7 +93,7 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
     for distance, node in page:
         attrs = graph.nodes[node]
         models.append(AffectedModel(
-            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs["risk_tier"],
+            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs.get("risk_tier"),
             deployed=bool(attrs.get("deployed")), distance=distance,
             path_count=counts.get(node) if counts is not None else None,
             paths=queries.paths_between(graph, root, node, path_limit, within),
@@ -129,7 +131,7 @@ def summary(store: Store) -> LineageSummary:
         ups = queries.upstream(graph, node)
         up_datasets = [n for n in ups if graph.nodes[n]["kind"] == DATASET]
         models.append(ModelSummary(
-            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs["risk_tier"],
+            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs.get("risk_tier"),
             deployed=bool(attrs.get("deployed")),
             direct=sorted(n for n in graph.predecessors(node) if graph.nodes[n]["kind"] == DATASET),
             sources=sorted(n for n in up_datasets if _is_source(graph, n)),

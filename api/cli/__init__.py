@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from api.cli import catalog, checks, lineage, risk, server
+from api.cli import catalog, checks, importing, lineage, risk, server
 from api.config import Settings
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ COMMANDS: tuple[Callable[..., Any], ...] = (
 )
 for _command in COMMANDS:
     app.command()(_command)
+app.add_typer(importing.app, name="import")
 
 
 def _version(value: bool) -> None:

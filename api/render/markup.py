@@ -41,7 +41,9 @@ def said(message: str) -> str:
     return escape(mask_secrets(message))
 
 
-def tier(risk_tier: str) -> str:
+def tier(risk_tier: str | None) -> str:
+    if risk_tier is None:
+        return "[bold red]tier unknown[/]"
     return f"[{TIER_STYLE.get(risk_tier, '')}]{escape(risk_tier)}[/]"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from catalog.errors import InvalidEvent
-from catalog.ids import Key
+from catalog.ids import DEFAULT_VERSION, Key, ModelKey
 from catalog.openlineage.facet_schemas import check_standard_facets
 from catalog.openlineage.limits import DEFAULT_LIMITS, EventLimits, check_event_time, check_fan_out, distinct_count, event_time_in_utc
 from catalog.openlineage.models import (
@@ -39,9 +39,11 @@ class DatasetRef:
         return (self.namespace, self.name)
 
     @property
-    def model_key(self) -> Key:
+    def model_key(self) -> ModelKey:
+        """The model version this output is: the facet's names, else the dataset's; version "1" if none."""
         assert self.model is not None
-        return (self.model.namespace or self.namespace, self.model.name or self.name)
+        return (self.model.namespace or self.namespace, self.model.name or self.name,
+                self.model.version or DEFAULT_VERSION)
 
 
 @dataclass
@@ -200,11 +202,29 @@ def _dataset_ref(raw: dict[str, Any], side: str, index: int | None, extra: str |
         found = _custom_facet(raw, extra, MODEL_FACET)
         if found:
             ref.model = _custom(ModelFacet, found[1], f"{where}.{found[0]}.{MODEL_FACET}")
+        else:
+            ref.model = _standard_model(ref, where)
     elif extra == "inputFacets":
         found = _custom_facet(raw, extra, FEED_FACET)
         if found:
             ref.feed = _custom(FeedFacet, found[1], f"{where}.{found[0]}.{FEED_FACET}")
     return ref
+
+
+def _standard_model(ref: DatasetRef, where: str) -> ModelFacet | None:
+    """An output the spec's own `datasetType` facet calls a MODEL is a model version, its `version`
+    facet's `datasetVersion` the version. The spec says nothing of risk, so the tier is unknown
+    until someone sets it (a risk_tier_unknown finding), and the version is not taken as deployed."""
+    kind = ref.facets.get("datasetType")
+    if not isinstance(kind, dict) or kind.get("_deleted") is True or kind.get("datasetType") != "MODEL":
+        return None
+    if not ref.name.strip():
+        raise InvalidEvent(f"{where}.name", "an output whose datasetType is MODEL needs a name: it names the model")
+    version = ref.facets.get("version")
+    number = version.get("datasetVersion") if isinstance(version, dict) and version.get("_deleted") is not True else None
+    if number is not None and (not isinstance(number, str) or not number.strip()):
+        raise InvalidEvent(f"{where}.facets.version.datasetVersion", "expected a non-empty string: the model's version")
+    return ModelFacet.model_construct(name=None, namespace=None, version=number, riskTier=None, deployed=None)
 
 
 def _custom_facet(raw: dict[str, Any], extra: str, name: str) -> tuple[str, Any] | None:

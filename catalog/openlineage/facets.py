@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from catalog import field_sources
 from catalog.ids import Key
 from catalog.openlineage.models import EVENT_TIMES
 from catalog.schema import Dataset, Job
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from catalog.openlineage.events import DatasetRef, JobRef
 
 DROPPED_TAG = "dropped"
+SOURCE = "openlineage"
 
 
 _SQL_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake", "bigquery",
@@ -171,18 +173,20 @@ class DatasetChanges(FacetChanges):
         if row is None:  # added, not flushed: the batch's new datasets are inserted together
             tags = [DROPPED_TAG] if self.tag and self.tag[0] else []
             fields = {name: value for name, (value, _facet, _at) in self.fields.items()}
-            row = Dataset(namespace=key[0], name=key[1], **fields, facets=self.merged(None)[0], tags=tags)
+            sources = {name: {"source": SOURCE, "at": at.isoformat()} for name, (_v, _f, at) in sorted(self.fields.items())}
+            row = Dataset(namespace=key[0], name=key[1], **fields, facets=self.merged(None)[0], tags=tags,
+                          field_sources=sources)
             writer.add(row)
             return row, "created"
         stored = _stored_times((row.facets or {}).get(EVENT_TIMES))
         facets, facets_changed = self.merged(row.facets)
         values: dict[str, Any] = {}
-        declared = row.catalog_file is not None
+        current = {name: getattr(row, name) for name in (*self.fields, "catalog_file")}
         for name, (value, facet, at) in self.fields.items():
-            if declared and getattr(row, name) not in (None, ""):
-                continue  # the catalog file's value wins
-            if _fresh(stored, facet, at):
-                values[name] = value
+            if _fresh(stored, facet, at):  # a catalog file's value still wins (catalog/field_sources.py)
+                merged = field_sources.reported({name: value}, current, values.get("field_sources", row.field_sources),
+                                                SOURCE, at)
+                values.update(merged)
         if self.tag is not None and _fresh(stored, "lifecycleStateChange", self.tag[1]):
             tags = [t for t in (row.tags or []) if t != DROPPED_TAG]
             values["tags"] = tags + [DROPPED_TAG] if self.tag[0] else tags

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, tuple_
 
 from catalog.bulk import Bulk
 from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
-from catalog.ids import Key
+from catalog.ids import DEFAULT_VERSION, Key, ModelKey
 from catalog.names import how_they_differ
 from catalog.openlineage.cycles import closed_cycle, describe_cycle
 from catalog.openlineage.events import ParsedEvent
@@ -76,7 +76,7 @@ class Ingestion:
         self.datasets: dict[Key, Dataset] = {}
         self.jobs: dict[Key, Job] = {}
         self.new: set[int] = set()  # id() of the events stored by this call (the others were duplicates)
-        self.created: dict[str, set[Key]] = {"dataset": set(), "model": set()}  # for the lookalike check
+        self.created: dict[str, set[Any]] = {"dataset": set(), "model": set()}  # for the lookalike check
 
     def run(self) -> IngestResult:
         new = self._store_raw()
@@ -91,12 +91,12 @@ class Ingestion:
             for key, other in sorted(self.writer.lookalikes(kind, self.created[kind]).items()):
                 index, path = self._where_named(key)
                 shown = other[1] if other[0] == key[0] else f"{other[0]}:{other[1]}"
-                difference = how_they_differ(":".join(key), ":".join(other))
+                difference = how_they_differ(":".join(key[:2]), ":".join(other))
                 raise LookalikeName(path, f"the {kind} '{key[1]}' (namespace '{key[0]}') looks like the {kind} "
                                           f"'{shown}': {difference}; name it as that one, or so nobody can mistake it",
                                     index=index)
 
-    def _where_named(self, key: Key) -> tuple[int | None, str]:
+    def _where_named(self, key: Any) -> tuple[int | None, str]:
         """The first event (batch index) and JSON path naming `key`, to point the error at it."""
         for event in self.events:
             if event.dataset is not None and event.dataset.key == key:
@@ -240,7 +240,7 @@ class Ingestion:
             LineageRun.job_id.in_(job_ids), LineageRun.has_outputs.is_(True), LineageRun.lineage_time >= since,
         )).all()
         newest_outputs: dict[tuple[int, Key], LineageRun] = {}
-        newest_models: dict[tuple[int, Key], LineageRun] = {}
+        newest_models: dict[tuple[int, ModelKey], LineageRun] = {}
         for run in candidates:
             rank = (run.lineage_time, run.run_id)
             for output in run.outputs:
@@ -249,7 +249,7 @@ class Ingestion:
                 if best is None or rank > (best.lineage_time, best.run_id):
                     newest_outputs[key] = run
             for model in run.models:
-                key = (run.job_id, (model["namespace"], model["name"]))
+                key = (run.job_id, _model_key(model))
                 best = newest_models.get(key)
                 if best is None or rank > (best.lineage_time, best.run_id):
                     newest_models[key] = run
@@ -297,7 +297,7 @@ class Ingestion:
             if joined:
                 self._refuse_cycles(joined, outputs)
         for (_job_id, key), run in sorted(models.items(), key=lambda item: (item[1].lineage_time, item[1].run_id)):
-            spec = next(m for m in run.models if (m["namespace"], m["name"]) == key)
+            spec = next(m for m in run.models if _model_key(m) == key)
             self._apply_model(spec, run)
 
     def _refuse_cycles(self, joined: set[tuple[int, int]], outputs: dict[tuple[int, Key], LineageRun]) -> None:
@@ -318,17 +318,17 @@ class Ingestion:
                            index=blamed.index if blamed is not None else None)
 
     def _apply_model(self, spec: dict[str, Any], run: LineageRun) -> None:
-        key = (spec["namespace"], spec["name"])
+        key = _model_key(spec)
         row = self.writer.model(*key)
         fields: dict[str, Any] = {}
-        if spec.get("version") is not None:
-            fields["version"] = spec["version"]
         if row is None or row.catalog_file is None:
-            fields["risk_tier"] = spec["riskTier"]
+            if spec.get("riskTier") is not None or row is None:
+                fields["risk_tier"] = spec.get("riskTier")
             if spec.get("deployed") is not None:
                 fields["deployed"] = spec["deployed"]
         if row is None:
-            row, _ = self.writer.upsert_model(*key, fields)
+            fields["source"] = SOURCE
+            row, _ = self.writer.upsert_model(key, fields)
             self.created["model"].add(key)
             self.result.models_created += 1
         elif self.writer.update(row, fields) == "updated":
@@ -356,6 +356,11 @@ class Ingestion:
             self.result.feeds_removed += len(existing.keys() - feeds.keys())
 
 
+def _model_key(spec: dict[str, Any]) -> ModelKey:
+    """The model version a run's `models` entry names (runs stored before versions carry none: "1")."""
+    return (spec["namespace"], spec["name"], spec.get("version") or DEFAULT_VERSION)
+
+
 def _fold_lineage(row: LineageRun, event: ParsedEvent) -> bool:
     """Add a lineage-carrying event's inputs, outputs and models to its run; True if that changed it."""
     at = event.event_time
@@ -372,14 +377,14 @@ def _fold_lineage(row: LineageRun, event: ParsedEvent) -> bool:
         if ref.feed is not None and (entry["feed_time"] is None or datetime.fromisoformat(entry["feed_time"]) <= at):
             entry.update(role=ref.feed.role, fingerprint=ref.feed.fingerprint, feed_time=stamp)
     outputs = {tuple(o) for o in row.outputs or []}
-    models = {(m["namespace"], m["name"]): m for m in row.models or []}
+    models = {_model_key(m): m for m in row.models or []}
     for ref in event.outputs:
         if ref.model is None:
             outputs.add(ref.key)
             continue
         key = ref.model_key
         if key not in models or datetime.fromisoformat(models[key]["time"]) <= at:
-            models[key] = {"namespace": key[0], "name": key[1], "version": ref.model.version,
+            models[key] = {"namespace": key[0], "name": key[1], "version": key[2],
                            "riskTier": ref.model.riskTier, "deployed": ref.model.deployed, "time": stamp}
     row.inputs = [inputs[k] for k in sorted(inputs)]
     row.outputs = [list(o) for o in sorted(outputs)]

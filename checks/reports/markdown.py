@@ -117,7 +117,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
             lines.append(f"| {cell(short(source, graph))} (base model) | fine-tuned from | - | - | - | - |")
             continue
         seen = observed.get(source)
-        current = seen["latest"]["fingerprint"] if seen else None
+        current = seen["fingerprint"] if seen else None
         for use in edge.get("uses", []):
             recorded = use["fingerprint"]
             matches = "not recorded" if recorded is None else "not checked yet" if current is None else (

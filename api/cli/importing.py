@@ -1,0 +1,74 @@
+"""`headwater import mlflow|dbt`: what other tools already know, brought into the catalog.
+
+Each importer reads the tool (catalog/importers/) into a plan and `catalog.imports` writes it in
+one transaction: a tool that cannot be read, or a name the tool does not know, writes nothing
+(exit 2). Importing again what is already in the catalog changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from api.cli.common import console, emit_json, handle_errors, open_store
+from api.cli.options import Format, FormatOption
+
+app = typer.Typer(name="import", help="Import model versions, lineage and test results from MLflow or dbt.",
+                  no_args_is_help=True)
+
+
+@app.command("mlflow")
+@handle_errors
+def mlflow(
+    ctx: typer.Context,
+    tracking_uri: Annotated[Optional[str], typer.Option(
+        "--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True,
+        help="The MLflow tracking store or server, e.g. sqlite:///mlflow.db or http://mlflow:5000.")] = None,
+    models: Annotated[Optional[list[str]], typer.Option("--model", help="Only this registered model (repeatable).")] = None,
+    experiments: Annotated[Optional[list[str]], typer.Option(
+        "--experiment", help="Only versions whose run is in this experiment (repeatable).")] = None,
+    namespace: Annotated[str, typer.Option("--namespace", help="The catalog namespace of the models.")] = "mlflow",
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Each registered model version, with the datasets its run logged (role, time, MLflow's digest)."""
+    from catalog.importers.mlflow import plan_import
+
+    plan = plan_import(tracking_uri, models=models, experiments=experiments, namespace=namespace)
+    _apply(ctx, plan, fmt)
+
+
+@app.command("dbt")
+@handle_errors
+def dbt(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="dbt's target folder: manifest.json, run_results.json, catalog.json.")],
+    namespace: Annotated[Optional[str], typer.Option(
+        "--namespace", help="The catalog namespace of the tables; default the one dbt-ol uses (ADAPTER://HOST).")] = None,
+    fmt: FormatOption = Format.text,
+) -> None:
+    """The dbt DAG (seeds included), test outcomes as check results, and columns from catalog.json."""
+    from catalog.importers.dbt import plan_import
+
+    plan = plan_import(target, namespace=namespace)
+    _apply(ctx, plan, fmt)
+
+
+def _apply(ctx: typer.Context, plan, fmt: Format) -> None:
+    from catalog.imports import apply_import
+
+    with open_store(ctx) as store:
+        result = apply_import(store, plan)
+    if fmt is Format.json:
+        emit_json(result)
+        return
+    out = console()
+    out.print(f"imported from [bold]{result.source}[/]: datasets {_counts(result.datasets)}; "
+              f"model versions {_counts(result.versions)}; feeds changed on {result.feeds_changed} version(s); "
+              f"derivations changed on {result.derivations_changed} dataset(s); "
+              f"{result.checks_recorded} test run(s) recorded; store revision {result.revision}")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {change}" for change, n in sorted(counts.items())) or "none"
