@@ -68,7 +68,9 @@ def plan_import(tracking_uri: str | None, *, models: list[str] | None = None, ex
     datasets: dict[str, ImportedDataset] = {}
     for name in sorted(models or registered):
         model = registered[name]
-        for version in sorted(client.search_model_versions(f"name='{_quoted(name)}'"), key=lambda v: int(v.version)):
+        found = client.search_model_versions(f"name='{_quoted(name)}'")
+        for version in sorted(found, key=lambda v: int(v.version)):
+            version = client.get_model_version(name, version.version)  # a search leaves out the aliases
             run = client.get_run(version.run_id) if version.run_id else None
             if wanted_experiments is not None and (run is None or run.info.experiment_id not in wanted_experiments):
                 continue

@@ -123,7 +123,7 @@ def parse_event(obj: Any, *, limits: EventLimits = DEFAULT_LIMITS, now: datetime
         event.run_id = obj["run"]["runId"].lower()
     if kind in ("RunEvent", "JobEvent"):
         job = obj["job"]
-        event.job = JobRef(job["namespace"], job["name"], dict(job.get("facets") or {}))
+        event.job = JobRef(job["namespace"], producer_job_name(job["name"], model.producer), dict(job.get("facets") or {}))
         event.inputs = [_dataset_ref(d, "inputs", i, "inputFacets") for i, d in enumerate(obj.get("inputs") or [])]
         event.outputs = [_dataset_ref(d, "outputs", i, "outputFacets") for i, d in enumerate(obj.get("outputs") or [])]
         _reserved(event.job.facets, "job.facets")
@@ -172,6 +172,18 @@ def parse_events(objs: Iterable[Any], *, limits: EventLimits = DEFAULT_LIMITS,
     if errors:
         raise InvalidEvent.of_batch(errors, limit=limits.max_problems)
     return parsed
+
+
+DBT_PRODUCER = "/integration/dbt"
+DBT_BUILD_RUN = ".build.run"
+
+
+def producer_job_name(name: str, producer: str) -> str:
+    """One job per producer of a table: dbt-ol names a model's job `X` under `dbt run` and `X.build.run`
+    under `dbt build`, which would leave the edges of the other name standing after a ref is removed."""
+    if DBT_PRODUCER in producer and name.endswith(DBT_BUILD_RUN):
+        return name[:-len(DBT_BUILD_RUN)]
+    return name
 
 
 def _kind(obj: dict[str, Any]) -> Kind:

@@ -19,6 +19,7 @@ from catalog.bulk import Bulk
 from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
 from catalog.ids import DEFAULT_VERSION, Key, ModelKey
 from catalog.names import how_they_differ
+from catalog.openlineage.assertions import assertion_runs
 from catalog.openlineage.cycles import closed_cycle, describe_cycle
 from catalog.openlineage.events import ParsedEvent
 from catalog.openlineage.facets import DatasetChanges, JobChanges
@@ -144,6 +145,8 @@ class Ingestion:
                 dataset_changes.setdefault(ref.key, DatasetChanges()).fold(ref, event.event_time)
         self._apply_jobs(job_changes)
         self._apply_datasets(dataset_changes)
+        for run in assertion_runs(events, self.datasets):
+            self.writer.add(run)
         touched = self._fold_runs(events)
         if touched:
             self._apply_lineage(touched)
