@@ -93,7 +93,7 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
 
         (reports / "risk.md").write_text(risk_summary(report), encoding="utf-8")
         for item in service.summary(store).model_summaries:
-            (reports / f"{item.model.name}.md").write_text(risk.model_report(store, item.model.id), encoding="utf-8")
+            (reports / f"{item.model.name}@{item.model.version}.md").write_text(risk.model_report(store, item.model.id), encoding="utf-8")
         console.print(f"reports written to {escape(str(reports))}/ (risk.md and one per model)")
 
         from api.viewer import viewer_page

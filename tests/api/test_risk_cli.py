@@ -87,8 +87,9 @@ def test_demo_prints_the_risk_summary_and_writes_reports(headwater, tmp_path):
     assert "upstream_tainted ← breach_flagged from vendor.bureau_scores" in result.stdout
     reports = tmp_path / "demo" / "reports"
     assert sorted(p.name for p in reports.iterdir()) == [
-        "churn-predictor.md", "credit-scorer.md", "risk.md", "support-assistant.md"]
-    assert "```mermaid" in (reports / "support-assistant.md").read_text()
+        "churn-predictor@0.9.1.md", "credit-scorer@3.1.0.md", "credit-scorer@3.2.0.md", "risk.md",
+        "support-assistant@1.4.0.md"]  # one report per model version
+    assert "```mermaid" in (reports / "support-assistant@1.4.0.md").read_text()
 
 
 def test_risk_by_model_condenses_the_full_report(headwater, examples, tmp_path):
