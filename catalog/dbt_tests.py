@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.runs import outcome_of as outcome  # noqa: F401  (the importers' name for it)
+
 SEVERITY = {"error": "critical", "warn": "warning"}
 
 
@@ -35,14 +37,3 @@ def assertion_row(assertion: dict[str, Any]) -> dict[str, Any]:
     return result_row(name, severity=assertion.get("severity"), column=assertion.get("column"),
                       success=bool(assertion.get("success")) if ran else None, failures=count,
                       error=None if ran else "no result: the test did not run (skipped or errored)")
-
-
-def outcome(results: list[dict[str, Any]]) -> str:
-    """A run's outcome from its results, by the rule `headwater check` uses for GX suites."""
-    if any(r["errored"] for r in results):
-        return "errored"
-    if any(r["success"] is False and r["severity"] == "critical" for r in results):
-        return "failed"
-    if any(r["success"] is False for r in results):
-        return "warning"
-    return "passed"

@@ -95,7 +95,7 @@ class NodeId:
             version = decode_name(version)
         if not sep or not namespace or not name or version == "":
             expected = f"{found}:NAMESPACE:NAME" + ("[@VERSION]" if found == "model" else "")
-            expected += f" or NAMESPACE:NAME" + ("[@VERSION]" if found == "model" else "") if kind else ""
+            expected += " or NAMESPACE:NAME" + ("[@VERSION]" if found == "model" else "") if kind else ""
             raise ValueError(f"expected {expected}, got {text!r}")
         return cls(found, namespace, decode_name(name), version)
 

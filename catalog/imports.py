@@ -86,7 +86,6 @@ def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
     """Write the plan in one transaction; a lookalike name refuses it whole."""
     with store.transaction() as writer:
         bulk = Bulk(writer)
-        session = writer.session
         now = utcnow()
         counts: dict[str, dict[str, int]] = {"datasets": {}, "versions": {}}
 

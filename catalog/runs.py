@@ -15,6 +15,19 @@ HEADWATER = "headwater"  # the `source` of the runs `headwater check` makes (GX)
 WORST = {"errored": 0, "failed": 1, "warning": 2, "passed": 3, "unchecked": 4}
 
 
+def outcome_of(results: list[dict[str, Any]]) -> str:
+    """A judged run's outcome from its results: a critical failure fails it, any other only warns (a
+    suite's severities say whether the data is wrong or merely worth a look); one result that could
+    not be judged makes the run errored. GX suites and dbt tests are judged by this one rule."""
+    if any(r["errored"] for r in results):
+        return "errored"
+    if any(r["success"] is False and r["severity"] == "critical" for r in results):
+        return "failed"
+    if any(r["success"] is False for r in results):
+        return "warning"
+    return "passed"
+
+
 def latest_runs(session: Session, dataset_ids: Iterable[int]) -> dict[int, CheckRun]:
     """The newest run `headwater check` made of each dataset (with its results loaded), for reuse."""
     ids = list(dataset_ids)

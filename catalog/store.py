@@ -321,25 +321,21 @@ class Writer:
         self.changed = True
 
     def upsert_dataset(self, namespace: str, name: str, fields: dict[str, Any]) -> tuple[Dataset, Change]:
-        row = self.dataset(namespace, name)
-        if row is None:
-            row = Dataset(namespace=namespace, name=name, **fields)
-            self.session.add(row)
-            self.session.flush()
-            self.changed = True
-            return row, "created"
-        return row, self.update(row, fields)
+        return self._upsert(Dataset, self.dataset(namespace, name), {"namespace": namespace, "name": name}, fields)
 
     def upsert_model(self, key: ModelKey, fields: dict[str, Any]) -> tuple[Model, Change]:
         namespace, name, version = key
-        row = self.model(namespace, name, version)
-        if row is None:
-            row = Model(namespace=namespace, name=name, version=version, **fields)
-            self.session.add(row)
-            self.session.flush()
-            self.changed = True
-            return row, "created"
-        return row, self.update(row, fields)
+        identity = {"namespace": namespace, "name": name, "version": version}
+        return self._upsert(Model, self.model(*key), identity, fields)
+
+    def _upsert(self, table: Any, row: Any, identity: dict[str, str], fields: dict[str, Any]) -> tuple[Any, Change]:
+        if row is not None:
+            return row, self.update(row, fields)
+        row = table(**identity, **fields)
+        self.session.add(row)
+        self.session.flush()
+        self.changed = True
+        return row, "created"
 
     def upsert_job(self, namespace: str, name: str) -> Job:
         row = self.session.scalar(select(Job).where(Job.namespace == namespace, Job.name == name))

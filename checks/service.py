@@ -23,7 +23,7 @@ from catalog.expectations import suite_hash
 from catalog.fingerprint import Observation, Unreadable, observe, split_table
 from catalog.ids import Key, node_id
 from catalog.locations import Location, confine, local_path, parse_location
-from catalog.runs import datasets_by_key, latest_runs, record_run, runs_of
+from catalog.runs import datasets_by_key, latest_runs, outcome_of, record_run, runs_of
 from catalog.schema import CheckRun, Dataset, utcnow
 from catalog.secrets import mask_secrets
 from catalog.store import Store
@@ -315,17 +315,9 @@ def _validate(validator: Any, location: Location, suite: list[dict[str, Any]], *
 
 
 def _outcome(run: CheckRun, results: list[dict[str, Any]], suite: list[dict[str, Any]]) -> str:
-    """A critical expectation failing fails the run; any other failing only warns: an expectation's
-    severity is how its suite says whether the data is wrong or merely worth a look."""
-    if run.error is not None or any(r["errored"] for r in results):
+    if run.error is not None:
         return "errored"
-    if not suite:
-        return "unchecked"
-    if any(r["success"] is False and r["severity"] == "critical" for r in results):
-        return "failed"
-    if any(r["success"] is False for r in results):
-        return "warning"
-    return "passed"
+    return outcome_of(results) if suite else "unchecked"
 
 
 def _copy(result: Any, *, withhold: bool = False) -> dict[str, Any]:

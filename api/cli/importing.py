@@ -43,12 +43,12 @@ def mlflow(
 @handle_errors
 def dbt(
     ctx: typer.Context,
-    target: Annotated[Path, typer.Argument(help="dbt's target folder: manifest.json, run_results.json, catalog.json.")],
+    target: Annotated[Path, typer.Argument(help="dbt's target folder: manifest.json and, when present, run_results.json.")],
     namespace: Annotated[Optional[str], typer.Option(
         "--namespace", help="The catalog namespace of the tables; default the one dbt-ol uses (ADAPTER://HOST).")] = None,
     fmt: FormatOption = Format.text,
 ) -> None:
-    """The dbt DAG (seeds included), test outcomes as check results, and columns from catalog.json."""
+    """The dbt DAG (seeds included) and its test outcomes as check runs, from dbt's target folder."""
     from catalog.importers.dbt import plan_import
 
     plan = plan_import(target, namespace=namespace)

@@ -47,8 +47,9 @@ def test_get_dataset_and_model_by_full_id_or_name(client):
     assert dataset["origin"] == "vendor" and dataset["licence"]["id"] == "CrediBureau-DPA-2025" and dataset["freshness"] == "2d"
     assert client.get("/api/v1/datasets/raw.loan_applications").json()["expectations"] == 4
     model = client.get("/api/v1/models/credit-scorer").json()
-    assert (model["id"], model["risk_tier"], model["version"]) == ("model:acme-ml:credit-scorer", "high", "3.2.0")
-    assert client.get("/api/v1/models").json()["total"] == 3
+    assert (model["id"], model["risk_tier"], model["version"]) == ("model:acme-ml:credit-scorer@3.2.0", "high", "3.2.0")
+    assert model["versions"] == ["model:acme-ml:credit-scorer@3.1.0", "model:acme-ml:credit-scorer@3.2.0"]
+    assert client.get("/api/v1/models").json()["total"] == 4  # model versions: credit-scorer has two
 
 
 def test_unknown_names_are_problem_json_404(client):
@@ -71,13 +72,14 @@ def test_lineage_impact_paths_and_risk_match_the_services(client):
     assert {r["node"]["id"] for r in lineage["nodes"]} == {"dataset:acme-ml:features.credit_features",
                                                             "dataset:acme-ml:eval.credit_holdout"}
     impact = client.get("/api/v1/impact/vendor.bureau_scores").json()
-    assert [m["model"]["id"] for m in impact["models"]] == ["model:acme-ml:credit-scorer"]
-    assert impact["models"][0]["path_count"] == 2
+    assert [m["model"]["id"] for m in impact["models"]] == ["model:acme-ml:credit-scorer@3.1.0",
+                                                           "model:acme-ml:credit-scorer@3.2.0"]
+    assert [m["path_count"] for m in impact["models"]] == [1, 2]  # 3.1.0 had no holdout feed
     paths = client.get("/api/v1/paths", params={"source": "raw.support_tickets", "target": "support-assistant"}).json()
     assert paths["path_count"] == 1
     risk = client.get("/api/v1/risk", params={"model": "credit-scorer", "as_of": "2026-11-25T12:00:00Z"}).json()
     roots = {f["root_condition"] for f in risk["findings"]}
-    assert "breach_flagged" in roots and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer"}
+    assert "breach_flagged" in roots and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer@3.2.0"}
     report = client.get("/api/v1/reports/credit-scorer")
     assert report.headers["content-type"].startswith("text/markdown") and "```mermaid" in report.text
 
@@ -149,7 +151,7 @@ def test_put_model_and_delete_reach_the_lineage(client):
     assert client.put("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH,
                       json={"risk_tier": "high", "trained_on": [{"dataset": "vendor.bureau_scores"}]}).status_code == 201
     impact = client.get("/api/v1/impact/vendor.bureau_scores").json()
-    assert "model:acme-ml:fraud-detector" in {m["model"]["id"] for m in impact["models"]}
+    assert "model:acme-ml:fraud-detector@1" in {m["model"]["id"] for m in impact["models"]}
     assert client.delete("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH).status_code == 204
     assert client.delete("/api/v1/models/model:acme-ml:fraud-detector", headers=AUTH).status_code == 404
     assert client.delete("/api/v1/datasets/dataset:acme-ml:eval.credit_holdout", headers=AUTH).status_code == 204
@@ -181,8 +183,11 @@ def test_post_incident_is_idempotent_and_feeds_risk(client):
 
 
 def test_feeds_derivations_incidents_and_condition_filter(client):
-    feeds = client.get("/api/v1/feeds", params={"model": "credit-scorer"}).json()
-    assert feeds["total"] == 2 and {f["role"] for f in feeds["items"]} == {"training", "validation"}
+    feeds = client.get("/api/v1/feeds", params={"model": "credit-scorer"}).json()  # a bare name: every version
+    assert feeds["total"] == 3 and {f["role"] for f in feeds["items"]} == {"training", "validation"}
+    deployed = client.get("/api/v1/feeds", params={"model": "credit-scorer@3.2.0"}).json()
+    assert deployed["total"] == 2 and {f["role"] for f in deployed["items"]} == {"training", "validation"}
+    assert {f["model"] for f in deployed["items"]} == {"model:acme-ml:credit-scorer@3.2.0"}
     derivations = client.get("/api/v1/derivations", params={"limit": 3}).json()
     assert derivations["total"] == 14 and len(derivations["items"]) == 3
     assert derivations["items"][0]["job"].startswith("job:acme-ml:jobs.")
@@ -195,7 +200,7 @@ def test_feeds_derivations_incidents_and_condition_filter(client):
 
 def test_model_risk_and_report_under_the_model(client):
     risk = client.get("/api/v1/models/model:acme-ml:credit-scorer/risk").json()
-    assert risk["findings"] and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer"}
+    assert risk["findings"] and {f["node"] for f in risk["findings"]} == {"model:acme-ml:credit-scorer@3.2.0"}
     report = client.get("/api/v1/models/credit-scorer/report")
     assert report.status_code == 200 and report.text.startswith("# Training-data governance report: credit-scorer")
     assert client.get("/api/v1/models/credit-scorer").json()["name"] == "credit-scorer"

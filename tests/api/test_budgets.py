@@ -29,7 +29,7 @@ from catalog.store import Store
 from tests import server
 
 HUB = "dataset:payments:mart.mart_001000"  # the reference graph's most-read mart at this scale
-MODEL = "model:payments:model_00000"
+MODEL = "model:payments:model_00000@1"
 LONG = "/api/v1/risk?paths=20"  # every finding with up to 20 paths: ~60 s here
 
 # The caps this release documents: (operation path, parameter, maximum).

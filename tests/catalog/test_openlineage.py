@@ -453,19 +453,27 @@ def test_a_training_run_with_the_model_facet_creates_a_model_that_impact_reaches
 
     affected = impact(store, "dataset:acme:raw.loan_applications")
     assert [(m.model.id, m.version, m.risk_tier, m.deployed) for m in affected.models] == [
-        ("model:s3://acme-models:credit-scorer", "3.2.0", "high", True)]
+        ("model:s3://acme-models:credit-scorer@3.2.0", "3.2.0", "high", True)]
     assert affected.models[0].distance == 2
 
-    # the next training run: new version, its own inputs replace the model's feeds
+    # the next training run: a new version, a model version of its own with its own inputs as feeds;
+    # the version trained before keeps the feeds it was trained on
     revision = store.revision()
     retrain = _client_training_events(uid(32), "3.3.0", [("features.credit_features_v2", "training", None)],
                                       "2026-11-25T10:00:00Z", "2026-11-25T12:00:00Z")
     again = ingest_events(store, retrain)
-    assert (again.models_updated, again.feeds_added, again.feeds_removed) == (1, 1, 3)
+    assert (again.models_created, again.models_updated, again.feeds_added, again.feeds_removed) == (1, 0, 1, 0)
+
+    def feeds_of(version: str) -> list[str]:
+        return sorted(session.execute(
+            select(Dataset.name).join(Feed, Feed.dataset_id == Dataset.id).join(Model, Model.id == Feed.model_id)
+            .where(Model.version == version)).scalars())
+
     with store.read() as session:
-        assert session.scalar(select(Model.version)) == "3.3.0"
-        assert session.execute(select(Dataset.name).join(Feed, Feed.dataset_id == Dataset.id)).scalars().all() == [
-            "features.credit_features_v2"]
+        assert sorted(session.execute(select(Model.name, Model.version)).all()) == [
+            ("credit-scorer", "3.2.0"), ("credit-scorer", "3.3.0")]
+        assert feeds_of("3.3.0") == ["features.credit_features_v2"]
+        assert feeds_of("3.2.0") == ["features.credit_features", "features.holdout", "reference.postcodes"]
     assert store.revision() == revision + 1
     assert ingest_events(store, training + retrain).stored == 0 and store.revision() == revision + 1
 
@@ -480,26 +488,41 @@ def test_a_catalog_declared_model_keeps_its_risk_tier_and_gets_the_trained_versi
         "    trained_on: [{dataset: features}]\n"
     )
     load_catalog(store, [catalog])
+    # a run that trained the version the catalog declares (a model version is namespace, name and version)
     event = run_event(uid(40), "COMPLETE", "2026-11-20T10:00:00Z", namespace="acme-ml", job="train",
                       inputs=["features", "extra"], outputs=[{"namespace": "acme-ml", "name": "scorer", "outputFacets": {
-                          "headwater_model": facet(version="1.1", riskTier="minimal", deployed=False)}}])
+                          "headwater_model": facet(version="1.0", riskTier="minimal", deployed=False)}}])
     result = ingest_events(store, [event])
-    # (features, training) is the catalog's feed already: OpenLineage adds only `extra`
-    assert (result.models_created, result.models_updated, result.feeds_added) == (0, 1, 1)
+    # (features, training) is the catalog's feed already: OpenLineage adds only `extra`; the catalog's
+    # risk tier and deployed win over the facet's, so the model row itself is unchanged
+    assert (result.models_created, result.models_updated, result.feeds_added) == (0, 0, 1)
 
-    def feed_sources():
+    def feed_sources(version: str = "1.0"):
         with store.read() as session:
             return sorted(session.execute(
-                select(Dataset.name, Feed.source).join(Dataset, Dataset.id == Feed.dataset_id)).all())
+                select(Dataset.name, Feed.source).join(Dataset, Dataset.id == Feed.dataset_id)
+                .join(Model, Model.id == Feed.model_id).where(Model.version == version)).all())
 
     with store.read() as session:
         model = session.scalar(select(Model))
-        assert (model.version, model.risk_tier, model.deployed) == ("1.1", "high", True)
+        assert (model.version, model.risk_tier, model.deployed) == ("1.0", "high", True)
     assert feed_sources() == [("extra", "openlineage"), ("features", "catalog")]
     # a catalog file that later declares the feed OpenLineage reported takes the row over
     catalog.write_text(catalog.read_text().replace("[{dataset: features}]", "[{dataset: features}, {dataset: extra}]"))
     load_catalog(store, [catalog])
     assert feed_sources() == [("extra", "catalog"), ("features", "catalog")]
+
+    # a run that trained a newer version adds that version beside the declared one, which stays as declared
+    retrain = run_event(uid(41), "COMPLETE", "2026-11-21T10:00:00Z", namespace="acme-ml", job="train",
+                        inputs=["features", "extra"], outputs=[{"namespace": "acme-ml", "name": "scorer", "outputFacets": {
+                            "headwater_model": facet(version="1.1", riskTier="minimal", deployed=False)}}])
+    again = ingest_events(store, [retrain])
+    assert (again.models_created, again.models_updated, again.feeds_added) == (1, 0, 2)
+    with store.read() as session:
+        versions = {m.version: (m.risk_tier, m.deployed) for m in session.scalars(select(Model))}
+    assert set(versions) == {"1.0", "1.1"} and versions["1.0"] == ("high", True)
+    assert feed_sources() == [("extra", "catalog"), ("features", "catalog")]
+    assert feed_sources("1.1") == [("extra", "openlineage"), ("features", "openlineage")]
 
 
 def test_concurrent_writers_sending_the_same_events_store_each_once(store, valid_events):

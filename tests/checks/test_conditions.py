@@ -104,7 +104,7 @@ def test_fingerprint_mismatch_is_critical_for_external_sources(world, tmp_path):
 def test_missing_training_fingerprint_is_a_mismatch(world):
     store = world(FINE, tier="minimal", feed="        at: 2026-10-01T00:00:00Z\n")
     assert own(store, at("2026-11-25"))["fingerprint_mismatch"] == (
-        "medium", "m recorded no fingerprint of what it consumed (training)")
+        "medium", "m@1 recorded no fingerprint of what it consumed (training)")
 
 
 def test_poisoning_flagged_while_open(world):
@@ -258,7 +258,7 @@ def test_a_derived_dataset_takes_its_provenance_from_its_lineage(tmp_path):
         own = {(f.node, f.detail) for f in report.findings if f.condition == "provenance_unknown" and f.node == f.root}
         assert own == {("dataset:t:raw", "no origin, no owner recorded"),
                        ("dataset:t:bought", "no licence recorded")}
-        reached = {f.root for f in report.findings if f.node == "model:t:m" and f.root_condition == "provenance_unknown"}
+        reached = {f.root for f in report.findings if f.node == "model:t:m@1" and f.root_condition == "provenance_unknown"}
         assert reached == {"dataset:t:raw", "dataset:t:bought"}  # the source's gap still reaches the model
     finally:
         store.close()

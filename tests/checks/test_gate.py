@@ -40,9 +40,9 @@ def failing(result):
 def test_example_fails_for_the_credit_scorer_with_the_expected_reasons(store, example):
     result = gate(store, models=["credit-scorer"])
     assert not result.passed
-    assert failing(result) == [("credit-scorer", "breach_flagged", "vendor.bureau_scores"),
-                               ("credit-scorer", "fingerprint_mismatch", "features.credit_features")]
-    assert result.scope == ["model:acme-ml:credit-scorer"]
+    assert failing(result) == [("credit-scorer@3.2.0", "breach_flagged", "vendor.bureau_scores"),
+                               ("credit-scorer@3.2.0", "fingerprint_mismatch", "features.credit_features")]
+    assert result.scope == ["model:acme-ml:credit-scorer@3.2.0"]
     assert result.checks_validated == 4  # the datasets with expectations upstream of the scorer
 
 
@@ -69,8 +69,8 @@ def test_default_scope_is_every_deployed_model_and_all_adds_the_rest(store, exam
                                                            "    risk_tier: minimal\n    deployed: false")
     (example / "catalog.yaml").write_text(text)
     load_catalog(store, [example / "catalog.yaml"])
-    assert gate(store).scope == ["model:acme-ml:credit-scorer", "model:acme-ml:support-assistant"]
-    assert len(gate(store, everything=True).scope) == 3
+    assert gate(store).scope == ["model:acme-ml:credit-scorer@3.2.0", "model:acme-ml:support-assistant@1.4.0"]
+    assert len(gate(store, everything=True).scope) == 4  # with the archived credit-scorer@3.1.0
     with pytest.raises(NotFound):
         gate(store, models=["no-such-model"])
 
@@ -105,7 +105,7 @@ def test_waiver_for_another_model_does_not_apply(store, example, tmp_path):
         - {condition: breach_flagged, dataset: vendor.bureau_scores, model: churn-predictor, reason: not ours, approved_by: a, expires: 2027-01-01}
         """)
     result = gate(store, models=["credit-scorer"], waivers_file=path)
-    assert ("credit-scorer", "breach_flagged", "vendor.bureau_scores") in failing(result)
+    assert ("credit-scorer@3.2.0", "breach_flagged", "vendor.bureau_scores") in failing(result)
     assert [w.state for w in result.waivers] == ["stale"]
 
 
@@ -136,7 +136,7 @@ def test_errored_check_fails_the_gate_even_below_threshold(store, example):
     assert not result.passed
     (check,) = result.errored
     assert check.dataset == "dataset:acme-ml:vendor.bureau_scores" and check.status == "failing"
-    assert "file not found" in check.error and check.models == ["model:acme-ml:credit-scorer"]
+    assert "file not found" in check.error and check.models == ["model:acme-ml:credit-scorer@3.2.0"]
     assert check.line is not None and check.file.endswith("catalog.yaml")
 
 

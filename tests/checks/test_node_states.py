@@ -32,7 +32,7 @@ def test_findings_per_node_summarise_the_full_evaluation(store, examples):
     assert checked >= 20  # the example has findings on most nodes
     states = {node: i.state for node, i in info.items()}
     assert states["dataset:acme-ml:vendor.bureau_scores"] == "compromised"
-    assert states["model:acme-ml:credit-scorer"] == "tainted"
+    assert states["model:acme-ml:credit-scorer@3.2.0"] == "tainted"
     assert all(state == "neutral" for node, state in states.items() if node.startswith("job:"))
 
 

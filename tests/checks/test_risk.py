@@ -50,21 +50,21 @@ def test_severity_follows_each_models_tier_and_review_lowers_it(chain):
     # consent_withdrawn: high / medium / medium, hard into datasets, review into models
     assert (found["src"].condition, found["src"].severity, found["src"].mode) == ("consent_withdrawn", "high", "direct")
     assert (found["mid"].condition, found["mid"].severity, found["mid"].mode) == ("upstream_tainted", "high", "hard")
-    assert (found["hi"].severity, found["hi"].mode) == ("medium", "review")
-    assert (found["gp"].severity, found["gp"].mode) == ("low", "review")
-    assert (found["lo"].severity, found["lo"].mode) == ("low", "review")
-    assert (found["tuned"].severity, found["tuned"].mode) == ("low", "review")
+    assert (found["hi@1"].severity, found["hi@1"].mode) == ("medium", "review")
+    assert (found["gp@1"].severity, found["gp@1"].mode) == ("low", "review")
+    assert (found["lo@1"].severity, found["lo@1"].mode) == ("low", "review")
+    assert (found["tuned@1"].severity, found["tuned@1"].mode) == ("low", "review")
 
 
 def test_verified_anonymisation_stops_the_privacy_taint(chain):
     found = by_node(risk.evaluate(chain, as_of=AS_OF))
     assert "anon" not in found
-    assert found["lo"].paths == [["dataset:t:src", "dataset:t:mid", "model:t:lo"]] and found["lo"].path_count == 1
+    assert found["lo@1"].paths == [["dataset:t:src", "dataset:t:mid", "model:t:lo@1"]] and found["lo@1"].path_count == 1
 
 
 def test_inherited_findings_combine_the_root_rule_with_upstream_tainted(chain):
     policy = load_policy()
-    finding = by_node(risk.evaluate(chain, as_of=AS_OF))["hi"]
+    finding = by_node(risk.evaluate(chain, as_of=AS_OF))["hi@1"]
     root_rule, inherited = policy.conditions["consent_withdrawn"], policy.conditions["upstream_tainted"]
     assert finding.title == root_rule.title
     assert set(root_rule.citations) | set(inherited.citations) == set(finding.citations)
@@ -74,7 +74,7 @@ def test_inherited_findings_combine_the_root_rule_with_upstream_tainted(chain):
 
 def test_model_filter_returns_only_that_models_findings(chain):
     report = risk.evaluate(chain, as_of=AS_OF, model="hi")
-    assert {f.node for f in report.findings} == {"model:t:hi"}
+    assert {f.node for f in report.findings} == {"model:t:hi@1"}
 
 
 def test_policy_file_overrides_one_rule_key_by_key(chain, tmp_path):
@@ -85,7 +85,7 @@ def test_policy_file_overrides_one_rule_key_by_key(chain, tmp_path):
     assert policy.conditions["consent_withdrawn"].severity.gpai == "medium"  # untouched keys kept
     found = by_node(risk.evaluate(chain, as_of=AS_OF, policy=policy))
     assert found["src"].severity == "critical"
-    assert "hi" not in found and "tuned" not in found  # stops at the models now
+    assert "hi@1" not in found and "tuned@1" not in found  # stops at the models now
     assert found["mid"].mode == "hard"
 
 
@@ -125,17 +125,22 @@ def test_every_shipped_rule_has_severities_citations_a_note_and_actions():
 # --- the example's story ----------------------------------------------------------------------------
 
 EXPECTED_MODEL_FINDINGS = {
-    ("credit-scorer", "upstream_tainted", "breach_flagged", "vendor.bureau_scores", "high"),
-    ("credit-scorer", "fingerprint_mismatch", "fingerprint_mismatch", "features.credit_features", "high"),
-    ("credit-scorer", "upstream_tainted", "licence_invalid", "vendor.open_banking_transactions", "medium"),
-    ("credit-scorer", "upstream_tainted", "quality_check_failed", "raw.loan_applications", "medium"),
-    ("support-assistant", "upstream_tainted", "tdm_reserved", "scraped.web_forum_corpus", "medium"),
-    ("support-assistant", "upstream_tainted", "erasure_or_objection_pending", "raw.support_tickets", "low"),
-    ("churn-predictor", "upstream_tainted", "lawful_basis_missing", "misc.legacy_demographics", "high"),
-    ("churn-predictor", "upstream_tainted", "provenance_unknown", "misc.legacy_demographics", "medium"),
-    ("churn-predictor", "fingerprint_mismatch", "fingerprint_mismatch", "features.churn_features", "medium"),
-    ("churn-predictor", "upstream_tainted", "consent_withdrawn", "raw.crm_customers", "low"),
-    ("churn-predictor", "upstream_tainted", "quality_check_failed", "raw.crm_customers", "low"),
+    ("credit-scorer@3.2.0", "upstream_tainted", "breach_flagged", "vendor.bureau_scores", "high"),
+    ("credit-scorer@3.2.0", "fingerprint_mismatch", "fingerprint_mismatch", "features.credit_features", "high"),
+    ("credit-scorer@3.2.0", "upstream_tainted", "licence_invalid", "vendor.open_banking_transactions", "medium"),
+    ("credit-scorer@3.2.0", "upstream_tainted", "quality_check_failed", "raw.loan_applications", "medium"),
+    # the retired version learned from the same sources, and from features as they were in August
+    ("credit-scorer@3.1.0", "upstream_tainted", "breach_flagged", "vendor.bureau_scores", "high"),
+    ("credit-scorer@3.1.0", "fingerprint_mismatch", "fingerprint_mismatch", "features.credit_features", "high"),
+    ("credit-scorer@3.1.0", "upstream_tainted", "licence_invalid", "vendor.open_banking_transactions", "medium"),
+    ("credit-scorer@3.1.0", "upstream_tainted", "quality_check_failed", "raw.loan_applications", "medium"),
+    ("support-assistant@1.4.0", "upstream_tainted", "tdm_reserved", "scraped.web_forum_corpus", "medium"),
+    ("support-assistant@1.4.0", "upstream_tainted", "erasure_or_objection_pending", "raw.support_tickets", "low"),
+    ("churn-predictor@0.9.1", "upstream_tainted", "lawful_basis_missing", "misc.legacy_demographics", "high"),
+    ("churn-predictor@0.9.1", "upstream_tainted", "provenance_unknown", "misc.legacy_demographics", "medium"),
+    ("churn-predictor@0.9.1", "fingerprint_mismatch", "fingerprint_mismatch", "features.churn_features", "medium"),
+    ("churn-predictor@0.9.1", "upstream_tainted", "consent_withdrawn", "raw.crm_customers", "low"),
+    ("churn-predictor@0.9.1", "upstream_tainted", "quality_check_failed", "raw.crm_customers", "low"),
 }
 
 
@@ -154,7 +159,7 @@ def test_the_example_yields_its_planted_findings(store, examples, tmp_path):
             ("scraped.web_forum_corpus", "tdm_reserved"), ("misc.legacy_demographics", "provenance_unknown"),
             ("raw.loan_applications", "quality_check_failed"), ("vendor.open_banking_transactions", "licence_invalid"),
             } <= own
-    breach = next(f for f in report.findings if f.node == "model:acme-ml:credit-scorer" and f.root_condition == "breach_flagged")
+    breach = next(f for f in report.findings if f.node == "model:acme-ml:credit-scorer@3.2.0" and f.root_condition == "breach_flagged")
     assert breach.path_count == 2 and len(breach.paths) == 2
     assert "GDPR Art. 33(1)" in breach.citations
 
@@ -164,5 +169,5 @@ def test_the_example_as_known_before_the_breach(store, examples, tmp_path):
     shutil.copytree(examples, copy, copy_function=shutil.copy)
     load_catalog(store, [copy / "catalog.yaml"])
     report = risk.evaluate(store, as_of=datetime(2026, 10, 15, tzinfo=timezone.utc))
-    roots = {f.root_condition for f in report.findings if f.node == "model:acme-ml:credit-scorer"}
+    roots = {f.root_condition for f in report.findings if f.node == "model:acme-ml:credit-scorer@3.2.0"}
     assert "breach_flagged" not in roots and "licence_invalid" in roots

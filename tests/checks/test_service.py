@@ -276,7 +276,7 @@ def test_snapshot_records_fingerprints_and_a_later_change_is_visible(store, load
     (tmp_path / "extra.csv").write_text("id\n1\n")
     load(SNAPSHOT_CATALOG)
     manifest = service.snapshot(store, "scorer")
-    assert manifest.model == "model:t:scorer" and manifest.version == "1.0"
+    assert manifest.model == "model:t:scorer@1.0" and manifest.version == "1.0"
     recorded = {entry.dataset: entry.fingerprint for entry in manifest.feeds}
     assert recorded == {"dataset:t:people": sha256_of(people_csv), "dataset:t:extra": sha256_of(tmp_path / "extra.csv")}
     with store.read() as session:

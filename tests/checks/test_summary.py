@@ -56,4 +56,4 @@ def test_models_are_worst_first_and_paged(store, examples, tmp_path):
     assert [m.model for m in page.models] == [m.model for m in everything[1:3]]
     assert page.models_total == len(everything)
     one = summarise(store, as_of=AS_OF, model="credit-scorer")
-    assert [m.model for m in one.models] == ["model:acme-ml:credit-scorer"]
+    assert [m.model for m in one.models] == ["model:acme-ml:credit-scorer@3.2.0"]

@@ -1,7 +1,8 @@
 """`lineage.queries` on hand-built graphs whose answers are known by construction.
 
 The graphs are shaped as `lineage.graph.build_graph` shapes them: node ids `kind:namespace:name`
-with `kind`, `namespace` and `name` attributes; edges `derivation` (dataset -> dataset),
+(`model:namespace:name@version` for a model version) with `kind`, `namespace` and `name` attributes
+(and `version` on a model); edges `derivation` (dataset -> dataset),
 `produces` (job -> dataset), `feed` (dataset -> model) and `base_model` (model -> model).
 """
 
@@ -11,6 +12,7 @@ import networkx as nx
 import pytest
 
 from catalog.errors import AmbiguousName, NotFound
+from catalog.ids import NodeId
 from lineage import queries
 
 EDGE_KINDS = {
@@ -23,8 +25,9 @@ EDGE_KINDS = {
 
 def add_node(graph: nx.DiGraph, node: str) -> None:
     if node not in graph:
-        kind, namespace, name = node.split(":", 2)
-        graph.add_node(node, kind=kind, namespace=namespace, name=name)
+        parsed = NodeId.parse(node)
+        attrs = {"version": parsed.version} if parsed.kind == "model" else {}
+        graph.add_node(node, kind=parsed.kind, namespace=parsed.namespace, name=parsed.name, **attrs)
 
 
 def make_graph(edges: list[tuple[str, str]], nodes: tuple[str, ...] = ()) -> nx.DiGraph:
@@ -48,8 +51,8 @@ def j(name: str, ns: str = "t") -> str:
     return f"job:{ns}:{name}"
 
 
-def m(name: str, ns: str = "t") -> str:
-    return f"model:{ns}:{name}"
+def m(name: str, ns: str = "t", version: str = "1") -> str:
+    return f"model:{ns}:{name}@{version}"
 
 
 # A diamond of datasets (hub -> left/right -> joined) made by a job, feeding a chain of models
@@ -89,12 +92,12 @@ def test_resolve_returns_a_full_node_id_unchanged(names):
 def test_resolve_namespace_and_name_picks_that_namespace(names):
     assert queries.resolve(names, "u:raw.a") == "dataset:u:raw.a"
     assert queries.resolve(names, "t:raw.a") == "dataset:t:raw.a"
-    assert queries.resolve(names, "t:scorer") == "model:t:scorer"
+    assert queries.resolve(names, "t:scorer") == "model:t:scorer@1"
 
 
 def test_resolve_bare_name_that_is_unique_finds_its_node(names):
     assert queries.resolve(names, "feat.x") == "dataset:t:feat.x"
-    assert queries.resolve(names, "scorer") == "model:t:scorer"
+    assert queries.resolve(names, "scorer") == "model:t:scorer@1"
     assert queries.resolve(names, "build") == "job:t:build"
 
 
@@ -114,9 +117,9 @@ def test_resolve_name_shared_by_dataset_and_model_is_ambiguous_without_kinds(nam
 
 
 def test_resolve_kinds_filter_disambiguates_and_excludes(names):
-    assert queries.resolve(names, "churn", kinds=("model",)) == "model:t:churn"
+    assert queries.resolve(names, "churn", kinds=("model",)) == "model:t:churn@1"
     assert queries.resolve(names, "t:churn", kinds=("dataset",)) == "dataset:t:churn"
-    assert queries.resolve(names, "model:t:churn", kinds=("model", "job")) == "model:t:churn"
+    assert queries.resolve(names, "model:t:churn", kinds=("model", "job")) == "model:t:churn@1"
     with pytest.raises(NotFound, match=r"^no dataset named 'scorer' in the catalog"):
         queries.resolve(names, "scorer", kinds=("dataset",))
 

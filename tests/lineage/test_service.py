@@ -66,7 +66,7 @@ models:
 RAW_A, RAW_B, RAW_C = "dataset:t:raw.a", "dataset:t:raw.b", "dataset:t:raw.c"
 FEAT_X, HOLDOUT, FEAT_Y = "dataset:t:feat.x", "dataset:t:feat.holdout", "dataset:t:feat.y"
 BUILD, JOB_Y = "job:t:jobs.build", "job:t:jobs.y"
-BASE, TUNED = "model:t:base-m", "model:t:tuned-m"
+BASE, TUNED = "model:t:base-m@2.1.0", "model:t:tuned-m@0.3.0"
 
 
 @pytest.fixture
@@ -95,7 +95,9 @@ def tree_ids(node) -> tuple:
 
 def test_lineage_upstream_of_fine_tuned_model_reaches_base_model_jobs_and_sources(loaded):
     result = service.lineage(loaded, "tuned-m")
-    assert result.root.model_dump() == {"id": TUNED, "kind": "model", "namespace": "t", "name": "tuned-m"}
+    assert result.root.model_dump() == {
+        "id": TUNED, "kind": "model", "namespace": "t", "name": "tuned-m", "version": "0.3.0",
+    }
     assert result.direction == "upstream"
     assert result.depth is None
     assert reached(result.nodes) == [
@@ -138,9 +140,9 @@ def test_lineage_node_refs_carry_kind_namespace_and_name(loaded):
     result = service.lineage(loaded, "feat.x", depth=1)
     refs = {r.node.id: r.node.model_dump() for r in result.nodes}
     assert refs == {
-        RAW_A: {"id": RAW_A, "kind": "dataset", "namespace": "t", "name": "raw.a"},
-        RAW_B: {"id": RAW_B, "kind": "dataset", "namespace": "t", "name": "raw.b"},
-        BUILD: {"id": BUILD, "kind": "job", "namespace": "t", "name": "jobs.build"},
+        RAW_A: {"id": RAW_A, "kind": "dataset", "namespace": "t", "name": "raw.a", "version": None},
+        RAW_B: {"id": RAW_B, "kind": "dataset", "namespace": "t", "name": "raw.b", "version": None},
+        BUILD: {"id": BUILD, "kind": "job", "namespace": "t", "name": "jobs.build", "version": None},
     }
 
 

@@ -75,7 +75,7 @@ def test_selection_by_focus_depth_and_model(example_graph):
     whole, _ = select(graph, focus=root)
     assert whole == {root} | nx.ancestors(graph, root) | nx.descendants(graph, root)
     rests_on, model = select(graph, model="credit-scorer")
-    assert model == "model:acme-ml:credit-scorer" and rests_on == {model} | nx.ancestors(graph, model)
+    assert model == "model:acme-ml:credit-scorer@3.2.0" and rests_on == {model} | nx.ancestors(graph, model)
     with pytest.raises(ConfigurationError, match="not both"):
         select(graph, focus=root, model="credit-scorer")
     with pytest.raises(ConfigurationError, match="depth"):
@@ -93,9 +93,9 @@ def test_grouping_keeps_every_member_and_edge_count():
             graph.add_node(f"dataset:{ns}:raw{i}", kind="dataset", namespace=ns, name=f"raw{i}")
             graph.add_node(f"dataset:{ns}:clean{i}", kind="dataset", namespace=ns, name=f"clean{i}")
             graph.add_edge(f"dataset:{ns}:raw{i}", f"dataset:{ns}:clean{i}", kind="derivation")
-    graph.add_node("model:a:m", kind="model", namespace="a", name="m")
+    graph.add_node("model:a:m@1", kind="model", namespace="a", name="m", version="1")
     for i in range(5):
-        graph.add_edge(f"dataset:b:clean{i}", "model:a:m", kind="feed")
+        graph.add_edge(f"dataset:b:clean{i}", "model:a:m@1", kind="feed")
     view = build_view(graph, max_nodes=10)
     assert view.notice and "121 nodes" in view.notice and view.selected == 121
     assert sorted(view.members) == sorted(graph)
@@ -122,8 +122,8 @@ def test_page_is_self_contained_and_names_appear_only_escaped():
     name = "<img src=x onerror=alert(1)>"
     graph = nx.DiGraph()
     graph.add_node(f"dataset:ns:{name}", kind="dataset", namespace="ns", name=name)
-    graph.add_node("model:ns:m", kind="model", namespace="ns", name="m")
-    graph.add_edge(f"dataset:ns:{name}", "model:ns:m", kind="feed")
+    graph.add_node("model:ns:m@1", kind="model", namespace="ns", name="m", version="1")
+    graph.add_edge(f"dataset:ns:{name}", "model:ns:m@1", kind="feed")
     view = build_view(graph, focus=name)
     info = {f"dataset:ns:{name}": NodeInfo("warning", [("owner", name)], [
         {"severity": "high", "title": name, "condition": "c", "root": name, "mode": "direct", "note": name,
