@@ -85,7 +85,7 @@ def test_snapshot_json_manifest_then_a_change_shows(headwater, examples, tmp_pat
     result = headwater("snapshot", "support-assistant", "--json", db=db)
     assert result.returncode == 0, result.stderr
     manifest = json.loads(result.stdout)
-    assert manifest["model"] == "model:acme-ml:support-assistant"
+    assert manifest["model"] == "model:acme-ml:support-assistant@1.4.0"
     assert {f["dataset"]: f["previous_fingerprint"] == f["fingerprint"] for f in manifest["feeds"]} == {
         "dataset:acme-ml:staging.web_corpus_dedup": True, "dataset:acme-ml:staging.support_tickets_clean": True}
     with (folder / "data" / "support_tickets_clean.jsonl").open("a") as handle:

@@ -33,7 +33,7 @@ def probe(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.Compl
 
 # Every command the CLI has; a command dropped or renamed by mistake fails here, not in a user's CI.
 COMMANDS = ["load", "lineage", "impact", "path", "check", "snapshot", "risk", "report", "view", "gate", "ingest",
-            "serve", "demo"]
+            "serve", "demo", "import"]
 
 
 def listed_commands(help_text: str) -> list[str]:
@@ -153,7 +153,8 @@ def test_lineage_text_and_json(headwater, examples, tmp_path):
     assert "7 datasets, 0 models upstream" in text.stdout
     data = json.loads(headwater("lineage", "features.credit_features", "--downstream", "-f", "json", db=db).stdout)
     assert data["root"]["id"] == "dataset:acme-ml:features.credit_features"
-    assert [r["node"]["id"] for r in data["nodes"]] == ["model:acme-ml:credit-scorer"]
+    assert [r["node"]["id"] for r in data["nodes"]] == ["model:acme-ml:credit-scorer@3.1.0",
+                                                        "model:acme-ml:credit-scorer@3.2.0"]
     shallow = json.loads(headwater("lineage", "credit-scorer", "--depth", "1", "-f", "json", db=db).stdout)
     assert {r["node"]["id"] for r in shallow["nodes"]} == {
         "dataset:acme-ml:features.credit_features", "dataset:acme-ml:eval.credit_holdout"}
@@ -166,10 +167,10 @@ def test_impact_json_lists_models_with_their_paths(headwater, examples, tmp_path
     assert result.returncode == 0
     data = json.loads(result.stdout)
     (model,) = data["models"]
-    assert model["model"]["id"] == "model:acme-ml:support-assistant"
+    assert model["model"]["id"] == "model:acme-ml:support-assistant@1.4.0"
     assert model["risk_tier"] == "gpai" and model["path_count"] == 1
     assert model["paths"] == [["dataset:acme-ml:raw.support_tickets", "dataset:acme-ml:staging.support_tickets_clean",
-                               "model:acme-ml:support-assistant"]]
+                               "model:acme-ml:support-assistant@1.4.0"]]
 
 
 def test_path_between_source_and_model(headwater, examples, tmp_path):
@@ -178,7 +179,7 @@ def test_path_between_source_and_model(headwater, examples, tmp_path):
     result = headwater("path", "raw.loan_applications", "model:acme-ml:credit-scorer", db=db)
     assert result.returncode == 0
     assert "2 paths" in result.stdout
-    assert "raw.loan_applications → features.credit_features → credit-scorer" in result.stdout
+    assert "raw.loan_applications → features.credit_features → credit-scorer@3.2.0" in result.stdout
     none = headwater("path", "raw.crm_customers", "credit-scorer", db=db)
     assert none.returncode == 0 and "no path" in none.stdout
 
@@ -233,11 +234,12 @@ def test_demo_loads_the_example_and_shows_the_breach_impact(headwater, tmp_path)
     out = result.stdout
     assert "15 datasets (10 sources" in out
     assert "breach on dataset:acme-ml:vendor.bureau_scores" in out
-    assert "Impact of dataset:acme-ml:vendor.bureau_scores: 1 model, 2 datasets downstream" in out
-    assert "vendor.bureau_scores → features.credit_features → credit-scorer" in out
+    assert "Impact of dataset:acme-ml:vendor.bureau_scores: 2 models, 2 datasets downstream" in out
+    assert "vendor.bureau_scores → features.credit_features → credit-scorer@3.2.0" in out
+    assert "vendor.bureau_scores → features.credit_features → credit-scorer@3.1.0" in out
     assert (tmp_path / "demo" / "headwater.db").exists()
     viewer = (tmp_path / "demo" / "lineage.html").read_text(encoding="utf-8")
-    assert "lineage viewer written to" in out and "22 nodes, 24 edges" in out
+    assert "lineage viewer written to" in out and "23 nodes, 25 edges" in out
     assert viewer.startswith("<!doctype html>") and "connect-src 'none'" in viewer and "vendor.bureau_scores" in viewer
     again = headwater("demo", "--workdir", str(tmp_path / "demo"))
     assert again.returncode == 0 and "store changed, revision 1" in again.stdout  # fresh store each time

@@ -97,7 +97,7 @@ def test_two_servers_over_one_postgresql_see_each_others_writes(pg_url):
         assert httpx.put(f"{b}/api/v1/models/model:shared:m", headers=auth, timeout=10,
                          json={"risk_tier": "high", "trained_on": [{"dataset": "raw.src"}]}).status_code == 201
         seen_by_a = httpx.get(f"{a}/api/v1/impact/raw.src", timeout=10).json()
-        assert [m["model"]["id"] for m in seen_by_a["models"]] == ["model:shared:m"]
+        assert [m["model"]["id"] for m in seen_by_a["models"]] == ["model:shared:m@1"]
         assert httpx.delete(f"{a}/api/v1/models/model:shared:m", headers=auth, timeout=10).status_code == 204
         assert httpx.get(f"{b}/api/v1/impact/raw.src", timeout=10).json()["models"] == []
     finally:

@@ -24,7 +24,7 @@ def test_risk_json_has_the_documented_shape(headwater, examples, tmp_path):
     assert findings
     for finding in findings:
         assert {"node", "root", "condition", "severity", "paths", "citations", "note", "actions", "since"} <= set(finding)
-    scorer = [f for f in findings if f["node"] == "model:acme-ml:credit-scorer"]
+    scorer = [f for f in findings if f["node"] == "model:acme-ml:credit-scorer@3.2.0"]
     assert {f["root_condition"] for f in scorer} >= {"breach_flagged", "fingerprint_mismatch"}
 
 
@@ -50,7 +50,7 @@ def test_risk_markdown_and_bad_policy(headwater, examples, tmp_path):
     db = loaded(headwater, examples, tmp_path)
     markdown = headwater("risk", "--format", "markdown", db=db)
     assert markdown.stdout.startswith("# Headwater risk findings")
-    assert "| credit-scorer | high | upstream_tainted ← breach_flagged | vendor.bureau_scores |" in markdown.stdout
+    assert "| credit-scorer@3.2.0 | high | upstream_tainted ← breach_flagged | vendor.bureau_scores |" in markdown.stdout
     policy = tmp_path / "policy.yaml"
     policy.write_text("conditions:\n  breach_flagged:\n    severity: {high: dire}\n")
     bad = headwater("risk", "--policy", str(policy), db=db)
@@ -103,4 +103,4 @@ def test_risk_by_model_condenses_the_full_report(headwater, examples, tmp_path):
     for row in summary["models"]:
         assert row["findings"] == sum(1 for f in full if f["node"] == row["model"]) and len(row["top"]) == 1
     text = headwater("risk", "--by-model", db=db).stdout
-    assert "model:acme-ml:credit-scorer" in text and "worst:" in text
+    assert "model:acme-ml:credit-scorer@3.2.0" in text and "worst:" in text
