@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from catalog.errors import ConfigurationError
+from catalog.ids import node_id
 from lineage import queries
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.layout import columns, layered
@@ -34,6 +35,7 @@ class ViewNode:
     x: float = 0.0
     y: float = 0.0
     members: list[str] = field(default_factory=list)  # graph nodes a group stands for; empty for a node
+    aliases: list[str] = field(default_factory=list)  # other names the search finds it by (a model's bare name)
 
     @property
     def is_group(self) -> bool:
@@ -102,14 +104,30 @@ def build_view(graph: nx.DiGraph, *, focus: str | None = None, depth: int | None
     kind_of = {n: graph.nodes[n]["kind"] for n in chosen}
     if len(chosen) <= max_nodes:
         layout = layered(graph, kind_of, {n: (graph.nodes[n]["namespace"], graph.nodes[n]["name"]) for n in chosen})
+        aliases = _model_aliases(graph, [n for n in chosen if kind_of[n] == "model"])
         nodes = [
-            ViewNode(key=n, kind=kind_of[n], namespace=graph.nodes[n]["namespace"], name=graph.nodes[n]["name"],
-                     x=layout.positions[n][0], y=layout.positions[n][1])
+            ViewNode(key=n, kind=kind_of[n], namespace=graph.nodes[n]["namespace"], name=_label(graph, n),
+                     x=layout.positions[n][0], y=layout.positions[n][1], aliases=aliases.get(n, []))
             for n in sorted(chosen)
         ]
         edges = [ViewEdge(u, v, kind) for u, v, kind in _edges_within(graph, chosen)]
         return View(nodes=nodes, edges=edges, selected=len(chosen), focus=root, depth=depth, notice=None)
     return _grouped(graph, chosen, kind_of, root, depth, max_nodes)
+
+
+def _model_aliases(graph: nx.DiGraph, models: list[str]) -> dict[str, list[str]]:
+    """A model's bare name finds the version `resolve` means by it: its deployed one, else its newest."""
+    families: dict[tuple[str, str], list[str]] = {}
+    for node in models:
+        families.setdefault((graph.nodes[node]["namespace"], graph.nodes[node]["name"]), []).append(node)
+    return {queries.preferred_versions(graph, nodes)[-1]: [name, f"{namespace}:{name}", node_id("model", namespace, name)]
+            for (namespace, name), nodes in families.items()}
+
+
+def _label(graph: nx.DiGraph, node: str) -> str:
+    """A node's name as drawn: a model version's with its `@VERSION`, so two versions never look like one."""
+    attrs = graph.nodes[node]
+    return f"{attrs['name']}@{attrs['version']}" if attrs["kind"] == "model" else attrs["name"]
 
 
 def _edges_within(graph: nx.DiGraph, chosen: set[str]) -> Iterator[tuple[str, str, str]]:

@@ -111,6 +111,7 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
             borderWidth=4 if node.key == view.focus else 1,
         ).options)
         details.append({"key": node.key, "kind": node.kind, "namespace": node.namespace, "state": state,
+                        "aliases": node.aliases,
                         "group": node.is_group, "fields": [list(pair) for pair in fields],
                         "findings": findings, "more": total - len(findings)})
     vis_edges = [

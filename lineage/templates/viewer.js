@@ -137,7 +137,7 @@
   var byName = new Map();
   details.forEach(function (d, k) {
     var label = data.nodes[k].label;
-    [d.key, label, d.namespace + ":" + label].forEach(function (name) {
+    [d.key, label, d.namespace + ":" + label].concat(d.aliases || []).forEach(function (name) {
       var key = String(name).toLowerCase();
       if (!byName.has(key)) byName.set(key, k);
     });

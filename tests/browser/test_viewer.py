@@ -11,6 +11,8 @@ import httpx
 import networkx as nx
 import pytest
 
+from catalog.ids import short_name
+
 from api.viewer import viewer_page
 from catalog.loader import load_catalog
 from catalog.store import Store
@@ -51,7 +53,7 @@ def test_demo_view_draws_exactly_the_lineage_graph_offline(demo_store, demo_page
     drawn_nodes = opened.page.evaluate("network.body.data.nodes.get().map(n => [n.id, n.label])")
     drawn_edges = opened.page.evaluate("network.body.data.edges.get().map(e => [e.from, e.to])")
     assert sorted(keys) == sorted(graph.nodes)
-    assert {keys[i]: label for i, label in drawn_nodes} == {n: graph.nodes[n]["name"] for n in graph}
+    assert {keys[i]: label for i, label in drawn_nodes} == {n: short_name(n) for n in graph}  # models: NAME@VERSION
     assert sorted((keys[a], keys[b]) for a, b in drawn_edges) == sorted(graph.edges)
     # every node lands inside the canvas after the initial fit
     box = opened.page.evaluate("(() => { const r = document.getElementById('mynetwork').getBoundingClientRect();"
@@ -143,10 +145,11 @@ def test_search_box_finds_a_node_by_name(demo_page, open_page):
     opened.page.fill("#hw-search", "credit-scorer")
     opened.page.press("#hw-search", "Enter")
     opened.wait_for("() => window.headwater.selected !== null")
-    assert opened.page.evaluate("window.headwater.selected") == "model:acme-ml:credit-scorer"
-    index = opened.node_index("model:acme-ml:credit-scorer")
+    # a bare model name means its deployed version (examples/catalog.yaml: 3.1.0 is archived), as `resolve` has it
+    assert opened.page.evaluate("window.headwater.selected") == "model:acme-ml:credit-scorer@3.2.0"
+    index = opened.node_index("model:acme-ml:credit-scorer@3.2.0")
     assert opened.page.evaluate("network.getSelectedNodes()") == [index]
-    assert "found model:acme-ml:credit-scorer" in opened.page.inner_text("#hw-search-status")
+    assert "found model:acme-ml:credit-scorer@3.2.0" in opened.page.inner_text("#hw-search-status")
     opened.page.fill("#hw-search", "no such thing")
     opened.page.press("#hw-search", "Enter")
     assert "no node matches" in opened.page.inner_text("#hw-search-status")

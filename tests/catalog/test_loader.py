@@ -70,9 +70,10 @@ def problems_of(store: Store, *paths: Path) -> list:
 def test_load_example_creates_every_dataset_model_and_incident(store, examples):
     result = load_catalog(store, [examples / "catalog.yaml"])
     assert result.counts["datasets"] == {"created": 15, "updated": 0, "unchanged": 0}
-    assert result.counts["models"] == {"created": 3, "updated": 0, "unchanged": 0}
+    # model versions: credit-scorer 3.1.0 and 3.2.0, support-assistant, churn-predictor
+    assert result.counts["models"] == {"created": 4, "updated": 0, "unchanged": 0}
     assert result.counts["incidents"] == {"created": 3, "updated": 0, "unchanged": 0}
-    assert store.counts() == {"datasets": 15, "jobs": 4, "models": 3, "feeds": 5, "derivations": 14, "incidents": 3}
+    assert store.counts() == {"datasets": 15, "jobs": 4, "models": 4, "feeds": 6, "derivations": 14, "incidents": 3}
     assert result.revision == 1
 
 
@@ -81,7 +82,7 @@ def test_load_twice_reports_unchanged_and_keeps_the_revision(store, examples):
     before = snapshot(store)
     again = load_catalog(store, [examples / "catalog.yaml"])
     assert again.counts["datasets"] == {"created": 0, "updated": 0, "unchanged": 15}
-    assert again.counts["models"] == {"created": 0, "updated": 0, "unchanged": 3}
+    assert again.counts["models"] == {"created": 0, "updated": 0, "unchanged": 4}
     assert again.counts["incidents"] == {"created": 0, "updated": 0, "unchanged": 3}
     assert not again.changed
     assert snapshot(store) == before

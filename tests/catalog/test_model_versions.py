@@ -134,3 +134,32 @@ def test_a_model_output_with_an_empty_name_is_refused_and_writes_nothing(headwat
     result = headwater("ingest", str(path), db=sqlite_url)
     assert result.returncode == 2 and "outputs[0].name" in result.stderr
     assert Store(sqlite_url).counts()["models"] == 0 and Store(sqlite_url).counts()["datasets"] == 0
+
+
+def test_a_standard_model_version_takes_the_tier_of_the_models_catalog_entry(headwater, sqlite_url, tmp_path):
+    catalog = _write(tmp_path / "models.yaml", {"catalog": "s3://acme-models", "models": [
+        {"name": "credit-scorer", "version": "6", "risk_tier": "high", "purpose": "credit", "owner": "ml@acme"}]})
+    assert headwater("load", str(catalog), db=sqlite_url).returncode == 0
+    event = {"eventType": "COMPLETE", "eventTime": "2026-11-30T10:00:00Z", "producer": "https://example.com/p",
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+             "run": {"runId": "0190b4d8-0000-7000-8000-000000000004"}, "job": {"namespace": "t", "name": "train"},
+             "inputs": [{"namespace": "t", "name": "x"}], "outputs": [{"namespace": "s3://acme-models",
+                                                                       "name": "credit-scorer", "facets": {
+                 "datasetType": {"_producer": "https://example.com/p",
+                                 "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DatasetTypeDatasetFacet.json",
+                                 "datasetType": "MODEL"},
+                 "version": {"_producer": "https://example.com/p",
+                             "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json",
+                             "datasetVersion": "7"}}}]}
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    assert headwater("ingest", str(path), db=sqlite_url).returncode == 0
+    from catalog import service
+    from lineage.service import resolve
+
+    store = Store(sqlite_url)
+    seven = service.get_model(store, resolve(store, "credit-scorer@7", "model"))
+    assert (seven.risk_tier, seven.purpose, seven.owner) == ("high", "credit", "ml@acme")
+    six = service.get_model(store, resolve(store, "credit-scorer@6", "model"))
+    assert six.trained_on == [] and six.versions == ["model:s3://acme-models:credit-scorer@6",
+                                                     "model:s3://acme-models:credit-scorer@7"]

@@ -19,7 +19,7 @@ def graph(edges, feeds=None) -> nx.DiGraph:
     for a, b in edges:
         for node in (a, b):
             kind = {"d": "dataset", "m": "model", "j": "job"}[node[0]]
-            g.add_node(node, kind=kind, namespace="t", name=node)
+            g.add_node(node, kind=kind, namespace="t", name=node, **({"version": "1"} if kind == "model" else {}))
         kinds = (g.nodes[a]["kind"], g.nodes[b]["kind"])
         if kinds == ("dataset", "model"):
             at = (feeds or {}).get((a, b), T1)
@@ -138,7 +138,7 @@ def _random_case(seed: int):
     for node in datasets:
         g.add_node(node, kind="dataset", namespace="t", name=node)
     for node in models:
-        g.add_node(node, kind="model", namespace="t", name=node)
+        g.add_node(node, kind="model", namespace="t", name=node, version="1")
     for i, target in enumerate(datasets):
         for source in rng.sample(datasets[:i], min(i, rng.randint(0, 3))):
             g.add_edge(source, target, kind="derivation", jobs=[], sources=["catalog"])

@@ -71,13 +71,15 @@ def test_eight_concurrent_writers_lose_nothing(store_url: str, serve, figures: C
     assert count_rows(store_url, "datasets") == CLIENTS * datasets_per_client + 2  # + shared.source, shared.reference
     assert count_rows(store_url, "datasets", f"WHERE namespace = '{NAMESPACE}' AND name LIKE 'client%.out%'") == events
     assert count_rows(store_url, "derivations") == 2 * events  # each output from its two inputs
-    assert count_rows(store_url, "models") == CLIENTS
-    assert count_rows(store_url, "feeds") == CLIENTS * (EVENTS_PER_CLIENT // BATCH // CATALOG_EVERY)
+    versions = EVENTS_PER_CLIENT // BATCH // CATALOG_EVERY  # each catalog write PUTs a new version k of the model
+    assert count_rows(store_url, "models") == CLIENTS * versions  # a model row is one model version
+    assert count_rows(store_url, "feeds") == CLIENTS * sum(k + 1 for k in range(versions))  # version k: k + 1 feeds
     with httpx.Client(base_url=server.base, timeout=60) as http:  # and the API agrees
         listed = http.get("/api/v1/datasets", params={"namespace": NAMESPACE, "limit": 1}).json()["total"]
         assert listed == CLIENTS * (EVENTS_PER_CLIENT + INPUTS_PER_CLIENT) + 1
         models = http.get("/api/v1/models", params={"namespace": "catalog"}).json()["items"]
-        assert sorted(m["version"] for m in models) == [str(EVENTS_PER_CLIENT // BATCH // CATALOG_EVERY - 1)] * CLIENTS
+        assert sorted((m["name"], m["version"]) for m in models) == sorted(
+            (f"model{client}", str(k)) for client in range(CLIENTS) for k in range(versions))
     backend = store_url.split(":", 1)[0].split("+", 1)[0]
     figures[f"events under concurrency ({backend})"] += events
     figures[f"catalog writes under concurrency ({backend})"] += sum(r["catalog"] for r in results)

@@ -76,6 +76,7 @@ KILL_AT = (None, 0.1, 0.9)
 CHECK_KILLS = ((1, 0.0), (2, 0.05), (-1, 0.0))
 ROUNDS = (None, 3)  # concurrency rounds: loaders start with the checker, or once it has committed N runs
 TIMESTAMPS = {"created_at", "updated_at", "changed_at", "received_at"}  # differ between equal loads
+STAMPED_JSON = {"field_sources"}  # JSON {field: {"source": ..., "at": when it was set}}: the "at"s differ too
 CATALOG_TABLES = ("datasets", "derivations", "feeds", "incidents", "jobs", "models", "settings")
 LOCKED = "database is locked"
 
@@ -209,9 +210,10 @@ def _revision(url: str) -> int:
 
 def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
     """Every row of every table as content: surrogate ids replaced by the natural key of the row they
-    name ((namespace, name) of a dataset, model or job), load timestamps left out. Two stores that
-    hold the same catalog are equal here even when their ids and times differ (PostgreSQL does not
-    give back the ids a rolled-back transaction used, and every load stamps its own time)."""
+    name ((namespace, name) of a dataset or job, (namespace, name, version) of a model version), load
+    timestamps left out (columns and the times inside `field_sources`). Two stores that hold the same
+    catalog are equal here even when their ids and times differ (PostgreSQL does not give back the ids
+    a rolled-back transaction used, and every load stamps its own time)."""
     engine = _engine(url)
     try:
         with engine.connect() as connection:
@@ -219,8 +221,9 @@ def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
             names = sorted(tables or inspector.get_table_names())
             keyed = {t for t in inspector.get_table_names()
                      if {"id", "namespace", "name"} <= {c["name"] for c in inspector.get_columns(t)}}
-            keys = {t: {row[0]: (row[1], row[2])
-                        for row in connection.execute(text(f'SELECT id, namespace, name FROM "{t}"'))}
+            versioned = {t for t in keyed if "version" in {c["name"] for c in inspector.get_columns(t)}}
+            keys = {t: {row[0]: tuple(row[1:]) for row in connection.execute(text(
+                        f'SELECT id, namespace, name{", version" if t in versioned else ""} FROM "{t}"'))}
                     for t in keyed}
             logical: Rows = {}
             for table in names:
@@ -230,6 +233,7 @@ def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
                           if len(fk["constrained_columns"]) == 1}
                 kept = [c for c in columns if c not in TIMESTAMPS and not (primary == ["id"] and c == "id")]
                 named = [(i, keys[refers[c]]) for i, c in enumerate(kept) if refers.get(c) in keys]
+                stamped = [i for i, c in enumerate(kept) if c in STAMPED_JSON]
                 query = "SELECT " + ", ".join(f'"{c}"' for c in kept) + f' FROM "{table}"'
                 rows = []
                 for row in connection.execute(text(query)):
@@ -237,11 +241,22 @@ def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
                     for i, key in named:
                         if values[i] is not None:
                             values[i] = key.get(values[i], ("no such row", values[i]))
+                    for i in stamped:
+                        values[i] = _without_times(values[i])
                     rows.append(tuple(values))
                 logical[table] = sorted(rows, key=repr)
             return logical
     finally:
         engine.dispose()
+
+
+def _without_times(value: Any) -> Any:
+    """A `field_sources` value (JSON text on SQLite, decoded on PostgreSQL) with each entry's "at" left out."""
+    if value is None:
+        return None
+    sources = json.loads(value) if isinstance(value, str) else value
+    return json.dumps({name: {k: v for k, v in entry.items() if k != "at"} if isinstance(entry, dict) else entry
+                       for name, entry in sources.items()}, sort_keys=True)
 
 
 def _state(url: str, old: Rows, new: Rows) -> State:
