@@ -163,3 +163,46 @@ def test_a_standard_model_version_takes_the_tier_of_the_models_catalog_entry(hea
     six = service.get_model(store, resolve(store, "credit-scorer@6", "model"))
     assert six.trained_on == [] and six.versions == ["model:s3://acme-models:credit-scorer@6",
                                                      "model:s3://acme-models:credit-scorer@7"]
+
+
+def test_the_migration_makes_each_stored_model_a_version_with_its_feeds(tmp_path):
+    """A store from before versions (0005): its one row per model becomes that model's recorded
+    version, or version 1, and keeps its feeds."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from catalog.store import MIGRATIONS
+
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(db)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        stamp = "'2026-01-01', '2026-01-01'"
+        connection.execute(text("INSERT INTO datasets (id, namespace, name, special_categories, licence_revoked, tags,"
+                                f" expectations, created_at, updated_at) VALUES (1, 'd', 'x', '[]', 0, '[]', '[]', {stamp})"))
+        connection.execute(text("INSERT INTO models (id, namespace, name, version, risk_tier, deployed, tags, created_at,"
+                                f" updated_at) VALUES (1, 'd', 'old', NULL, 'high', 1, '[]', {stamp}),"
+                                f" (2, 'd', 'named', '2.0', 'minimal', 0, '[]', {stamp})"))
+        connection.execute(text("UPDATE models SET base_model_id = 1 WHERE id = 2"))
+        connection.execute(text("INSERT INTO feeds (dataset_id, model_id, role, source, created_at, updated_at)"
+                                f" VALUES (1, 1, 'training', 'catalog', {stamp})"))
+    engine.dispose()
+    store = Store(db)  # migrates to head
+    try:
+        from catalog import service
+        from catalog.ids import NodeId
+
+        old = service.get_model(store, NodeId("model", "d", "old", "1"))
+        assert (old.id, old.risk_tier, old.deployed, old.source) == ("model:d:old@1", "high", True, "catalog")
+        assert [f["dataset"] for f in service.list_feeds(store, model="d:old@1").items] == ["dataset:d:x"]
+        named = service.get_model(store, NodeId("model", "d", "named", "2.0"))
+        assert (named.id, named.base_model) == ("model:d:named@2.0", "model:d:old@1")  # fine-tuning kept too
+        with store.transaction() as writer:  # a second version of the migrated model is a row of its own
+            writer.upsert_model(("d", "old", "2"), {"risk_tier": "high"})
+        assert store.counts()["models"] == 3
+    finally:
+        store.close()
