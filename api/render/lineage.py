@@ -60,7 +60,7 @@ def impact_result(console: Console, result: "ImpactResult") -> None:
     for model in result.models:
         count = "an unknown number of" if model.path_count is None else str(model.path_count)
         branch = head.add(
-            f"{label(model.model)} {escape(model.version or '')}  {tier(model.risk_tier)}  "
+            f"{label(model.model)}  {tier(model.risk_tier)}  "
             f"{'deployed' if model.deployed else 'not deployed'}  [dim]{count} {plural(model.path_count, 'path')}[/]"
         )
         for path in model.paths:
@@ -94,7 +94,7 @@ def summary(console: Console, result: "LineageSummary") -> None:
         table.add_column(column, overflow="fold")
     for item in result.model_summaries:
         table.add_row(
-            escape(f"{item.model.name} {item.version or ''}".strip()), tier(item.risk_tier),
+            escape(short_name(item.model.id)), tier(item.risk_tier),
             "yes" if item.deployed else "no",
             "\n".join(escape(short_name(n)) for n in item.direct),
             "\n".join(escape(short_name(n)) for n in item.sources),

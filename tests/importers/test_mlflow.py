@@ -148,3 +148,19 @@ def test_a_missing_store_or_an_unknown_model_is_exit_2_and_writes_nothing(headwa
     assert unknown.returncode == 2 and "no registered model 'credit-scorrer'" in unknown.stderr
     assert "credit-scorer" in unknown.stderr
     assert Store(sqlite_url).counts()["models"] == 0
+
+
+def test_a_version_without_tier_tags_takes_them_from_the_models_catalog_entry(headwater, tracking, tmp_path, sqlite_url):
+    catalog = tmp_path / "models.yaml"
+    catalog.write_text("catalog: mlflow\nmodels:\n  - name: untiered\n    version: declared\n    risk_tier: limited\n"
+                       "    purpose: routing support tickets\n")
+    assert headwater("load", str(catalog), db=sqlite_url).returncode == 0
+    _import(headwater, tracking, sqlite_url)
+    from catalog import service
+    from lineage.service import resolve
+
+    store = Store(sqlite_url)
+    imported = service.get_model(store, resolve(store, "untiered@1", "model"))
+    assert (imported.risk_tier, imported.purpose, imported.source) == ("limited", "routing support tickets", "mlflow")
+    risk = json.loads(headwater("risk", "--format", "json", db=sqlite_url).stdout)["findings"]
+    assert not [f for f in risk if f["condition"] == "risk_tier_unknown"]
