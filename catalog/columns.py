@@ -18,6 +18,13 @@ from pydantic import BaseModel
 NESTED = {"licence": "licence_", "tdm_reservation": "tdm_", "deidentification": "deid_", "bias_examination": "bias_"}
 
 
+def is_nested(name: str, annotation: Any) -> bool:
+    """Whether a spec field is a nested entry kept in prefixed columns (a dataset's `licence: {id, …}`),
+    not a plain field that shares its name (a model's `licence`, an SPDX id)."""
+    return name in NESTED and any(isinstance(arg, type) and issubclass(arg, BaseModel)
+                                  for arg in (annotation, *get_args(annotation)))
+
+
 def nested_spec(annotation: Any) -> type[BaseModel]:
     """The spec model inside `X | None`."""
     for arg in (annotation, *get_args(annotation)):
@@ -35,7 +42,7 @@ def stored_columns(spec: BaseModel, *, skip: set[str]) -> dict[str, Any]:
         if name in skip:
             continue
         value = getattr(spec, name)
-        if name in NESTED:
+        if is_nested(name, info.annotation):
             inner = nested_spec(info.annotation)
             for field_name, field_info in inner.model_fields.items():
                 default = None if field_info.is_required() else field_info.get_default(call_default_factory=True)

@@ -49,6 +49,7 @@ class ImportedVersion:
     key: ModelKey
     fields: dict[str, Any] = field(default_factory=dict)  # risk_tier, purpose, owner, deployed, stage, registered_at
     feeds: list[ImportedFeed] = field(default_factory=list)
+    base: ModelKey | None = None  # the version it was fine-tuned from: one of this plan's, or already stored
 
 
 @dataclass
@@ -117,6 +118,14 @@ def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
                     values = field_sources.reported(version.fields, have, have.get("field_sources"), plan.source, now)
                     count("versions", writer.update(row, values) if values else "unchanged")
                 model_ids[version.key] = row.id
+            bases = {v.key: v.base for v in plan.versions if v.base}
+            if bases:
+                model_ids.update(bulk.ids(Model, set(bases.values()) - model_ids.keys()))
+                missing = sorted(set(bases.values()) - model_ids.keys())
+                if missing:
+                    raise ConfigurationError(f"base model {missing[0][1]}@{missing[0][2]} is neither in the import nor "
+                                             "in the catalog")
+                bulk.set_column(Model, {model_ids[key]: model_ids[base] for key, base in bases.items()}, "base_model_id")
             feeds_changed = len(bulk.replace_feeds({
                 model_ids[v.key]: {(ids[f.dataset], f.role): {"fingerprint": f.fingerprint, "consumed_at": f.consumed_at}
                                    for f in v.feeds}

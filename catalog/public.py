@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, create_model
 
-from catalog.columns import NESTED, nested_spec
+from catalog.columns import NESTED, is_nested, nested_spec
 from catalog.durations import format_duration
 from catalog.ids import Key, Kind, ModelKey, node_id
 from catalog.locations import shown_location
@@ -163,7 +163,7 @@ def _values(kind: Kind, spec: type[BaseModel], row: Any, readers: dict[str, Call
             continue
         if name in readers:
             values[name] = readers[name]()
-        elif name in NESTED:
+        elif is_nested(name, info.annotation):
             values[name] = _nested(row, NESTED[name], nested_spec(info.annotation))
         else:
             values[name] = shown(info.annotation, getattr(row, name))

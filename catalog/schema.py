@@ -147,6 +147,7 @@ class Model(Timestamped, Base):
     purpose: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)  # an SPDX licence id, as a model card gives it
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     base_model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
     catalog_file: Mapped[str | None] = mapped_column(Text)

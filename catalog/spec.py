@@ -244,6 +244,8 @@ class ModelSpec(Strict):
     owner: ShortText | None = Field(
         default=None, description="who answers for the model (defaults.owner does not apply)")
     description: LongText | None = Field(default=None, description="what the model is, in free text")
+    licence: ShortText | None = Field(
+        default=None, description="the licence the model's weights are released under, an SPDX id such as apache-2.0")
     tags: list[Text] = Field(default_factory=list, description="free labels")
     base_model: Name | None = Field(
         default=None, description="the model this one was fine-tuned from: NAME@VERSION, or NAME for its latest version")

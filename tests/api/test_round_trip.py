@@ -82,7 +82,7 @@ def test_get_returns_every_model_field_a_put_accepts(client):
     assert client.put("/api/v1/models/demo:base", json={"risk_tier": "gpai"}, headers=AUTH).status_code == 201
     body = {
         "name": "scorer", "namespace": "demo", "version": "3.2.0", "risk_tier": "high", "deployed": True,
-        "stage": "production",
+        "stage": "production", "licence": "apache-2.0",
         "purpose": "credit scoring", "owner": "ml@acme.example", "description": "every field set",
         "tags": ["credit"], "base_model": "model:demo:base@1",  # a version, as GET names it
         "trained_on": [{"dataset": "dataset:demo:raw", "role": "training", "fingerprint": "sha256:" + "a" * 64,
