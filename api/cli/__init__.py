@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from api.cli import catalog, checks, importing, lineage, risk, server
+from api.cli import catalog, checks, export, importing, lineage, risk, server
 from api.config import Settings
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ COMMANDS: tuple[Callable[..., Any], ...] = (
 for _command in COMMANDS:
     app.command()(_command)
 app.add_typer(importing.app, name="import")
+app.add_typer(export.app, name="export")
 
 
 def _version(value: bool) -> None:

@@ -7,7 +7,7 @@ budget (api/deps.py) and every count it takes has a cap (over it: a 422 naming t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
@@ -74,3 +74,19 @@ async def model_risk(budget: BudgetDep, store: StoreDep, model: str, as_of: Time
             name="model_report")  # the name its operationId has always been built from
 async def model_report_under_models(budget: BudgetDep, store: StoreDep, model: str) -> PlainTextResponse:
     return await budget.run(lambda: PlainTextResponse(risk.model_report(store, model), media_type="text/markdown"))
+
+
+BOM = {200: {"description": "the AI bill of materials", "content": {
+    "application/vnd.cyclonedx+json": {"schema": {"type": "object"}},
+    "application/spdx+json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("/models/{model:path}/bom", response_class=Response, tags=UNDER_MODELS, responses=BOM)
+async def model_bom(budget: BudgetDep, store: StoreDep, model: str,
+                    format: Literal["cyclonedx", "spdx"] = "cyclonedx", as_of: Timestamp | None = None) -> Response:
+    """The model version's AI-BOM (`headwater export bom`): CycloneDX 1.6 JSON or SPDX 3.0.1 JSON-LD,
+    with every dataset it rests on, their governance fields and hashes, its findings and its lineage."""
+    from checks.bom.service import MEDIA_TYPES, export_bom
+
+    return await budget.run(lambda: Response(export_bom(store, model, format, as_of=as_of),
+                                             media_type=MEDIA_TYPES[format]))

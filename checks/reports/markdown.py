@@ -75,6 +75,18 @@ def _condition(finding: Finding) -> str:
     return finding.condition
 
 
+def _bom_links(model: str) -> str:
+    """Where the version's AI-BOM is: the files the demo writes beside the reports, and how to get one.
+    Names are the user's: the link targets are percent-encoded, the rest escaped as every cell is."""
+    from urllib.parse import quote
+
+    from checks.bom.service import file_name
+
+    files = " · ".join(f"[{fmt}](../bom/{quote(file_name(model, fmt))})" for fmt in ("cyclonedx", "spdx"))
+    return (f"{files} · {code(f'headwater export bom {short_name(model)} --format cyclonedx', in_table=True)}"
+            f" · {code(f'GET /api/v1/models/{model}/bom?format=spdx', in_table=True)}")
+
+
 def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: dict[str, dict[str, Any]],
                  generated: datetime) -> str:
     attrs = graph.nodes[model]
@@ -106,7 +118,8 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
         f"| risk tier | {cell(attrs.get('risk_tier'))} |",
         f"| deployed | {'yes' if attrs.get('deployed') else 'no'} |",
         f"| purpose | {cell(attrs.get('purpose'))} |",
-        f"| owner | {cell(attrs.get('owner'))} |", "",
+        f"| owner | {cell(attrs.get('owner'))} |",
+        f"| AI bill of materials | {_bom_links(model)} |", "",
         "## What it trained on", "",
         "| dataset | role | fingerprint recorded | consumed at | current fingerprint | matches |",
         "|---|---|---|---|---|---|",
