@@ -35,8 +35,8 @@ from catalog.locations import shown_location
 from catalog.schema import Dataset, Model
 from catalog.spec import DatasetSpec, ModelSpec
 
-SOURCES = ("which source set each field, and when: {field: {source: catalog | openlineage | mlflow | dbt, at}} "
-           "(catalog/field_sources.py)")
+SOURCES = ("which source set each field, and when: {field: {source: catalog | openlineage | mlflow | dbt | "
+           "huggingface | croissant, at}} (catalog/field_sources.py)")
 IDENTITY = ("namespace", "name")  # in the spec they name the entry; in an answer they come with its id
 
 

@@ -1,4 +1,4 @@
-"""`headwater import mlflow|dbt`: what other tools already know, brought into the catalog.
+"""`headwater import mlflow|dbt|hf-card|croissant`: what other tools already know, brought into the catalog.
 
 Each importer reads the tool (catalog/importers/) into a plan and `catalog.imports` writes it in
 one transaction: a tool that cannot be read, or a name the tool does not know, writes nothing
@@ -15,8 +15,8 @@ import typer
 from api.cli.common import console, emit_json, handle_errors, open_store
 from api.cli.options import Format, FormatOption
 
-app = typer.Typer(name="import", help="Import model versions, lineage and test results from MLflow or dbt.",
-                  no_args_is_help=True)
+app = typer.Typer(name="import", help="Import model versions, lineage, test results and governance facts from MLflow, "
+                                      "dbt, Hugging Face model cards or Croissant metadata.", no_args_is_help=True)
 
 
 @app.command("mlflow")
@@ -55,10 +55,53 @@ def dbt(
     _apply(ctx, plan, fmt)
 
 
-def _apply(ctx: typer.Context, plan, fmt: Format) -> None:
+@app.command("hf-card")
+@handle_errors
+def hf_card(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(
+        help="Model cards: a README.md with YAML front matter, or the folder holding one (read offline).")],
+    namespace: Annotated[str, typer.Option(
+        "--namespace", help="The catalog namespace of the cards' models; datasets and base models, named by "
+                            "their Hub ids, are in huggingface.")] = "huggingface",
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Each card's model (version main), the datasets it names as training or evaluation feeds, its base model
+    and licence."""
+    from catalog.importers.hf_card import plan_import, without_stored_bases
+
+    plan = plan_import(paths, namespace=namespace)
+
+    def prepare(store) -> None:
+        from catalog import service
+        from catalog.ids import NodeId
+
+        without_stored_bases(plan, lambda key: service.exists(store, NodeId("model", *key)))
+
+    _apply(ctx, plan, fmt, prepare=prepare)
+
+
+@app.command("croissant")
+@handle_errors
+def croissant(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Croissant 1.0/1.1 JSON-LD files (read as JSON, nothing fetched).")],
+    namespace: Annotated[str, typer.Option("--namespace", help="The catalog namespace of the datasets.")] = "croissant",
+    fmt: FormatOption = Format.text,
+) -> None:
+    """Each file's dataset: owner, licence, personal data, RAI documentation, location and what it was derived from."""
+    from catalog.importers.croissant import plan_import
+
+    plan = plan_import(paths, namespace=namespace)
+    _apply(ctx, plan, fmt)
+
+
+def _apply(ctx: typer.Context, plan, fmt: Format, prepare=None) -> None:
     from catalog.imports import apply_import
 
     with open_store(ctx) as store:
+        if prepare is not None:
+            prepare(store)
         result = apply_import(store, plan)
     if fmt is Format.json:
         emit_json(result)

@@ -7,3 +7,12 @@ its content.
 """
 
 FORMATS = ("cyclonedx", "spdx")
+
+SUFFIXES = {"cyclonedx": ".cdx.json", "spdx": ".spdx.json"}
+
+
+def file_name(model_node: str, fmt: str) -> str:
+    """`credit-scorer@3.2.0.cdx.json`: a version's BOM file, named as its report is."""
+    from catalog.ids import short_name
+
+    return short_name(model_node).replace("/", "_") + SUFFIXES[fmt]

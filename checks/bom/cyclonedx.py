@@ -89,7 +89,7 @@ def _data(entry: DatasetEntry) -> dict[str, Any]:
         **({"hashes": [{"alg": "SHA-256", "content": entry.sha256}]} if entry.sha256 else {}),
         "properties": _properties([
             ("headwater:origin", attrs.get("origin")), ("headwater:legal_basis", attrs.get("legal_basis")),
-            ("headwater:location", entry.location),
+            ("headwater:location", entry.location), ("headwater:hash_basis", entry.hash_basis),
             *(("headwater:role", role) for role in entry.roles),
             *(("headwater:finding", finding_text(f)) for f in entry.findings),
         ]),

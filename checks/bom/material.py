@@ -24,6 +24,7 @@ class DatasetEntry:
     attrs: dict[str, Any]
     roles: list[str]  # how the model consumed it directly; empty for an upstream dataset
     sha256: str | None  # what the model consumed (its feed) or, upstream, what the last check saw
+    hash_basis: str | None  # "consumed" (recorded on the feed) or "observed" (the last check's), when there is a hash
     inputs: list[str]  # the datasets it is derived from, among the BOM's
     findings: list[Finding] = field(default_factory=list)  # the model's findings rooted here
     location: str | None = None
@@ -56,10 +57,11 @@ def gather(store: Store, model: str, *, as_of: datetime | None = None) -> Materi
         uses = graph.edges[dataset, node]["uses"] if graph.has_edge(dataset, node) else []
         recorded = next((u["fingerprint"] for u in uses if (u["fingerprint"] or "").startswith(SHA256)), None)
         observed = (seen.get(dataset) or {}).get("fingerprint")
-        digest = recorded or observed
+        digest = recorded if uses else observed  # never today's content passed off as what the model consumed
         entries.append(DatasetEntry(
             node=dataset, attrs=attrs, roles=sorted({u["role"] for u in uses}),
             sha256=digest.removeprefix(SHA256) if digest and digest.startswith(SHA256) else None,
+            hash_basis=("consumed" if uses else "observed") if digest and digest.startswith(SHA256) else None,
             inputs=sorted(p for p in graph.predecessors(dataset) if p in members),
             findings=[f for f in report.findings if f.root == dataset],
             location=shown_location(attrs.get("location")),

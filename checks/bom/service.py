@@ -7,11 +7,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from catalog.errors import ConfigurationError
 from catalog.store import Store
-from checks.bom import FORMATS
+from checks.bom import FORMATS, file_name  # noqa: F401  (re-exported for callers)
 from checks.bom.material import gather
 
 MEDIA_TYPES = {"cyclonedx": "application/vnd.cyclonedx+json", "spdx": "application/spdx+json"}
-SUFFIXES = {"cyclonedx": ".cdx.json", "spdx": ".spdx.json"}
 
 
 def export_bom(store: Store, model: str, fmt: str, *, as_of: datetime | None = None) -> str:
@@ -23,13 +22,6 @@ def export_bom(store: Store, model: str, fmt: str, *, as_of: datetime | None = N
     else:
         from checks.bom.spdx import render
     return render(material, tool_version=_version())
-
-
-def file_name(model_node: str, fmt: str) -> str:
-    """`credit-scorer@3.2.0.cdx.json`: a version's BOM file, named as its report is."""
-    from catalog.ids import short_name
-
-    return short_name(model_node).replace("/", "_") + SUFFIXES[fmt]
 
 
 def _version() -> str:

@@ -80,7 +80,7 @@ def _bom_links(model: str) -> str:
     Names are the user's: the link targets are percent-encoded, the rest escaped as every cell is."""
     from urllib.parse import quote
 
-    from checks.bom.service import file_name
+    from checks.bom import file_name
 
     files = " · ".join(f"[{fmt}](../bom/{quote(file_name(model, fmt))})" for fmt in ("cyclonedx", "spdx"))
     return (f"{files} · {code(f'headwater export bom {short_name(model)} --format cyclonedx', in_table=True)}"
