@@ -95,6 +95,15 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         for item in service.summary(store).model_summaries:
             (reports / f"{item.model.name}@{item.model.version}.md").write_text(risk.model_report(store, item.model.id), encoding="utf-8")
         console.print(f"reports written to {escape(str(reports))}/ (risk.md and one per model)")
+        from checks.bom import file_name
+        from checks.bom.service import export_bom
+
+        boms = workdir / "bom"
+        boms.mkdir(exist_ok=True)
+        for item in service.summary(store).model_summaries:
+            for fmt in ("cyclonedx", "spdx"):
+                (boms / file_name(item.model.id, fmt)).write_text(export_bom(store, item.model.id, fmt), encoding="utf-8")
+        console.print(f"AI bills of materials written to {escape(str(boms))}/ (CycloneDX 1.6 and SPDX 3.0.1 per model)")
 
         from api.viewer import viewer_page
 
