@@ -90,6 +90,11 @@ def test_demo_prints_the_risk_summary_and_writes_reports(headwater, tmp_path):
         "churn-predictor@0.9.1.md", "credit-scorer@3.1.0.md", "credit-scorer@3.2.0.md", "risk.md",
         "support-assistant@1.4.0.md"]  # one report per model version
     assert "```mermaid" in (reports / "support-assistant@1.4.0.md").read_text()
+    boms = tmp_path / "demo" / "bom"
+    versions = ["churn-predictor@0.9.1", "credit-scorer@3.1.0", "credit-scorer@3.2.0", "support-assistant@1.4.0"]
+    assert sorted(p.name for p in boms.iterdir()) == sorted(f"{v}{s}" for v in versions for s in (".cdx.json", ".spdx.json"))
+    assert json.loads((boms / "credit-scorer@3.2.0.cdx.json").read_text())["metadata"]["component"]["version"] == "3.2.0"
+    assert "../bom/credit-scorer%403.2.0.cdx.json" in (reports / "credit-scorer@3.2.0.md").read_text()  # linked
 
 
 def test_risk_by_model_condenses_the_full_report(headwater, examples, tmp_path):
