@@ -155,6 +155,8 @@ def settings_problems(settings: Settings) -> list[str]:
                         ("HEADWATER_SHUTDOWN_TIMEOUT", settings.shutdown_timeout)):
         if not 0 < value < 10**6:  # NaN (what junk in the environment becomes) fails both
             found.append(f"{name} must be a number of seconds above 0")
+    if settings.max_body_bytes < 1:
+        found.append("HEADWATER_MAX_BODY_BYTES must be a whole number of bytes above 0")
     if settings.allowed_hosts is not None and not settings.allowed_hosts:
         found.append("HEADWATER_ALLOWED_HOSTS names no host")
     return found

@@ -40,7 +40,7 @@ class Settings:
     def from_env(cls, *, db: str | None = None) -> "Settings":
         """Command-line options win over the environment, which wins over defaults."""
         tokens = tuple(t.strip() for t in os.environ.get("HEADWATER_TOKENS", "").split(",") if t.strip())
-        limit = int(os.environ.get("HEADWATER_MAX_BODY_BYTES", 10 * 1024 * 1024))
+        limit = _bytes("HEADWATER_MAX_BODY_BYTES", 10 * 1024 * 1024)
         roots = tuple(Path(p) for p in os.environ.get("HEADWATER_DATA_ROOTS", "").split(os.pathsep) if p.strip())
         databases = tuple(h.strip().lower() for h in os.environ.get("HEADWATER_ALLOWED_DATABASES", "").split(",") if h.strip())
         hosts = tuple(h.strip().lower() for h in os.environ.get("HEADWATER_ALLOWED_HOSTS", "").split(",") if h.strip())
@@ -54,6 +54,16 @@ class Settings:
 
 # What a server on the loopback interface answers to (uvicorn's own default bind is 127.0.0.1).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _bytes(name: str, default: int) -> int:
+    """A size from the environment, judged as `_seconds` values are: junk becomes 0, which
+    `api.app.settings_problems` names (so only the server refuses it, not every command)."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return 0
 
 
 def _seconds(name: str, default: float) -> float:

@@ -95,6 +95,11 @@ def test_a_misspelt_reads_setting_refuses_to_start(example_url: str, headwater) 
     result = headwater("serve", "--port", str(free_port()), db=example_url, env={"HEADWATER_READS": "tokens"},
                        process=True)
     assert result.returncode == 2 and "HEADWATER_READS" in result.stderr and "Traceback" not in result.stderr
+    junk = {"HEADWATER_MAX_BODY_BYTES": "ten megabytes"}
+    served = headwater("serve", "--port", str(free_port()), db=example_url, env=junk, process=True)
+    assert served.returncode == 2 and "HEADWATER_MAX_BODY_BYTES" in served.stderr and "Traceback" not in served.stderr
+    other = headwater("lineage", "nothing-here", db=example_url, env=junk)  # only the server judges it
+    assert other.returncode == 2 and "no node named" in other.stderr
 
 
 def _get(base: str, path: str, host: str, **headers: str) -> httpx.Response:
