@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.runs import outcome_of as outcome  # noqa: F401  (the importers' name for it)
-
 SEVERITY = {"error": "critical", "warn": "warning"}
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from catalog import field_sources
+from catalog import field_sources, reads
 from catalog.bulk import Bulk
 from catalog.errors import ConfigurationError
 from catalog.ids import Key, ModelKey
+from catalog.names import name_problem
 from catalog.schema import CheckResult, CheckRun, Dataset, Model, utcnow
 from catalog.store import Store
 
@@ -73,6 +74,19 @@ class ImportPlan:
     checks: list[ImportedCheck] = field(default_factory=list)
 
 
+MAX_NAME = 1000
+
+
+def checked_name(where: object, value: str, what: str) -> str:
+    """A name another tool gives, refused as a catalog file's would be (empty, too long, hidden or
+    control characters: catalog/names.py), with where it came from."""
+    value = value.strip()
+    problem = name_problem(value) if value else "it is empty"
+    if problem or len(value) > MAX_NAME:
+        raise ConfigurationError(f"{where}: {what} {value!r} cannot be a name: {problem or f'over {MAX_NAME:,} characters'}")
+    return value
+
+
 class ImportResult(BaseModel):
     source: str
     datasets: dict[str, int]
@@ -84,7 +98,10 @@ class ImportResult(BaseModel):
 
 
 def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
-    """Write the plan in one transaction; a lookalike name refuses it whole."""
+    """Write the plan in one transaction; a name that cannot be one, or a lookalike, refuses it whole."""
+    for key in [d.key for d in plan.datasets] + [v.key for v in plan.versions]:
+        for part, what in zip(key, ("namespace", "name", "version"), strict=False):
+            checked_name(f"{plan.source} import", part, what)
     with store.transaction() as writer:
         bulk = Bulk(writer)
         now = utcnow()
@@ -143,12 +160,8 @@ def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
 
 def _inherit_declared(writer: Any, version: ImportedVersion) -> None:
     """A new version the tool says no tier (purpose, owner) of takes them from the model's catalog-file entry."""
-    missing = [name for name in ("risk_tier", "purpose", "owner") if field_sources.empty(version.fields.get(name))]
-    if not missing:
-        return
-    namespace, name, _version = version.key
-    declared = writer.session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name,
-                                                         Model.catalog_file.is_not(None)).order_by(Model.id.desc()))
+    missing = [name for name in reads.INHERITED if field_sources.empty(version.fields.get(name))]
+    declared = reads.declared_model(writer.session, version.key[:2]) if missing else None
     if declared is not None:
         version.fields.update({field_name: getattr(declared, field_name) for field_name in missing})
 

@@ -36,6 +36,17 @@ def model(session: Session, key: ModelKey) -> Model | None:
                                               Model.version == version))
 
 
+def declared_model(session: Session, key: Key) -> Model | None:
+    """The newest version of a model that a catalog file declared: what an imported version with no
+    tier of its own (MLflow without tags, a standard OpenLineage MODEL output) takes its tier from."""
+    namespace, name = key
+    return session.scalar(select(Model).where(Model.namespace == namespace, Model.name == name,
+                                              Model.catalog_file.is_not(None)).order_by(Model.id.desc()))
+
+
+INHERITED = ("risk_tier", "purpose", "owner")  # what a new version takes from `declared_model`
+
+
 def model_versions(session: Session, keys: Iterable[Key]) -> dict[Key, list[str]]:
     """Every version of each model (namespace, name), oldest first (catalog.ids.version_key)."""
     found: dict[Key, list[str]] = {}

@@ -72,6 +72,22 @@ def examples() -> Path:
 
 
 @pytest.fixture
+def example_store(sqlite_url: str, examples: Path, tmp_path: Path):
+    """A SQLite store holding the bundled example, loaded from a copy (a load never touches the repository's files)."""
+    import shutil
+
+    from catalog.loader import load_catalog
+    from catalog.store import Store
+
+    copy = tmp_path / "examples"
+    shutil.copytree(examples, copy, copy_function=shutil.copy)
+    store = Store(sqlite_url)
+    load_catalog(store, [copy / "catalog.yaml"])
+    yield store
+    store.close()
+
+
+@pytest.fixture
 def headwater(tmp_path: Path):
     """Run `headwater ARGS…` in a scratch working directory; returns a CompletedProcess.
 

@@ -28,8 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from catalog.errors import ConfigurationError
-from catalog.imports import ImportedDataset, ImportPlan
-from catalog.names import name_problem
+from catalog.imports import ImportPlan, ImportedDataset, checked_name
 
 SOURCE = "croissant"
 SCHEMA = "https://schema.org/"
@@ -168,7 +167,7 @@ def _dataset(doc: _Document, namespace: str) -> ImportedDataset:
     names = _texts(doc.get(SCHEMA + "name"))
     if not names:
         raise ConfigurationError(f"{doc.path}: the dataset has no name; a Croissant dataset must have one")
-    name = _name(doc, names[0], "name")
+    name = checked_name(doc.path, names[0], "name")
     fields: dict[str, Any] = {"description": _joined(_texts(doc.get(SCHEMA + "description")), 100_000)}
     fields.update(_licence(doc))
     fields["owner"] = _joined(_agents(doc, doc.get(SCHEMA + "creator")) or
@@ -251,7 +250,7 @@ def _derived_from(doc: _Document, namespace: str) -> list[ImportedDataset]:
             ref, label = next(iter(_texts(item)), None), None
         if not ref and not label:
             continue
-        name = _name(doc, label or _last_segment(ref or ""), "prov:wasDerivedFrom")
+        name = checked_name(doc.path, label or _last_segment(ref or ""), "prov:wasDerivedFrom")
         location = ref if ref and _is_url(ref) and len(ref) <= 4096 else None
         found.append(ImportedDataset(handle=location or f"{namespace}:{name}", key=(namespace, name),
                                      location=location))
@@ -263,14 +262,6 @@ def _last_segment(ref: str) -> str:
     parsed = urlparse(ref)
     path = parsed.path if parsed.netloc else ref
     return unquote(re.split(r"[/:#]", path.rstrip("/:#"))[-1]) or ref
-
-
-def _name(doc: _Document, value: str, what: str) -> str:
-    value = value.strip()
-    problem = name_problem(value) if value else "it is empty"
-    if problem or len(value) > 1000:
-        raise ConfigurationError(f"{doc.path}: {what} {value!r} cannot be a name: {problem or 'over 1000 characters'}")
-    return value
 
 
 def _texts(value: Any) -> list[str]:

@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from catalog.dbt_tests import outcome, result_row
+from catalog.dbt_tests import result_row
+from catalog.runs import outcome_of
 from catalog.errors import ConfigurationError
 from catalog.imports import ImportedCheck, ImportedDataset, ImportPlan
 
@@ -71,7 +72,7 @@ def _checks(results: dict[str, Any], nodes: dict[str, Any], tables: dict[str, An
             test.get("name") or result["unique_id"], severity=(test.get("config") or {}).get("severity"),
             column=test.get("column_name"), success=None if error else status == "pass", error=error,
             failures=result.get("failures")))
-    return [ImportedCheck(dataset=uid, started_at=at, finished_at=at, outcome=outcome(rows), results=rows)
+    return [ImportedCheck(dataset=uid, started_at=at, finished_at=at, outcome=outcome_of(rows), results=rows)
             for uid, rows in sorted(by_table.items())]
 
 

@@ -34,8 +34,7 @@ from typing import Any
 
 from catalog.errors import ConfigurationError
 from catalog.ids import ModelKey
-from catalog.imports import ImportedDataset, ImportedFeed, ImportedVersion, ImportPlan
-from catalog.names import name_problem
+from catalog.imports import ImportPlan, ImportedDataset, ImportedFeed, ImportedVersion, checked_name
 
 SOURCE = "huggingface"
 HUB = "huggingface"  # the namespace of the Hub's datasets and base models
@@ -106,9 +105,9 @@ def _load(path: Path) -> tuple[Path, Any]:
 
 def _version(card_file: Path, card: Any, namespace: str, datasets: dict[str, ImportedDataset]) -> ImportedVersion:
     data = card.data
-    name = _name(card_file, data.model_name or card_file.resolve().parent.name, "the model's name")
+    name = checked_name(card_file, data.model_name or card_file.resolve().parent.name, "the model's name")
     revision = data.get("version")
-    revision = _name(card_file, str(revision), "version") if revision not in (None, "") else DEFAULT_REVISION
+    revision = checked_name(card_file, str(revision), "version") if revision not in (None, "") else DEFAULT_REVISION
     key = (namespace, name, revision)
     trained = _ids(card_file, data.datasets, "datasets")
     evaluated: list[str] = []
@@ -116,7 +115,7 @@ def _version(card_file: Path, card: Any, namespace: str, datasets: dict[str, Imp
     for result in data.eval_results or []:
         if result.dataset_type in (None, ""):
             continue
-        hub_id = _name(card_file, str(result.dataset_type), "model-index dataset type")
+        hub_id = checked_name(card_file, str(result.dataset_type), "model-index dataset type")
         if (result.dataset_split or "").strip().lower() in TRAINING_SPLITS and hub_id in trained:
             scored_on_training.add(hub_id)
         elif hub_id not in evaluated:
@@ -143,18 +142,10 @@ def _ids(card_file: Path, value: Any, field: str) -> list[str]:
     for item in items:
         if not isinstance(item, (str, int, float)) or isinstance(item, bool):
             raise ConfigurationError(f"{card_file}: {field} holds {item!r}; expected a Hub id or a list of them")
-        hub_id = _name(card_file, str(item).strip(), field)
+        hub_id = checked_name(card_file, str(item).strip(), field)
         if hub_id not in found:
             found.append(hub_id)
     return found
-
-
-def _name(card_file: Path, value: str, what: str) -> str:
-    value = value.strip()
-    problem = name_problem(value) if value else "it is empty"
-    if problem or len(value) > 1000:
-        raise ConfigurationError(f"{card_file}: {what} {value!r} cannot be a name: {problem or 'over 1000 characters'}")
-    return value
 
 
 def _licence(data: Any) -> str | None:

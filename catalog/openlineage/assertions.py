@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from catalog.dbt_tests import assertion_row, outcome
+from catalog.dbt_tests import assertion_row
+from catalog.runs import outcome_of
 from catalog.ids import Key
 from catalog.openlineage.events import DBT_PRODUCER, ParsedEvent
 from catalog.schema import CheckResult, CheckRun
@@ -36,7 +37,7 @@ def assertion_runs(events: list[ParsedEvent], datasets: dict[Key, Dataset]) -> l
                 continue
             runs.append(CheckRun(
                 dataset_id=datasets[ref.key].id, source="dbt" if DBT_PRODUCER in event.producer else "openlineage",
-                started_at=event.event_time, finished_at=event.event_time, outcome=outcome(rows),
+                started_at=event.event_time, finished_at=event.event_time, outcome=outcome_of(rows),
                 evaluated=sum(1 for r in rows if not r["errored"]), failed=sum(1 for r in rows if r["success"] is False),
                 errored=sum(1 for r in rows if r["errored"]),
                 results=[CheckResult(position=i, **row) for i, row in enumerate(rows)]))

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select, tuple_
 
+from catalog import reads
 from catalog.bulk import Bulk
 from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
 from catalog.ids import DEFAULT_VERSION, Key, ModelKey
@@ -24,7 +25,7 @@ from catalog.openlineage.cycles import closed_cycle, describe_cycle
 from catalog.openlineage.events import ParsedEvent
 from catalog.openlineage.facets import DatasetChanges, JobChanges
 from catalog.openlineage.limits import check_fan_out
-from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun, Model
+from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
 from catalog.store import Writer
 
 SOURCE = "openlineage"  # the `source` of every derivation and feed that events wrote
@@ -331,10 +332,9 @@ class Ingestion:
                 fields["deployed"] = spec["deployed"]
         if row is None:
             fields["source"] = SOURCE
-            if fields.get("risk_tier") is None:  # a standard MODEL output: the model's catalog entry says
-                declared = self.session.scalar(select(Model).where(
-                    Model.namespace == key[0], Model.name == key[1], Model.catalog_file.is_not(None)).order_by(Model.id.desc()))
-                fields.update({f: getattr(declared, f) for f in ("risk_tier", "purpose", "owner")} if declared else {})
+            declared = reads.declared_model(self.session, key[:2]) if fields.get("risk_tier") is None else None
+            if declared is not None:  # a standard MODEL output: the model's catalog entry says
+                fields.update({name: getattr(declared, name) for name in reads.INHERITED})
             row, _ = self.writer.upsert_model(key, fields)
             self.created["model"].add(key)
             self.result.models_created += 1

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from catalog.errors import ConfigurationError
 from catalog.store import Store
-from checks.bom import FORMATS, file_name  # noqa: F401  (re-exported for callers)
+from checks.bom import FORMATS
 from checks.bom.material import gather
 
 MEDIA_TYPES = {"cyclonedx": "application/vnd.cyclonedx+json", "spdx": "application/spdx+json"}

@@ -168,19 +168,12 @@ def test_a_standard_model_version_takes_the_tier_of_the_models_catalog_entry(hea
 def test_the_migration_makes_each_stored_model_a_version_with_its_feeds(tmp_path):
     """A store from before versions (0005): its one row per model becomes that model's recorded
     version, or version 1, and keeps its feeds."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from catalog.store import MIGRATIONS
+    from tests.old_stores import store_at
 
     db = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(db)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
+    with store_at(db, "0005") as connection:
         stamp = "'2026-01-01', '2026-01-01'"
         connection.execute(text("INSERT INTO datasets (id, namespace, name, special_categories, licence_revoked, tags,"
                                 f" expectations, created_at, updated_at) VALUES (1, 'd', 'x', '[]', 0, '[]', '[]', {stamp})"))
@@ -190,7 +183,6 @@ def test_the_migration_makes_each_stored_model_a_version_with_its_feeds(tmp_path
         connection.execute(text("UPDATE models SET base_model_id = 1 WHERE id = 2"))
         connection.execute(text("INSERT INTO feeds (dataset_id, model_id, role, source, created_at, updated_at)"
                                 f" VALUES (1, 1, 'training', 'catalog', {stamp})"))
-    engine.dispose()
     store = Store(db)  # migrates to head
     try:
         from catalog import service

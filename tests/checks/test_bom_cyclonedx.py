@@ -4,41 +4,29 @@ official 1.6 schema, read back, and served by the CLI and the API."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from fastapi.testclient import TestClient
 
-from catalog.loader import load_catalog
-from catalog.store import Store
 from checks.bom.service import export_bom
 
 MODELS = ("credit-scorer", "support-assistant", "churn-predictor")
 
 
-@pytest.fixture
-def demo_store(sqlite_url: str, examples: Path, tmp_path: Path):
-    copy = tmp_path / "examples"
-    shutil.copytree(examples, copy, copy_function=shutil.copy)
-    store = Store(sqlite_url)
-    load_catalog(store, [copy / "catalog.yaml"])
-    yield store
-    store.close()
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_each_demo_model_has_a_valid_cyclonedx_bom_that_lists_its_training_data_with_hashes(demo_store, model):
-    text = export_bom(demo_store, model, "cyclonedx")
+def test_each_demo_model_has_a_valid_cyclonedx_bom_that_lists_its_training_data_with_hashes(example_store, model):
+    text = export_bom(example_store, model, "cyclonedx")
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
-    assert export_bom(demo_store, model, "cyclonedx") == text  # same store, same bytes
+    assert export_bom(example_store, model, "cyclonedx") == text  # same store, same bytes
     bom = json.loads(text)
     from catalog import service
     from lineage.service import resolve
 
-    version = service.get_model(demo_store, resolve(demo_store, model, "model"))
+    version = service.get_model(example_store, resolve(example_store, model, "model"))
     assert bom["metadata"]["component"]["bom-ref"] == version.id
     assert bom["metadata"]["component"]["type"] == "machine-learning-model"
     components = {c["bom-ref"]: c for c in bom["components"]}
@@ -54,8 +42,8 @@ def test_each_demo_model_has_a_valid_cyclonedx_bom_that_lists_its_training_data_
     assert all(set(deps) <= set(components) for deps in depends.values())
 
 
-def test_the_bom_carries_governance_fields_findings_and_upstream_lineage(demo_store):
-    bom = json.loads(export_bom(demo_store, "credit-scorer", "cyclonedx"))
+def test_the_bom_carries_governance_fields_findings_and_upstream_lineage(example_store):
+    bom = json.loads(export_bom(example_store, "credit-scorer", "cyclonedx"))
     components = {c["bom-ref"]: c for c in bom["components"]}
     bureau = components["dataset:acme-ml:vendor.bureau_scores"]  # upstream, not consumed directly
     properties = [(p["name"], p["value"]) for p in bureau["properties"]]
@@ -65,21 +53,21 @@ def test_the_bom_carries_governance_fields_findings_and_upstream_lineage(demo_st
     features = "dataset:acme-ml:features.credit_features"
     depends = {d["ref"]: set(d["dependsOn"]) for d in bom["dependencies"]}
     assert "dataset:acme-ml:vendor.bureau_scores" in depends[features]
-    other = json.loads(export_bom(demo_store, "credit-scorer@3.1.0", "cyclonedx"))
+    other = json.loads(export_bom(example_store, "credit-scorer@3.1.0", "cyclonedx"))
     assert other["serialNumber"] != bom["serialNumber"]  # each version's own document
 
 
-def test_cli_and_api_export_and_refuse_what_they_cannot(headwater, demo_store, tmp_path):
+def test_cli_and_api_export_and_refuse_what_they_cannot(headwater, example_store, tmp_path):
     out = tmp_path / "bom.cdx.json"
-    done = headwater("export", "bom", "credit-scorer", "-o", str(out), db=demo_store.url)
+    done = headwater("export", "bom", "credit-scorer", "-o", str(out), db=example_store.url)
     assert done.returncode == 0 and json.loads(out.read_text())["specVersion"] == "1.6"
-    assert headwater("export", "bom", "credit-scorer", "--format", "xml", db=demo_store.url).returncode == 2
-    missing = headwater("export", "bom", "no-such-model", db=demo_store.url)
+    assert headwater("export", "bom", "credit-scorer", "--format", "xml", db=example_store.url).returncode == 2
+    missing = headwater("export", "bom", "no-such-model", db=example_store.url)
     assert missing.returncode == 2 and "no-such-model" in missing.stderr
     from api.app import create_app
     from api.config import Settings
 
-    with TestClient(create_app(Settings(db=demo_store.url, tokens=("t",)), store=demo_store)) as client:
+    with TestClient(create_app(Settings(db=example_store.url, tokens=("t",)), store=example_store)) as client:
         answer = client.get("/api/v1/models/credit-scorer@3.2.0/bom")
         assert answer.status_code == 200 and answer.headers["content-type"] == "application/vnd.cyclonedx+json"
         assert answer.text == out.read_text()

@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from catalog import service
-from catalog.loader import load_catalog
-from catalog.store import Store
 from checks.bom.material import Material, finding_text, gather
 from checks.bom.spdx import render
 from lineage.service import resolve
+from tests.paths import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "spdx"
+FIXTURES = FIXTURE_ROOT / "spdx"
 VOCABULARY: dict[str, Any] = json.loads((FIXTURES / "vocabulary-3.0.1.json").read_text())["classes"]
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
 AS_OF = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
@@ -124,14 +121,6 @@ def _check(obj: Any, where: str, expected: str | None, top: bool, found: list[st
 
 # --- the demo ---------------------------------------------------------------------------------------
 
-@pytest.fixture
-def demo_store(sqlite_url: str, examples: Path, tmp_path: Path):
-    copy = tmp_path / "examples"
-    shutil.copytree(examples, copy, copy_function=shutil.copy)
-    store = Store(sqlite_url)
-    load_catalog(store, [copy / "catalog.yaml"])
-    yield store
-    store.close()
 
 
 def elements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -149,8 +138,8 @@ def relationships(document: dict[str, Any], kind: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_each_deployed_model_has_a_valid_spdx_ai_bom_naming_its_training_data(demo_store, model, monkeypatch):
-    material = gather(demo_store, model, as_of=AS_OF)
+def test_each_deployed_model_has_a_valid_spdx_ai_bom_naming_its_training_data(example_store, model, monkeypatch):
+    material = gather(example_store, model, as_of=AS_OF)
     assert material.node == MODELS[model]
 
     def no_network(*args, **kwargs):
@@ -163,7 +152,7 @@ def test_each_deployed_model_has_a_valid_spdx_ai_bom_naming_its_training_data(de
     assert problems(document) == []
     assert text.endswith("}\n") and text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     assert render(material, tool_version="0.1.0") == text  # same material, same bytes
-    assert render(gather(demo_store, model, as_of=AS_OF), tool_version="0.1.0") == text  # same store and day
+    assert render(gather(example_store, model, as_of=AS_OF), tool_version="0.1.0") == text  # same store and day
 
     info = document["@graph"][0]
     assert info["type"] == "CreationInfo" and info["specVersion"] == "3.0.1"
@@ -179,7 +168,7 @@ def test_each_deployed_model_has_a_valid_spdx_ai_bom_naming_its_training_data(de
     assert (root["name"], root["software_packageVersion"]) == (material.attrs["name"], material.attrs["version"])
     assert {found[i]["name"] for i in info["createdBy"] + info["createdUsing"]} == {"Headwater", "headwater 0.1.0"}
 
-    version = service.get_model(demo_store, resolve(demo_store, model, "model"))
+    version = service.get_model(example_store, resolve(example_store, model, "model"))
     training = {feed.dataset: feed for feed in version.trained_on if feed.role in ("training", "fine_tuning")}
     assert training  # every demo model trained on something
     trained_on = relationships(document, "trainedOn")
@@ -210,8 +199,8 @@ def test_each_deployed_model_has_a_valid_spdx_ai_bom_naming_its_training_data(de
     assert reviews == expected
 
 
-def test_personal_data_hashes_licences_and_bias_as_the_catalog_says(demo_store):
-    document = json.loads(render(gather(demo_store, "credit-scorer", as_of=AS_OF), tool_version="0.1.0"))
+def test_personal_data_hashes_licences_and_bias_as_the_catalog_says(example_store):
+    document = json.loads(render(gather(example_store, "credit-scorer", as_of=AS_OF), tool_version="0.1.0"))
     catalog, found = by_catalog_id(document), elements(document)
     features = catalog["dataset:acme-ml:features.credit_features"]
     assert features["dataset_hasSensitivePersonalInformation"] == "yes"
@@ -233,14 +222,14 @@ def test_personal_data_hashes_licences_and_bias_as_the_catalog_says(demo_store):
     root = catalog["model:acme-ml:credit-scorer@3.2.0"]
     assert root["ai_useSensitivePersonalInformation"] == "yes"
     assert found[root["suppliedBy"]]["name"] == "credit-ml@acme.example"
-    tickets = json.loads(render(gather(demo_store, "support-assistant", as_of=AS_OF), tool_version="0.1.0"))
+    tickets = json.loads(render(gather(example_store, "support-assistant", as_of=AS_OF), tool_version="0.1.0"))
     clean = by_catalog_id(tickets)["dataset:acme-ml:staging.support_tickets_clean"]
     assert clean["dataset_anonymizationMethodUsed"] == ["pseudonymised"] and clean["dataset_datasetType"] == ["text"]
     assert clean["dataset_hasSensitivePersonalInformation"] == "yes"  # pseudonymised data is still personal
 
 
-def test_only_a_uri_is_a_download_location_and_special_categories_are_red(demo_store, tmp_path):
-    material = gather(demo_store, "credit-scorer", as_of=AS_OF)
+def test_only_a_uri_is_a_download_location_and_special_categories_are_red(example_store, tmp_path):
+    material = gather(example_store, "credit-scorer", as_of=AS_OF)
     text = render(material, tool_version="0.1.0")
     assert str(tmp_path) not in text and "software_downloadLocation" not in text  # local files stay out
     entry = next(e for e in material.datasets if e.node == "dataset:acme-ml:features.credit_features")
@@ -257,8 +246,8 @@ def test_only_a_uri_is_a_download_location_and_special_categories_are_red(demo_s
 
 @pytest.mark.parametrize("tier, expected", [("prohibited", "serious"), ("high", "high"), ("limited", "medium"),
                                             ("minimal", "low"), ("gpai", None), (None, None)])
-def test_the_risk_tier_sets_the_safety_risk_assessment(demo_store, tier, expected):
-    material = gather(demo_store, "credit-scorer", as_of=AS_OF)
+def test_the_risk_tier_sets_the_safety_risk_assessment(example_store, tier, expected):
+    material = gather(example_store, "credit-scorer", as_of=AS_OF)
     document = json.loads(render(replace(material, attrs={**material.attrs, "risk_tier": tier}), tool_version="0.1.0"))
     assert problems(document) == []
     root = by_catalog_id(document)[material.node]
@@ -267,8 +256,8 @@ def test_the_risk_tier_sets_the_safety_risk_assessment(demo_store, tier, expecte
     assert f"AI Act risk tier: {tier or 'not set'}; deployed: yes; stage: production" in statements
 
 
-def test_a_fine_tuned_model_descends_from_its_base_and_any_change_moves_the_namespace(demo_store):
-    material = gather(demo_store, "credit-scorer", as_of=AS_OF)
+def test_a_fine_tuned_model_descends_from_its_base_and_any_change_moves_the_namespace(example_store):
+    material = gather(example_store, "credit-scorer", as_of=AS_OF)
     plain = render(material, tool_version="0.1.0")
     tuned: Material = replace(material, base="model:acme-ml:credit-scorer@3.1.0")
     document = json.loads(render(tuned, tool_version="0.1.0"))
@@ -283,8 +272,8 @@ def test_a_fine_tuned_model_descends_from_its_base_and_any_change_moves_the_name
     assert len(namespaces) == 4  # the namespace is the content's digest
 
 
-def test_the_structural_check_catches_what_spdx_forbids(demo_store):
-    text = render(gather(demo_store, "churn-predictor", as_of=AS_OF), tool_version="0.1.0")
+def test_the_structural_check_catches_what_spdx_forbids(example_store):
+    text = render(gather(example_store, "churn-predictor", as_of=AS_OF), tool_version="0.1.0")
 
     def broken(change) -> list[str]:
         document = json.loads(text)
@@ -315,12 +304,12 @@ SCHEMA = json.loads((FIXTURES / "spdx-json-schema-3.0.1.json").read_text())  # t
 
 
 @pytest.mark.parametrize("model", [*MODELS, "credit-scorer@3.1.0"])
-def test_each_bom_validates_against_the_official_spdx_3_0_1_json_schema(demo_store, model):
+def test_each_bom_validates_against_the_official_spdx_3_0_1_json_schema(example_store, model):
     from jsonschema import Draft202012Validator
 
     from checks.bom.service import export_bom
 
-    document = json.loads(export_bom(demo_store, model, "spdx", as_of=AS_OF))
+    document = json.loads(export_bom(example_store, model, "spdx", as_of=AS_OF))
     errors = sorted(Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: list(e.absolute_path))
     assert errors == []
     broken = {**document, "@graph": [{**item, "type": "ai_AIPackage"} if item["type"] == "dataset_DatasetPackage"

@@ -97,6 +97,11 @@ def test_an_unsupported_manifest_is_exit_2_and_writes_nothing(headwater, sqlite_
     (target / "manifest.json").write_text(json.dumps(manifest))
     result = headwater("import", "dbt", str(target), db=sqlite_url)
     assert result.returncode == 2 and "manifest v10, v11, v12" in result.stderr and "manifest.json" in result.stderr
+    manifest["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    manifest["nodes"]["model.headwater_loans.applicant_features"]["alias"] = "applicant\u202efeatures"
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    hidden = headwater("import", "dbt", str(target), db=sqlite_url)  # a name no catalog file could give
+    assert hidden.returncode == 2 and "dbt import" in hidden.stderr and "cannot be a name" in hidden.stderr
     missing = headwater("import", "dbt", str(tmp_path / "nowhere"), db=sqlite_url)
     assert missing.returncode == 2 and "no such file" in missing.stderr
     assert Store(sqlite_url).counts()["datasets"] == 0

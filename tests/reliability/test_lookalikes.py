@@ -144,23 +144,15 @@ def test_the_api_refuses_lookalikes_through_put_and_openlineage(tmp_path):
 
 
 def test_the_migration_gives_rows_written_before_it_their_skeletons(tmp_path):
-    from alembic import command
-    from alembic.config import Config
-
-    from catalog.store import MIGRATIONS, Store
+    from catalog.store import Store
+    from tests.old_stores import store_at
 
     db = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(db)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    with store_at(db, "0004") as connection:
         connection.execute(text(
             "INSERT INTO datasets (namespace, name, special_categories, licence_revoked, tags, expectations,"
             " created_at, updated_at) VALUES ('demo', :name, '[]', 0, '[]', '[]', '2026-01-01', '2026-01-01')"),
             {"name": TRUSTED})
-    engine.dispose()
     store = Store(db)  # migrates to head
     try:
         assert _names(db) == [(TRUSTED, key_skeleton("demo", TRUSTED))]
