@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import LOOPBACK_HOSTS, Settings
 from api.errors import classify
+from api.tokens import parse_tokens
 from catalog.errors import ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent
 from catalog.store import Store
 
@@ -155,6 +156,7 @@ def settings_problems(settings: Settings) -> list[str]:
                         ("HEADWATER_SHUTDOWN_TIMEOUT", settings.shutdown_timeout)):
         if not 0 < value < 10**6:  # NaN (what junk in the environment becomes) fails both
             found.append(f"{name} must be a number of seconds above 0")
+    found += parse_tokens(settings.tokens)[1]
     if settings.max_body_bytes < 1:
         found.append("HEADWATER_MAX_BODY_BYTES must be a whole number of bytes above 0")
     if settings.allowed_hosts is not None and not settings.allowed_hosts:

@@ -16,7 +16,7 @@ import hmac
 import math
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -24,6 +24,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.config import Settings
+from api.tokens import Scope, Token, parse_tokens
+from catalog.history.actor import set_actor
 from catalog.ids import NodeId
 from catalog.store import Store
 
@@ -43,9 +45,9 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | None,
-               action: Literal["read", "write"]) -> None:
-    """One token rule for reads and writes: a bearer token from HEADWATER_TOKENS, in constant time.
+def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | None, action: Scope) -> Token:
+    """One token rule for every door: a bearer token from HEADWATER_TOKENS whose scope allows
+    `action`, found in constant time; its name becomes the actor of what the request writes.
 
     Both sides are hashed first, so `compare_digest` always compares 32 bytes (it returns early on
     a length mismatch, which would tell a guesser the token's length), and every configured token
@@ -55,17 +57,30 @@ def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | N
     if credentials is None:
         raise HTTPException(401, f"a bearer token is required for {action}s", headers={"WWW-Authenticate": "Bearer"})
     given = hashlib.sha256(credentials.credentials.encode()).digest()
-    matches = [hmac.compare_digest(given, hashlib.sha256(token.encode()).digest()) for token in settings.tokens]
-    if not any(matches):
-        raise HTTPException(403, f"this token may not {action}")
+    tokens, _problems = parse_tokens(settings.tokens)
+    matches = [hmac.compare_digest(given, hashlib.sha256(token.value.encode()).digest()) for token in tokens]
+    found = next((token for token, match in zip(tokens, matches) if match), None)
+    if found is None or not found.allows(action):
+        raise HTTPException(403, f"this token may not {action}" if found is None
+                            else f"token {found.name!r} has scope {found.scope}; this needs {action}")
+    set_actor(found.name)
+    return found
 
 
 async def require_writer(  # async: no thread-pool hop on every write (it does no I/O)
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Writes always need a token."""
+    """Writes always need a token with scope write (or admin)."""
     _authorise(settings, credentials, "write")
+
+
+async def require_admin(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """The audit trail over the API needs an admin token."""
+    _authorise(settings, credentials, "admin")
 
 
 async def require_reader(
@@ -81,6 +96,7 @@ async def require_reader(
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Writer = Depends(require_writer)
+Admin = Depends(require_admin)
 Reader = Depends(require_reader)
 
 

@@ -57,7 +57,8 @@ def put_entry(store: Store, settings: Settings, entries: Entries, reference: str
     confine_entry(body, roots, source, settings.allowed_databases)
     entry = {**body, **dict(named)}
     try:
-        result = load_document(store, {"catalog": key.namespace, entries: [entry]}, source=entries, base=roots[0])
+        result = load_document(store, {"catalog": key.namespace, entries: [entry]}, source=entries, base=roots[0],
+                               history=("api", {"request": f"PUT {kind} {key.qualified}"}))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, f"{entries}[0]", source) from None
     return Edit(result.counts, result.revision, created=bool(result.counts.get(entries, {}).get("created")))
@@ -67,7 +68,7 @@ def delete_entry(store: Store, kind: Literal["dataset", "model"], reference: str
     """Remove a dataset (with its feeds, derivations, incidents and check history), a model version
     (`NAME@VERSION`, with its feeds), or a model named without a version: every version of it."""
     key = _key(reference, kind)
-    with store.transaction() as writer:
+    with store.transaction("api", {"request": f"DELETE {kind} {key.qualified}"}) as writer:
         if kind == "dataset":
             removed = writer.delete_dataset(*key.key)
         else:
@@ -89,7 +90,8 @@ def record_incident(store: Store, incident: IncidentSpec) -> Edit:
         namespace = "default"
     document = {"catalog": namespace, "incidents": [incident.model_dump(mode="json", exclude_none=True)]}
     try:
-        result = load_document(store, document, source="incidents", base=Path.cwd())
+        result = load_document(store, document, source="incidents", base=Path.cwd(),
+                               history=("api", {"request": "POST incident"}))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, "incidents[0]", "POST /api/v1/incidents") from None
     return Edit(result.counts, result.revision, created=bool(result.counts.get("incidents", {}).get("created")))
@@ -102,7 +104,7 @@ def delete_incident(store: Store, dataset: str, kind: str, opened: datetime) -> 
 
     key = resolve(store, dataset, "dataset")
     moment = opened if opened.tzinfo else opened.replace(tzinfo=timezone.utc)
-    with store.transaction() as writer:
+    with store.transaction("api", {"request": "DELETE incident"}) as writer:
         found = reads.incidents_at(writer.session, key.key, kind, moment)
         if not found:
             raise NotFound(f"no {kind} incident on {key} opened {moment:%Y-%m-%d %H:%M}")

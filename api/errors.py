@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog.errors import (
-    AmbiguousName, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, LineageCycle, LookalikeName, NotFound,
+    AmbiguousName, BeforeHistory, ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent, LineageCycle, LookalikeName, NotFound,
     OutsideDataRoots, StoreUnavailable,
 )
 
@@ -16,6 +16,7 @@ ERROR_TABLE: list[tuple[type[HeadwaterError], int, int, str]] = [
     (LookalikeName, 400, EXIT_USAGE, "Lookalike name"),  # an InvalidEvent too
     (InvalidEvent, 400, EXIT_USAGE, "Invalid OpenLineage event"),
     (NotFound, 404, EXIT_USAGE, "Not found"),
+    (BeforeHistory, 422, EXIT_USAGE, "Before the store's history"),
     (AmbiguousName, 409, EXIT_USAGE, "Ambiguous name"),
     (OutsideDataRoots, 422, EXIT_USAGE, "Location outside the data roots"),
     (StoreUnavailable, 503, EXIT_USAGE, "Store unavailable"),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from catalog.openlineage import IngestResult, ParsedEvent, ingest_parsed
 from catalog.openlineage import EventLimits
+from catalog.history.actor import current_actor
 from catalog.store import Store
 
 MAX_EVENTS = 2000  # per shared transaction: bounds how long one commit holds the write lock
@@ -37,6 +38,7 @@ class _Request:
     """One POST's validated events and the future its handler waits on."""
 
     events: list[ParsedEvent]
+    actor: str = field(default_factory=current_actor)  # the sender, for the audit entry
     future: Future[IngestResult] = field(default_factory=Future)
 
 
@@ -87,7 +89,8 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            results = ingest_parsed(self.store, [request.events for request in batch])
+            results = ingest_parsed(self.store, [request.events for request in batch],
+                                    actors=[request.actor for request in batch])
         except BaseException as exc:  # noqa: BLE001 - every waiting request must hear how its batch ended
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)

@@ -16,7 +16,7 @@ def viewer_page(store: Store, *, focus: str | None = None, depth: int | None = N
     from lineage.view import build_view
     from lineage.viewer import render_page
 
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     view = build_view(graph, focus=focus, depth=depth, model=model, max_nodes=max_nodes)
     assessment = risk.assess(store, as_of=as_of)
     info = node_states.node_info(store, assessment, view.members, details=not view.grouped)  # groups show counts

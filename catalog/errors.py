@@ -148,3 +148,7 @@ class LineageCycle(InvalidEvent):
     Lineage must flow one way: a cycle would make every later catalog load that names one of its
     datasets fail, and could hide a cycle the catalog file itself declares.
     """
+
+
+class BeforeHistory(HeadwaterError):
+    """An `--as-of` earlier than anything the store recorded: it cannot say what it did not know."""

@@ -102,7 +102,7 @@ def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
     for key in [d.key for d in plan.datasets] + [v.key for v in plan.versions]:
         for part, what in zip(key, ("namespace", "name", "version"), strict=False):
             checked_name(f"{plan.source} import", part, what)
-    with store.transaction() as writer:
+    with store.transaction(f"import:{plan.source}") as writer:
         bulk = Bulk(writer)
         now = utcnow()
         counts: dict[str, dict[str, int]] = {"datasets": {}, "versions": {}}

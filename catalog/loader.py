@@ -67,23 +67,27 @@ def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
             problems += [Problem(str(path), "", other, 1)] if other else validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
-    return _load(store, documents, [str(Path(p)) for p in paths])
+    files = [str(Path(p)) for p in paths]
+    return _load(store, documents, files, history=("catalog-file", {"files": [str(Path(p).resolve()) for p in paths]}))
 
 
-def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path) -> LoadResult:
+def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path,
+                  history: tuple[str, dict[str, Any]] = ("api", {})) -> LoadResult:
     """Load one catalog document given as data (the API's PUT and POST bodies), exactly as a file would load.
 
-    `source` names it in errors; relative locations resolve against `base`.
+    `source` names it in errors; relative locations resolve against `base`; `history` is the
+    audit entry's source and detail.
     """
     document = Document(base / source, data)
     try:
         spec = CatalogFileSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidCatalogFile(validation_problems(document, exc)) from None
-    return _load(store, [(document, spec)], [source])
+    return _load(store, [(document, spec)], [source], history=history)
 
 
-def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str]) -> LoadResult:
+def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str], *,
+          history: tuple[str, dict[str, Any]]) -> LoadResult:
     """Prepare without the store, judge changed suites without the write lock, then one transaction.
 
     Great Expectations takes seconds to import and to build a suite: done inside the transaction,
@@ -99,7 +103,7 @@ def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files
 
     def write() -> LoadResult:
         result = LoadResult(files=files)
-        with store.transaction() as writer:
+        with store.transaction(*history) as writer:
             problems = plan.bind(writer)
             if problems:
                 raise InvalidCatalogFile(problems)

@@ -327,3 +327,46 @@ class LineageRun(Timestamped, Base):
     inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     outputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     models: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class HistoryChange(Base):
+    """One row's change, as the database's own triggers saw it (`catalog/history/triggers.py`).
+
+    Written by triggers rather than by Python so that no write path can forget it: a bulk Core
+    statement, an ORM flush and a foreign-key cascade are all recorded alike. `before`/`after` are
+    the row's JSON images, kept as the text the database wrote, which is what the audit chain hashes.
+    """
+
+    __tablename__ = "history_changes"
+    __table_args__ = (Index("ix_history_changes_row", "entity", "row_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))  # the table: datasets, models, feeds, ...
+    row_id: Mapped[str] = mapped_column(Text)
+    op: Mapped[str] = mapped_column(String(8))  # insert | update | delete | baseline
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class HistoryEntry(Base):
+    """One committed transaction in the audit trail: who, through what, when, and which changes.
+
+    An entry owns the changes with ids in (`first_change` - 1, `last_change`]: writers take turns
+    (`Store.transaction`), so a transaction's changes are consecutive. `hash` covers the entry's
+    fields, the digest of its changes and the previous entry's hash (`catalog/history/chain.py`).
+    """
+
+    __tablename__ = "history_entries"
+    __table_args__ = (Index("ix_history_entries_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(BigInteger)
+    first_change: Mapped[int] = mapped_column(BigInteger)
+    last_change: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -8,11 +8,11 @@ API workers over one PostgreSQL) know that its cached lineage graph is stale.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
@@ -27,6 +27,9 @@ from catalog.errors import ConfigurationError, StoreUnavailable
 from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
+
+if TYPE_CHECKING:
+    from catalog.lineage_rows import LineageRows
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -101,8 +104,11 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 class Store:
     """A catalog store at one database URL. Cheap to keep open; open one per process."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, migrate: bool = True) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, migrate: bool = True,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        """`clock` stamps the history's entries (tests give a fixed one to tell the past from the present)."""
         self.url = url
+        self.clock = clock
         self.engine = _engine(url)
         self._writer_engine = self.engine.execution_options(headwater_write=True)
         if migrate:
@@ -128,6 +134,7 @@ class Store:
                 if self.dialect == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
                 config.attributes["connection"] = connection
+                config.attributes["clock"] = self.clock
                 command.upgrade(config, "head")
         except (OperationalError, DBAPIError) as exc:
             raise StoreUnavailable(f"cannot open the store at {self.display_url}: {_reason(exc)}") from None
@@ -147,37 +154,44 @@ class Store:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator["Writer"]:
-        """All or nothing, one writer at a time. The revision moves only when something was written.
+    def transaction(self, source: str = "headwater", detail: dict[str, Any] | None = None,
+                    actor: str | None = None) -> Iterator["Writer"]:
+        """All or nothing, one writer at a time. The revision moves only when something was written,
+        and what was written becomes one audit entry by `actor` (default: `current_actor()`) through
+        `source` (`catalog/history/chain.py`), in the same commit.
 
         Writers decide from what they read: a load refuses a derivation cycle against the edges it
         finds. Under PostgreSQL's READ COMMITTED two loads could both read, both find no cycle and
         both commit one (x from y, y from x: write skew). So on PostgreSQL the first statement of
         every write transaction is `pg_advisory_xact_lock`: the next writer waits until this one
         commits or rolls back, then reads what it wrote — the same order SQLite's BEGIN IMMEDIATE
-        gives. Every writer, not only those that add edges (loads, API PUTs, OpenLineage), so a
-        new write path cannot forget it; reads never wait. The lock is per database and released
-        with the transaction, even when the process dies. SERIALIZABLE isolation would also be
-        correct, but it aborts a transaction after its work is done: a million-edge load or an
-        ingestion batch would redo everything, and contended writers exhaust their retries. The
-        lock costs one round trip (~0.1 ms; a load of examples/catalog.yaml takes the same time
-        with it, within noise) and queues writers only where they queued already: every commit
-        that changes something updates the one revision row, so writers' commits were one at a
-        time before it, too.
+        gives; reads never wait. The lock is released with the transaction, even when the process
+        dies. SERIALIZABLE isolation would also be
+        correct, but it aborts a transaction after its work is done (a million-edge load would redo
+        everything). The lock also makes a transaction's history changes consecutive, which is what
+        lets an audit entry own a range of them.
         """
+        from catalog.history import chain
+        from catalog.history.actor import current_actor
+
         with Session(self._writer_engine, expire_on_commit=False, autoflush=True) as session:
             writer = Writer(session)
             try:
                 if self.dialect == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _WRITE_LOCK})
+                since = chain.last_change(session)
                 yield writer
+                session.flush()
                 if writer.changed:
-                    session.flush()
                     session.execute(
                         update(StoreRevision)
                         .where(StoreRevision.id == 1)
                         .values(revision=StoreRevision.revision + 1, changed_at=utcnow())
                     )
+                if chain.last_change(session) > since:
+                    revision = int(session.scalar(select(StoreRevision.revision).where(StoreRevision.id == 1)) or 0)
+                    chain.seal(session, since=since, actor=actor or current_actor(), source=source,
+                               detail=detail or {}, revision=revision, clock=self.clock)
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -200,50 +214,11 @@ class Store:
 
     def lineage_rows(self) -> "LineageRows":
         """Everything the lineage graph needs, in one read transaction, as plain rows."""
+        from catalog.lineage_rows import read_lineage_rows
+
         with self.engine.connect() as connection:
             with connection.begin():
-                rows = LineageRows(
-                    revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()),
-                    datasets=[r._asdict() for r in connection.execute(select(*_columns(Dataset)))],
-                    jobs=[r._asdict() for r in connection.execute(select(Job.id, Job.namespace, Job.name, Job.description))],
-                    models=[r._asdict() for r in connection.execute(select(*_columns(Model)))],
-                    derivations=[
-                        r._asdict()
-                        for r in connection.execute(
-                            select(Derivation.input_id, Derivation.output_id, Derivation.job_id, Derivation.source)
-                        )
-                    ],
-                    feeds=[
-                        r._asdict()
-                        for r in connection.execute(
-                            select(Feed.dataset_id, Feed.model_id, Feed.role, Feed.fingerprint, Feed.consumed_at)
-                        )
-                    ],
-                    incidents=[
-                        r._asdict()
-                        for r in connection.execute(
-                            select(Incident.dataset_id, Incident.kind, Incident.opened, Incident.resolved, Incident.note,
-                                   Incident.effective_from, Incident.due)
-                        )
-                    ],
-                )
-        return rows
-
-
-@dataclass
-class LineageRows:
-    revision: int
-    datasets: list[dict[str, Any]]
-    jobs: list[dict[str, Any]]
-    models: list[dict[str, Any]]
-    derivations: list[dict[str, Any]]
-    feeds: list[dict[str, Any]]
-    incidents: list[dict[str, Any]]
-
-
-def _columns(table: type) -> list[Any]:
-    skip = {"created_at", "updated_at", "facets", "field_sources"}  # kept in the store, out of the graph
-    return [column for column in table.__table__.columns if column.name not in skip]  # type: ignore[attr-defined]
+                return read_lineage_rows(connection)
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -84,7 +84,7 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
         from catalog.errors import ConfigurationError
 
         raise ConfigurationError(f"--fail-on must be one of {', '.join(LEVELS)}, not {fail_on!r}")
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     scope = _scope(graph, models, everything)
     if not scope:
         from catalog.errors import ConfigurationError

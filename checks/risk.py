@@ -98,9 +98,9 @@ class Priced:
 
 
 def assess(store: Store, *, as_of: datetime | None = None, policy: Policy | None = None) -> Assessment:
+    graph = graph_of(store, as_of)  # the catalog as it stood then, when a moment is given
     as_of = as_of or datetime.now(timezone.utc)
     policy = policy or policy_for(store)
-    graph = graph_of(store)
     by_id = {attrs["store_id"]: node for node, attrs in graph.nodes(data=True) if attrs["kind"] == DATASET}
     with store.read() as session:
         seen = {by_id[k]: v for k, v in observations(session, as_of).items() if k in by_id}
@@ -177,7 +177,7 @@ def model_report(store: Store, model: str, *, as_of: datetime | None = None, pol
     """The model's training-data governance report, in Markdown."""
     from checks.reports.markdown import model_report as render
 
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     node = queries.resolve(graph, model, kinds=(MODEL,))
     report = evaluate(store, as_of=as_of, policy=policy, path_limit=DEFAULT_PATH_LIMIT)
     by_id = {attrs["store_id"]: n for n, attrs in graph.nodes(data=True) if attrs["kind"] == DATASET}

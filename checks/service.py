@@ -105,7 +105,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         run.failed = sum(1 for r in results if r["success"] is False)
         run.errored = sum(1 for r in results if r["errored"])
         run.finished_at = max(clock(), started)
-        with store.transaction() as writer:
+        with store.transaction("check", {"dataset": label}) as writer:
             if not reads.dataset_exists(writer.session, dataset.id):  # deleted while it was checked: no row to point at
                 if names:
                     raise NotFound(f"{label} was deleted while it was being checked; no run was recorded for it")
@@ -165,7 +165,7 @@ def snapshot(store: Store, model: str) -> TrainingManifest:
         raise SnapshotRefused("cannot snapshot " + node + "; nothing was recorded:\n  " + "\n  ".join(problems))
     recorded_at = datetime.now(timezone.utc)
     entries = []
-    with store.transaction() as writer:
+    with store.transaction("snapshot", {"model": node}) as writer:
         for feed, dataset in feeds:
             seen = observations[dataset.id]
             writer.record_feed_fingerprint(feed.id, seen.fingerprint, seen.observed_at)

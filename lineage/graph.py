@@ -25,11 +25,13 @@ import gc
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 import networkx as nx
 
 from catalog.ids import node_id
-from catalog.store import LineageRows, Store
+from catalog.lineage_rows import LineageRows
+from catalog.store import Store
 
 DATASET, JOB, MODEL = "dataset", "job", "model"
 
@@ -118,4 +120,39 @@ class GraphCache:
         return entry.graph
 
 
+class PastGraphs:
+    """Graphs of past moments, by store and the last change they include: an audit asks about the
+    same few dates again and again, and the past never changes. A few kept; the present is `CACHE`'s."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._entries: dict[tuple[str, int], nx.DiGraph] = {}
+        self._lock = threading.Lock()
+        self.keep = keep
+
+    def graph(self, store: Store, moment: datetime) -> nx.DiGraph | None:
+        """The graph at `moment`, or None when that is the present (raises BeforeHistory before it)."""
+        from catalog.history.past import covered_until, rows_at
+
+        with store.read() as session:
+            covered = covered_until(session, moment)
+            if covered is None:
+                return None
+            key = (store.url, covered[0])
+            with self._lock:
+                found = self._entries.get(key)
+            if found is not None:
+                return found
+            rows = rows_at(session, moment)
+        graph = build_graph(rows) if rows is not None else None
+        if graph is None:
+            return None
+        graph.graph["as_of_change"] = covered[0]
+        with self._lock:
+            self._entries[key] = graph
+            while len(self._entries) > self.keep:
+                self._entries.pop(next(iter(self._entries)))
+        return graph
+
+
 CACHE = GraphCache()
+PAST = PastGraphs()

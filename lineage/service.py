@@ -7,6 +7,7 @@ revision moves, so a question costs a walk in memory rather than a recursive que
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import networkx as nx
 
@@ -14,7 +15,7 @@ from catalog import service as catalog
 from catalog.ids import Kind, NodeId
 from catalog.store import Store
 from lineage import queries
-from lineage.graph import CACHE, DATASET, JOB, MODEL
+from lineage.graph import CACHE, DATASET, JOB, MODEL, PAST
 from lineage.results import (
     AffectedModel, ImpactResult, LineageResult, LineageSummary, ModelSummary, NodeRef, PathResult, Reached, TreeNode,
 )
@@ -22,8 +23,13 @@ from lineage.results import (
 DEFAULT_PATH_LIMIT = 10
 
 
-def graph_of(store: Store) -> nx.DiGraph:
-    """The store's lineage graph, shared by every caller in the process until the store changes."""
+def graph_of(store: Store, as_of: datetime | None = None) -> nx.DiGraph:
+    """The store's lineage graph, shared by every caller in the process until the store changes;
+    with `as_of`, the graph as the catalog held it then (the present's when nothing changed since)."""
+    if as_of is not None:
+        past = PAST.graph(store, as_of)
+        if past is not None:
+            return past
     return CACHE.graph(store)
 
 
@@ -54,10 +60,11 @@ def ref(graph: nx.DiGraph, node: str) -> NodeRef:
                    version=attrs.get("version") if attrs["kind"] == MODEL else None)
 
 
-def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None) -> LineageResult:
+def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None,
+            as_of: datetime | None = None) -> LineageResult:
     """Everything up- or downstream of `node` to `depth` levels, twice: a flat list with distances (for
     tables) and a tree (for drawing), in which a node reached again is marked `repeated`, not expanded."""
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     root = queries.resolve(graph, node)
     reached = queries.reachable(graph, root, direction, depth)
 
@@ -75,14 +82,14 @@ def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int 
 
 
 def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, limit: int | None = None,
-           offset: int = 0, dataset_limit: int | None = None) -> ImpactResult:
+           offset: int = 0, dataset_limit: int | None = None, as_of: datetime | None = None) -> ImpactResult:
     """Every model and dataset downstream of `dataset`, with the paths that reach each model.
 
     `limit`/`offset` page the models (ordered by distance, then id); paths are searched only for the
     models on the page, which is what keeps a hub's impact (thousands of models) fast over the API.
     `dataset_limit` keeps the nearest datasets only (a hub reaches half the platform).
     """
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     root = queries.resolve(graph, dataset, kinds=(DATASET,))
     reached = queries.downstream(graph, root)
     within = set(reached)
@@ -104,10 +111,11 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
                         models_total=len(affected), datasets_total=len(downstream_datasets), offset=offset, limit=limit)
 
 
-def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT) -> PathResult:
+def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT,
+         as_of: datetime | None = None) -> PathResult:
     """Up to `limit` paths from `source` to `target`, and how many there are in all: counted without
     listing them, because between hubs there can be millions."""
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     start, end = queries.resolve(graph, source), queries.resolve(graph, target)
     within = set(queries.downstream(graph, start))
     counts = queries.count_paths(graph, start, within) if end in within else {}

@@ -120,7 +120,7 @@ def gate(
                                            progress=progress)
         from lineage.service import graph_of
 
-        graph = graph_of(store)
+        graph = graph_of(store, moment)
     paths = GateReportPaths(junit=junit, sarif=sarif, markdown=markdown, json=json_file)
     summary = write_gate_reports(result, graph, chosen, paths)
     if github:

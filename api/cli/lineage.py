@@ -21,13 +21,16 @@ def lineage(
     node: Annotated[str, typer.Argument(help="A node id (dataset:NS:NAME, model:NS:NAME) or an unambiguous name.")],
     upstream: Annotated[bool, typer.Option("--upstream/--downstream", help="Walk towards sources or towards models.")] = True,
     depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0, help="Levels to walk (jobs do not count); default all.")] = None,
+    as_of: AsOfOption = None,
     fmt: FormatOption = Format.text,
 ) -> None:
     """Print the lineage tree of a dataset or model."""
     from lineage import service
 
+    moment = parse_as_of(as_of)
     with open_store(ctx) as store:
-        result = service.lineage(store, node, direction="upstream" if upstream else "downstream", depth=depth)
+        result = service.lineage(store, node, direction="upstream" if upstream else "downstream", depth=depth,
+                                 as_of=moment)
     if fmt is Format.json:
         emit_json(result)
     else:
@@ -41,13 +44,15 @@ def impact(
     ctx: typer.Context,
     dataset: Annotated[str, typer.Argument(help="The dataset whose consequences you want: e.g. a breached source.")],
     paths: Annotated[int, typer.Option("--paths", min=1, help="At most this many paths per model, shortest first.")] = 10,
+    as_of: AsOfOption = None,
     fmt: FormatOption = Format.text,
 ) -> None:
     """Every model and dataset downstream of DATASET, with the paths that reach each model."""
     from lineage import service
 
+    moment = parse_as_of(as_of)
     with open_store(ctx) as store:
-        result = service.impact(store, dataset, path_limit=paths)
+        result = service.impact(store, dataset, path_limit=paths, as_of=moment)
     if fmt is Format.json:
         emit_json(result)
     else:
@@ -62,13 +67,15 @@ def path(
     source: Annotated[str, typer.Argument(help="Where the path starts (usually a dataset).")],
     target: Annotated[str, typer.Argument(help="Where it ends (a dataset or a model).")],
     paths: Annotated[int, typer.Option("--paths", min=1, help="At most this many paths, shortest first.")] = 10,
+    as_of: AsOfOption = None,
     fmt: FormatOption = Format.text,
 ) -> None:
     """The paths through the lineage from SOURCE to TARGET."""
     from lineage import service
 
+    moment = parse_as_of(as_of)
     with open_store(ctx) as store:
-        result = service.path(store, source, target, limit=paths)
+        result = service.path(store, source, target, limit=paths, as_of=moment)
     if fmt is Format.json:
         emit_json(result)
     else:

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import MAX_DEPTH, MAX_PATHS, BudgetDep, Offset, StoreDep, capped, json_response
+from catalog.spec import Timestamp
 from lineage import service
 from lineage.results import ImpactResult, LineageResult, PathResult
 
@@ -25,8 +26,10 @@ MAX_PATHS_BETWEEN = 100
 
 @router.get("/lineage/{node:path}", response_model=LineageResult)
 async def lineage(budget: BudgetDep, store: StoreDep, node: str, direction: Literal["upstream", "downstream"] = "upstream",
-                  depth: Annotated[int | None, capped(MAX_DEPTH, "levels to follow; default all")] = None) -> Response:
-    return await budget.run(lambda: json_response(service.lineage(store, node, direction=direction, depth=depth)))
+                  depth: Annotated[int | None, capped(MAX_DEPTH, "levels to follow; default all")] = None,
+                  as_of: Timestamp | None = None) -> Response:
+    return await budget.run(lambda: json_response(service.lineage(store, node, direction=direction, depth=depth,
+                                                                  as_of=as_of)))
 
 
 @router.get("/impact/{dataset:path}", response_model=ImpactResult)
@@ -35,14 +38,15 @@ async def impact(budget: BudgetDep, store: StoreDep, dataset: str,
                  limit: Annotated[int, capped(MAX_IMPACT_MODELS, "models per page (paths are found per model)", low=1)] = 100,
                  offset: Offset = 0,
                  datasets: Annotated[int, capped(MAX_IMPACT_DATASETS, "nearest downstream datasets to list")] = 1000,
-                 ) -> Response:
+                 as_of: Timestamp | None = None) -> Response:
     """Models are paged and datasets capped (`models_total`, `datasets_total` count them all): a hub
     reaches thousands of models and half the platform's tables."""
     return await budget.run(lambda: json_response(service.impact(
-        store, dataset, path_limit=paths, limit=limit, offset=offset, dataset_limit=datasets)))
+        store, dataset, path_limit=paths, limit=limit, offset=offset, dataset_limit=datasets, as_of=as_of)))
 
 
 @router.get("/paths", response_model=PathResult)
 async def paths(budget: BudgetDep, store: StoreDep, source: str, target: str,
-                limit: Annotated[int, capped(MAX_PATHS_BETWEEN, "paths to list", low=1)] = 10) -> Response:
-    return await budget.run(lambda: json_response(service.path(store, source, target, limit=limit)))
+                limit: Annotated[int, capped(MAX_PATHS_BETWEEN, "paths to list", low=1)] = 10,
+                as_of: Timestamp | None = None) -> Response:
+    return await budget.run(lambda: json_response(service.path(store, source, target, limit=limit, as_of=as_of)))

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import MAX_DEPTH, BudgetDep, StoreDep, capped
 from api.viewer import viewer_page
+from catalog.spec import Timestamp
 from lineage.view import DEFAULT_MAX_NODES
 
 router = APIRouter(tags=["viewer"])
@@ -29,11 +30,13 @@ async def viewer(
     depth: Annotated[int | None, capped(MAX_DEPTH, "levels each way from the focus")] = None,
     model: Annotated[str | None, Query(description="show what this model rests on")] = None,
     max_nodes: Annotated[int, capped(MAX_NODES, "group nodes past this many", low=1)] = DEFAULT_MAX_NODES,
+    as_of: Timestamp | None = None,
 ) -> HTMLResponse:
     """Built under the read budget: the whole reference platform takes ~11 s to group."""
 
     def page() -> HTMLResponse:
-        html, _ = viewer_page(store, focus=focus or None, depth=depth, model=model or None, max_nodes=max_nodes)
+        html, _ = viewer_page(store, focus=focus or None, depth=depth, model=model or None, max_nodes=max_nodes,
+                              as_of=as_of)
         return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
 
     return await budget.run(page)

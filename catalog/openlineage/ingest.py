@@ -29,16 +29,20 @@ def ingest_events(store: Store, events: Iterable[Any], *, attempts: int = 5,
     return ingest_parsed(store, [parse_events(events, limits=limits)], attempts=attempts)[0]
 
 
-def ingest_parsed(store: Store, groups: Sequence[list[ParsedEvent]], *, attempts: int = 5) -> list[IngestResult]:
+def ingest_parsed(store: Store, groups: Sequence[list[ParsedEvent]], *, attempts: int = 5,
+                  actors: Sequence[str] = ()) -> list[IngestResult]:
     """Store and map several already validated batches in ONE transaction, each with its own result.
 
     This is the API's group commit: many small requests share one commit instead of paying one each,
     and each still learns what its own events did. All groups are written or none is; a lost race
-    retries the whole transaction, as `ingest_events` does.
+    retries the whole transaction, as `ingest_events` does. `actors` are the senders of the groups
+    (the audit entry names them all; default: the current actor), and its detail the producers.
     """
+    producers = sorted({event.producer for group in groups for event in group})[:20]
+    actor = ", ".join(sorted(set(actors)))[:500] or None
 
     def write() -> list[IngestResult]:
-        with store.transaction() as writer:
+        with store.transaction("openlineage", {"producers": producers}, actor=actor) as writer:
             if len(groups) == 1:
                 return [Ingestion(writer, groups[0]).run()]
             # one mapping pass over every group's events: per-request passes would cost 5x as much

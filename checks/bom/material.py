@@ -42,7 +42,7 @@ class Material:
 
 
 def gather(store: Store, model: str, *, as_of: datetime | None = None) -> Material:
-    graph = graph_of(store)
+    graph = graph_of(store, as_of)
     node = queries.resolve(graph, model, kinds=(MODEL,))
     as_of = as_of or datetime.now(timezone.utc)
     report = risk.evaluate(store, as_of=as_of, model=node, path_limit=0)

@@ -1,0 +1,166 @@
+"""The audit trail: each committed transaction's changes sealed into one hash-chained entry.
+
+An entry's `digest` is SHA-256 over its changes, each written as the JSON array
+`[id, entity, row_id, op, before, after]` plus a newline, in id order (`before`/`after` are the
+exact texts stored). Its `hash` is SHA-256 over the canonical JSON of the entry's own fields (see
+`_content`), which include that digest and the previous entry's hash. So editing or deleting one
+change, or one entry, breaks its entry's hash and every link after it, and `verify` names the first
+entry that no longer matches. What this cannot stop: someone with write access to the database can
+recompute the whole chain. Publishing the head hash elsewhere (a CI artifact, a signed tag,
+`headwater audit verify --format json` in a log) is what makes that detectable; docs/history.md.
+
+Changes the triggers recorded outside any Headwater transaction (someone's direct SQL) are sealed
+at the next Headwater write as an entry of their own, by `unknown`, through `direct-sql`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.schema import HistoryChange, HistoryEntry
+
+
+def last_change(session: Session) -> int:
+    """The newest change's id (0 when none): where the next transaction's changes begin."""
+    return int(session.scalar(select(func.max(HistoryChange.id))) or 0)
+
+
+def seal(session: Session, *, since: int, actor: str, source: str, detail: dict[str, Any], revision: int,
+         clock: Callable[[], datetime]) -> HistoryEntry | None:
+    """Seal the changes after `since` (this transaction's) into an entry; None when there are none."""
+    newest = last_change(session)
+    if newest <= since:
+        return None
+    head = session.scalars(select(HistoryEntry).order_by(HistoryEntry.id.desc()).limit(1)).first()
+    covered = head.last_change if head is not None else 0
+    if covered < since:
+        head = _append(session, head, first=covered + 1, last=since, actor="unknown", source="direct-sql",
+                       detail={"note": "changed in the database outside Headwater"}, revision=revision, clock=clock)
+    return _append(session, head, first=since + 1, last=newest, actor=actor, source=source, detail=detail,
+                   revision=revision, clock=clock)
+
+
+def open_trail(session: Session, *, revision: int, clock: Callable[[], datetime]) -> HistoryEntry:
+    """Entry 1: where the store's history begins, with the rows it held then as `baseline` changes
+    (none for a new store). Its time is the earliest moment any `--as-of` can ask about."""
+    return _append(session, None, first=1, last=last_change(session), actor="headwater", source="migration",
+                   detail={"note": "history begins"}, revision=revision, clock=clock)
+
+
+def _append(session: Session, head: HistoryEntry | None, *, first: int, last: int, actor: str, source: str,
+            detail: dict[str, Any], revision: int, clock: Callable[[], datetime]) -> HistoryEntry:
+    at = clock()
+    if head is not None and head.at > at:
+        at = head.at  # entries never go back in time, so "as of" can bisect them by `at`
+    entry = HistoryEntry(id=(head.id if head is not None else 0) + 1, at=at, actor=actor, source=source[:64],
+                         detail=detail, revision=revision, first_change=first, last_change=last,
+                         digest=digest(session, first, last), previous=head.hash if head is not None else None)
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _changes(session: Session, first: int, last: int) -> Iterator[Any]:
+    query = (select(HistoryChange.id, HistoryChange.entity, HistoryChange.row_id, HistoryChange.op,
+                    HistoryChange.before, HistoryChange.after)
+             .where(HistoryChange.id >= first, HistoryChange.id <= last).order_by(HistoryChange.id))
+    yield from session.execute(query)
+
+
+def digest(session: Session, first: int, last: int) -> str:
+    hasher = hashlib.sha256()
+    for row in _changes(session, first, last):
+        hasher.update(json.dumps(list(row), ensure_ascii=False).encode())
+        hasher.update(b"\n")
+    return hasher.hexdigest()
+
+
+def _content(entry: HistoryEntry) -> dict[str, Any]:
+    return {"id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "source": entry.source,
+            "detail": entry.detail or {}, "revision": entry.revision, "first_change": entry.first_change,
+            "last_change": entry.last_change, "digest": entry.digest, "previous": entry.previous}
+
+
+def entry_hash(entry: HistoryEntry) -> str:
+    canonical = json.dumps(_content(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- reading the chain back ---------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    """What `verify` found: `ok`, how much it checked, and the first break."""
+
+    ok: bool
+    entries: int
+    changes: int
+    head: str | None
+    broken_entry: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "changes": self.changes, "head": self.head,
+                "broken_entry": self.broken_entry, "problem": self.problem}
+
+
+def verify(session: Session) -> Verdict:
+    """Recompute every entry's digest and hash and every link, oldest first; stop at the first break."""
+    previous: HistoryEntry | None = None
+    count = changes = 0
+    for entry in session.scalars(select(HistoryEntry).order_by(HistoryEntry.id)):
+        count += 1
+        expected_first = previous.last_change + 1 if previous is not None else 1
+        problem = None
+        if entry.id != (previous.id + 1 if previous is not None else 1):
+            problem = f"entry {(previous.id + 1) if previous else 1} is missing (deleted)"
+        elif entry.first_change != expected_first:
+            problem = f"its changes should begin at {expected_first}, not {entry.first_change}"
+        elif entry.previous != (previous.hash if previous is not None else None):
+            problem = "it no longer links to the entry before it"
+        elif digest(session, entry.first_change, entry.last_change) != entry.digest:
+            present = int(session.scalar(select(func.count()).select_from(HistoryChange).where(
+                HistoryChange.id.between(entry.first_change, entry.last_change))) or 0)
+            span = entry.last_change - entry.first_change + 1
+            what = "edited" if present == span else f"deleted ({span - present} of {span} missing)"
+            problem = f"its changes {entry.first_change}..{entry.last_change} were {what} after it was sealed"
+        elif entry_hash(entry) != entry.hash:
+            problem = "its own fields (time, actor, source, range) were edited after it was sealed"
+        if problem is not None:
+            return Verdict(False, count, changes, previous.hash if previous else None, entry.id,
+                           f"entry {entry.id} ({entry.at:%Y-%m-%d %H:%M:%S} UTC, {entry.actor} via {entry.source}): "
+                           f"{problem}")
+        changes += entry.last_change - entry.first_change + 1
+        previous = entry
+    newest = last_change(session)
+    covered = previous.last_change if previous is not None else 0
+    if newest > covered:
+        return Verdict(False, count, changes, previous.hash if previous else None, None,
+                       f"changes {covered + 1}..{newest} are in no entry: written outside Headwater since the last "
+                       f"entry (direct SQL), or appended to the history by hand")
+    return Verdict(True, count, changes, previous.hash if previous else None)
+
+
+def export(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The trail as JSON-ready records, one per entry, each with its changes exactly as hashed."""
+    query = select(HistoryEntry).order_by(HistoryEntry.id)
+    if since is not None:
+        query = query.where(HistoryEntry.at >= since)
+    for entry in session.scalars(query):
+        record = {**_content(entry), "hash": entry.hash}
+        record["changes"] = [dict(zip(("id", "entity", "row_id", "op", "before", "after"), row))
+                             for row in _changes(session, entry.first_change, entry.last_change)]
+        yield record
+
+
+def entries_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(HistoryEntry)) or 0)
