@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         return response
 
     from api.deps import Reader
-    from api.routers import checks, datasets, docs, lineage, openlineage, risk, spec, viewer, writes
+    from api.routers import checks, datasets, docs, history, lineage, openlineage, risk, spec, viewer, writes
 
     # Reads take the token guard only when configured to, so the schema says whether they need one.
     # /openapi.json and /docs stay open: they describe the API, not the catalog, and tell a client
@@ -222,6 +222,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     reads = [Reader] if settings.reads == "token" else []
     app.include_router(writes.router)
     app.include_router(risk.router, dependencies=reads)  # before datasets: its /models/{model}/risk and /report
+    app.include_router(history.router, dependencies=reads)  # before datasets: its /datasets/{dataset}/history
+    app.include_router(history.audit)
     app.include_router(datasets.router, dependencies=reads)
     app.include_router(lineage.router, dependencies=reads)
     app.include_router(checks.router)

@@ -58,7 +58,7 @@ def put_entry(store: Store, settings: Settings, entries: Entries, reference: str
     entry = {**body, **dict(named)}
     try:
         result = load_document(store, {"catalog": key.namespace, entries: [entry]}, source=entries, base=roots[0],
-                               history=("api", {"request": f"PUT {kind} {key.qualified}"}))
+                               history=("api", {"request": f"PUT {entries} {key.qualified}"}))
     except InvalidCatalogFile as error:
         raise _as_body_fields(error, f"{entries}[0]", source) from None
     return Edit(result.counts, result.revision, created=bool(result.counts.get(entries, {}).get("created")))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import recorded_clock
 from tests.postgres import PostgresServer, create_database
 
 pytest_plugins = ["tests.figures"]  # the reliability tally and its hooks, summed over xdist workers
@@ -61,7 +62,7 @@ def store_url(request: pytest.FixtureRequest) -> str:
 def store(store_url: str):
     from catalog.store import Store
 
-    opened = Store(store_url)
+    opened = Store(store_url, clock=recorded_clock)
     yield opened
     opened.close()
 
@@ -81,7 +82,7 @@ def example_store(sqlite_url: str, examples: Path, tmp_path: Path):
 
     copy = tmp_path / "examples"
     shutil.copytree(examples, copy, copy_function=shutil.copy)
-    store = Store(sqlite_url)
+    store = Store(sqlite_url, clock=recorded_clock)
     load_catalog(store, [copy / "catalog.yaml"])
     yield store
     store.close()

@@ -22,7 +22,8 @@ LONG_REASON = "Longer than 400 lines because"
 # The store modules: the only places that build SQL or run it (schema.py declares the tables).
 STORE_MODULES = {
     "catalog.schema", "catalog.store", "catalog.bulk", "catalog.reads", "catalog.runs",
-    "catalog.openlineage.mapping", "catalog.openlineage.cycles", "catalog.imports",
+    "catalog.openlineage.mapping", "catalog.openlineage.cycles", "catalog.imports", "catalog.lineage_rows",
+    "catalog.history.chain", "catalog.history.changes", "catalog.history.past", "catalog.history.triggers",
 }
 # Modules that query the user's own data sources, never the store (they read what is being catalogued).
 DATA_SOURCE_MODULES = {"catalog.fingerprint"}

@@ -1,8 +1,8 @@
 """`headwater`: the command line. Each command opens the store, calls one service, renders.
 
 One module per group of commands, named for what they work on: `catalog` (load, ingest),
-`lineage` (lineage, impact, path, view), `checks` (check, snapshot, gate), `risk` (risk, report)
-and `server` (serve, demo); `options` and `common` hold what they share. Report files are
+`lineage` (lineage, impact, path, view), `checks` (check, snapshot, gate), `risk` (risk, report),
+`history` (history, audit) and `server` (serve, demo); `options` and `common` hold what they share. Report files are
 written by `checks.reports.files` and event files read by `catalog.event_input`, so a command
 only parses, calls and prints.
 
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from api.cli import catalog, checks, export, importing, lineage, risk, server
+from api.cli import catalog, checks, export, history, importing, lineage, risk, server
 from api.config import Settings
 
 app = typer.Typer(
@@ -33,12 +33,13 @@ app = typer.Typer(
 # Registered here, not where each is defined, so this one tuple is the order `headwater --help` lists them in.
 COMMANDS: tuple[Callable[..., Any], ...] = (
     catalog.load, lineage.lineage, lineage.impact, lineage.path, checks.check, checks.snapshot, risk.risk,
-    risk.report, lineage.view, checks.gate, catalog.ingest, server.serve, server.demo,
+    risk.report, lineage.view, checks.gate, catalog.ingest, history.history, server.serve, server.demo,
 )
 for _command in COMMANDS:
     app.command()(_command)
 app.add_typer(importing.app, name="import")
 app.add_typer(export.app, name="export")
+app.add_typer(history.audit, name="audit")
 
 
 def _version(value: bool) -> None:

@@ -27,8 +27,9 @@ class RiskFormat(str, Enum):
     markdown = "markdown"
 
 
-def parse_as_of(value: Optional[str]) -> Optional["datetime"]:
-    """--as-of: a date (midnight UTC... the end of that day is what people mean) or a date-time.
+def parse_as_of(value: Optional[str], *, option: str = "--as-of", day_end: bool = True) -> Optional["datetime"]:
+    """--as-of: a date (midnight UTC... the end of that day is what people mean) or a date-time;
+    `--since` takes a bare date as the start of that day (`day_end=False`).
 
     A date-time must exist in UTC, where the store keeps every moment: 0001-01-01T00:00:00+01:00
     is in year 0 there, and would otherwise fail deep inside a query with a traceback."""
@@ -39,17 +40,19 @@ def parse_as_of(value: Optional[str]) -> Optional["datetime"]:
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).date()
+            if not day_end:
+                return datetime.combine(day, time.min, tzinfo=timezone.utc)
             return datetime.combine(day, time.max, tzinfo=timezone.utc) - timedelta(microseconds=time.max.microsecond)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise typer.BadParameter(f"expected a date (2026-11-25) or an ISO date-time, got {value!r}",
-                                 param_hint="--as-of") from None
+                                 param_hint=option) from None
     moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     try:
         moment.astimezone(timezone.utc)
     except OverflowError:
         raise typer.BadParameter(f"{value!r} is not a moment UTC can hold: it must lie between 0001-01-01 and "
-                                 f"9999-12-31 in UTC", param_hint="--as-of") from None
+                                 f"9999-12-31 in UTC", param_hint=option) from None
     return moment
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB  # a type object: no driver nee
 from sqlalchemy.orm import Session
 
 from catalog.durations import format_duration
-from catalog.errors import NotFound
+from catalog.errors import AmbiguousName, NotFound
 from catalog.history.past import decode
 from catalog.ids import NodeId, node_id
 from catalog.schema import Dataset, Derivation, Feed, HistoryChange, HistoryEntry, Incident, Job, Model, Setting
@@ -28,7 +28,7 @@ TABLES: dict[str, Any] = {"datasets": Dataset, "models": Model, "jobs": Job, "fe
 _QUIET = {"id", "updated_at", "created_at", "skeleton", "field_sources"}  # bookkeeping, not what anyone changed
 # the rows about a node, by the column that points at it
 _ABOUT = {"dataset": {"feeds": ["dataset_id"], "derivations": ["input_id", "output_id"], "incidents": ["dataset_id"]},
-          "model": {"feeds": ["model_id"], "models": ["base_model_id"]}}
+          "model": {"feeds": ["model_id"], "models": ["base_model_id"]}}  # models: versions fine-tuned from it
 
 
 class FieldChange(BaseModel):
@@ -54,9 +54,34 @@ class NodeHistory(BaseModel):
     changes: list[ChangeRecord]
 
 
+def find_node(session: Session, reference: str, kind: str | None = None) -> NodeId:
+    """The dataset or model a reference names, in the store or only in its history (deleted since):
+    an id, `NAMESPACE:NAME[@VERSION]` with `kind`, or a bare name that one node has had."""
+    try:
+        return NodeId.parse(reference, kind)  # type: ignore[arg-type]  # kind is a Kind or None
+    except ValueError:
+        if ":" in reference and kind is None and reference.partition(":")[0] in ("dataset", "model"):
+            raise NotFound(f"{reference!r} is not a dataset or model id") from None
+    name, _, version = reference.rpartition("@") if "@" in reference else (reference, "", "")
+    dialect = session.get_bind().dialect.name
+    found: set[str] = set()
+    for entity, node_kind in (("datasets", "dataset"), ("models", "model")):
+        if kind not in (None, node_kind) or (version and node_kind == "dataset"):
+            continue
+        query = select(_field("namespace", dialect)).where(HistoryChange.entity == entity,
+                                                            _field("name", dialect) == name).distinct()
+        found |= {node_id(node_kind, namespace, name, version or None) for namespace in session.scalars(query)}
+    if not found:
+        raise NotFound(f"no dataset or model named {reference!r} in the store or its history")
+    if len(found) > 1:
+        raise AmbiguousName(reference, sorted(found))
+    return NodeId.parse(found.pop())
+
+
 def node_history(session: Session, reference: NodeId, *, since: datetime | None = None,
                  limit: int = 200) -> NodeHistory:
-    """The changes about `reference` (a dataset or a model version), newest first, at most `limit`."""
+    """The changes about `reference` (a dataset, a model version, or every version of a model named
+    without one), newest first, at most `limit`."""
     entity = "datasets" if reference.kind == "dataset" else "models"
     ids = _row_ids(session, entity, reference)
     if not ids:
@@ -64,9 +89,7 @@ def node_history(session: Session, reference: NodeId, *, since: datetime | None 
     dialect = session.get_bind().dialect.name
     own = (HistoryChange.entity == entity) & HistoryChange.row_id.in_([str(i) for i in ids])
     related = [(HistoryChange.entity == table) & or_(*[_points_at(column, ids, dialect) for column in columns])
-               for table, columns in _ABOUT[reference.kind].items() if table != entity]
-    if reference.kind == "model":  # versions fine-tuned from this one
-        related.append((HistoryChange.entity == "models") & _points_at("base_model_id", ids, dialect))
+               for table, columns in _ABOUT[reference.kind].items()]
     query = (select(HistoryChange, HistoryEntry).join(HistoryEntry, HistoryChange.id.between(
         HistoryEntry.first_change, HistoryEntry.last_change)).where(or_(own, *related)))
     if since is not None:

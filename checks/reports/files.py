@@ -9,7 +9,7 @@ files whichever door runs it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,20 @@ def write_report(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as error:
         raise ConfigurationError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Stream `lines` (each with its newline) to `path`; how many were written. A trail too big to
+    hold in memory is written as it is read."""
+    count = 0
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line)
+                count += 1
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {path}: {error.strerror or error}") from None
+    return count
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from api.config import Settings
 from catalog.loader import load_catalog
 from catalog.store import Store
 from tests import server
+from tests.clock import recorded_clock
 from tests.paths import OPENLINEAGE_EVENTS
 
 ROOT_EVENTS = OPENLINEAGE_EVENTS / "valid"
@@ -23,7 +24,7 @@ ROOT_EVENTS = OPENLINEAGE_EVENTS / "valid"
 def client(store_url, examples, tmp_path):
     copy = tmp_path / "examples"
     shutil.copytree(examples, copy, copy_function=shutil.copy)
-    store = Store(store_url)
+    store = Store(store_url, clock=recorded_clock)
     load_catalog(store, [copy / "catalog.yaml"])
     with TestClient(create_app(Settings(db=store_url, tokens=("s3cret-token",)), store=store)) as test_client:
         yield test_client

@@ -24,12 +24,12 @@ def test_requests_queued_during_a_commit_share_the_next_one(store, monkeypatch):
     real, first_started, release = group_commit.ingest_parsed, threading.Event(), threading.Event()
     calls: list[int] = []
 
-    def slow_first(store_, groups):
+    def slow_first(store_, groups, **options):
         calls.append(len(groups))
         if len(calls) == 1:
             first_started.set()
             release.wait(30)
-        return real(store_, groups)
+        return real(store_, groups, **options)
 
     monkeypatch.setattr(group_commit, "ingest_parsed", slow_first)
     committer = group_commit.GroupCommit(store)
@@ -51,11 +51,11 @@ def test_a_failing_request_fails_alone(store, monkeypatch):
     real = group_commit.ingest_parsed
     gate = threading.Event()
 
-    def picky(store_, groups):
+    def picky(store_, groups, **options):
         gate.wait(30)
         if any(e.producer == "https://example.com/bad" for group in groups for e in group):
             raise RuntimeError("this request cannot be written")
-        return real(store_, groups)
+        return real(store_, groups, **options)
 
     monkeypatch.setattr(group_commit, "ingest_parsed", picky)
     committer = group_commit.GroupCommit(store)

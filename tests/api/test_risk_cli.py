@@ -37,11 +37,12 @@ def test_risk_text_for_one_model_includes_notes_citations_and_actions(headwater,
     assert "support-assistant" not in result.stdout
 
 
-def test_risk_as_of_a_past_date_and_bad_dates(headwater, examples, tmp_path):
+def test_risk_as_of_before_the_store_existed_and_bad_dates(headwater, examples, tmp_path):
+    """A store loaded today cannot say what it held in October: exit 2 naming when its history begins."""
     db = loaded(headwater, examples, tmp_path)
-    past = json.loads(headwater("risk", "--as-of", "2026-10-15", "-f", "json", db=db).stdout)
-    assert past["as_of"].startswith("2026-10-15T23:59:59")
-    assert not [f for f in past["findings"] if f["root_condition"] == "breach_flagged"]
+    past = headwater("risk", "--as-of", "2026-10-15", "-f", "json", db=db)
+    assert past.returncode == 2 and "history begins" in past.stderr and "2026-10-15 23:59:59" in past.stderr
+    assert "Traceback" not in past.stderr
     bad = headwater("risk", "--as-of", "last tuesday", db=db)
     assert bad.returncode == 2 and "expected a date" in bad.stderr
 

@@ -12,6 +12,7 @@ import pytest
 from catalog.loader import load_catalog
 from catalog.store import Store
 from checks import risk, service
+from tests.clock import recorded_clock
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -24,7 +25,7 @@ RECORDED = "        fingerprint: sha256:" + "a" * 64 + "\n"
 @pytest.fixture
 def world(tmp_path: Path):
     """Load a catalog (a dataset `d` fed to a model `m` of the given tier) and evaluate it."""
-    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}", clock=recorded_clock)
 
     def build(dataset: str, *, tier: str = "high", incidents: str = "", feed: str = RECORDED) -> Store:
         text = "catalog: t\ndatasets:\n  - name: d\n" + textwrap.indent(textwrap.dedent(dataset), "    ")
@@ -237,7 +238,7 @@ def test_obligations_before_they_apply_are_best_practice(world):
 def test_a_derived_dataset_takes_its_provenance_from_its_lineage(tmp_path):
     """Only a source lacks provenance by lacking an origin or owner; below it, the lineage is the
     provenance, and the source's own condition still reaches the model through it."""
-    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'd.db'}", clock=recorded_clock)
     try:
         (tmp_path / "c.yaml").write_text(textwrap.dedent("""\
             catalog: t
