@@ -39,6 +39,16 @@ def install(connection: Connection) -> None:
         _install_sqlite(connection)
 
 
+def uninstall(connection: Connection) -> None:
+    """Drop the history triggers (a downgrade; the benchmark's history-off baseline)."""
+    for table in TRACKED:
+        for op in ("insert", "update", "delete"):
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS headwater_history_{op} ON {table}")
+            else:
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS headwater_history_{table}_{op}")
+
+
 def record_baseline(connection: Connection) -> None:
     """Every row already in the store as a `baseline` change: where its history begins."""
     for table, key in TRACKED.items():

@@ -60,14 +60,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    connection = op.get_bind()
-    from catalog.history.triggers import TRACKED
+    from catalog.history.triggers import uninstall
 
-    for table in TRACKED:
-        for action in ('insert', 'update', 'delete'):
-            if connection.dialect.name == 'postgresql':
-                op.execute(f'DROP TRIGGER IF EXISTS headwater_history_{action} ON {table}')
-            else:
-                op.execute(f'DROP TRIGGER IF EXISTS headwater_history_{table}_{action}')
+    uninstall(op.get_bind())
     op.drop_table('history_entries')
     op.drop_table('history_changes')
