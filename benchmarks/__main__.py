@@ -3,12 +3,13 @@
     python -m benchmarks            # the reference scale (docs/scale.md); writes benchmarks/RESULTS.md
     python -m benchmarks --quick    # reduced sizes (about 2.5 minutes); writes benchmarks/results/quick/
     python -m benchmarks --smoke    # the smallest sizes that run every path, for CI (about 40 s); results/smoke/
-    python -m benchmarks --only load,ingestion
+    python -m benchmarks --only load,ingestion,history
 
 Benchmarks: load (catalog files and OpenLineage into SQLite and PostgreSQL), queries (graph build,
 upstream / downstream / impact against scipy csgraph, API latency under 16 clients), propagation,
 risk, ingestion (HTTP, 16 clients), checks and the gate on unchanged data (against pandas / raw SQL),
-viewer (`benchmarks.viewer`, headless Chromium against default pyvis), CLI start-up.
+viewer (`benchmarks.viewer`, headless Chromium against default pyvis), CLI start-up, history (load and
+ingestion with the change history on vs off, `--as-of` on the present vs none, the past rebuilt).
 
 A bar missed is reported (RESULTS.md says met: no), not raised: figures on a loaded CI machine are
 not the product's. A benchmark that crashes, or whose answers disagree with its baseline's (each
@@ -33,13 +34,14 @@ from typing import Any
 
 from benchmarks.common import ROOT, figure, log, postgres
 
-BENCHMARKS = ("load", "queries", "propagation", "risk", "ingestion", "checks", "viewer", "startup")
+BENCHMARKS = ("load", "queries", "propagation", "risk", "ingestion", "checks", "viewer", "startup", "history")
 
 
 # --smoke: the smallest sizes at which every benchmark still runs each code path and checks its
 # answers against its baseline; CI runs it so the benchmarks cannot rot, in well under a minute.
 SMOKE = {"load": {"scale": 0.004}, "queries": {"scale": 0.004, "requests": 32}, "ingestion": {"events": 200},
-         "risk": {"scale": 0.01}, "viewer": {"sizes": (300,), "cap_s": 3.0, "repeat": 1}}
+         "risk": {"scale": 0.01}, "viewer": {"sizes": (300,), "cap_s": 3.0, "repeat": 1},
+         "history": {"scale": 0.004, "events": 200}}
 
 
 def _smaller(name: str, size: str) -> dict[str, Any]:
@@ -62,6 +64,14 @@ def _ingestion(size: str, pg: str | None) -> dict[str, Any]:
     from benchmarks import ingestion
 
     return ingestion.run(size != "full", **_smaller("ingestion", size))
+
+
+def _history(size: str, pg: str | None) -> dict[str, Any]:
+    """`benchmarks.history.run`: load (SQLite, and PostgreSQL when the run has a server) and ingestion with
+    the history on vs off, `--as-of` on the present vs none."""
+    from benchmarks import history
+
+    return history.run(size != "full", pg_server=pg, **_smaller("history", size))
 
 
 def _risk(size: str, pg: str | None) -> dict[str, Any]:
@@ -147,7 +157,7 @@ def _startup(size: str, pg: str | None) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[bool, str | None], dict[str, Any]]] = {
     "load": _load, "queries": _queries, "propagation": _propagation, "risk": _risk, "ingestion": _ingestion,
-    "checks": _checks, "viewer": _viewer, "startup": _startup,
+    "checks": _checks, "viewer": _viewer, "startup": _startup, "history": _history,
 }
 
 
@@ -248,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "RESULTS.md").write_text(markdown(result), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
-    if {"load", "checks"} & set(chosen):
+    if {"load", "checks", "history"} & set(chosen):
         with postgres() as pg:
             run_all(pg)
     else:

@@ -55,7 +55,7 @@ def build_graph(rows: LineageRows) -> nx.DiGraph:
         node = node_id(MODEL, row["namespace"], row["name"], row["version"])
         models[row["id"]] = node
         attrs = {k: v for k, v in row.items() if k not in ("id", "base_model_id", "field_sources")}
-        graph.add_node(node, kind=MODEL, **attrs)
+        graph.add_node(node, kind=MODEL, store_id=row["id"], **attrs)
     for row in rows.derivations:
         source, target = datasets[row["input_id"]], datasets[row["output_id"]]
         job = jobs.get(row["job_id"]) if row["job_id"] is not None else None

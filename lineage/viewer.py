@@ -45,11 +45,13 @@ DIMMED = "#dfe3e6"
 
 @dataclass
 class NodeInfo:
-    """What hovering a node tells: a state for its colour, labelled fields, and its findings."""
+    """What hovering a node tells: a state for its colour, labelled fields, and its findings; and what
+    selecting it adds to the side panel: its recent changes."""
 
     state: str
     fields: list[tuple[str, str]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)  # severity, title, condition, root, mode, note, citations
+    changes: list[dict[str, Any]] = field(default_factory=list)  # at, actor, source, op, fields (catalog/history/recent.py)
 
 
 @cache
@@ -91,6 +93,7 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
             fields = [("members", f"{len(node.members):,}")] + [(s.replace("_", " "), f"{n:,}") for s, n in
                                                                    ((s, states[s]) for s in STATES) if n]
             findings: list[dict[str, Any]] = []
+            changes: list[dict[str, Any]] = []
             total = 0
         else:
             entry = info.get(node.key, NodeInfo(state="neutral"))
@@ -102,6 +105,8 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
                  "mode": f["mode"], "note": text(f["note"]), "citations": [text(c) for c in f["citations"]]}
                 for f in ordered[:MAX_FINDINGS_SHOWN]
             ]
+            changes = [{"at": c["at"], "actor": text(c["actor"]), "source": text(c["source"]), "op": c["op"],
+                        "fields": c["fields"]} for c in entry.changes]  # a few actors and sources, sent once
         shape, size = SHAPES[node.kind]
         colour = STATES[state][0]
         vis_nodes.append(Node(
@@ -113,7 +118,7 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
         details.append({"key": node.key, "kind": node.kind, "namespace": node.namespace, "state": state,
                         "aliases": node.aliases,
                         "group": node.is_group, "fields": [list(pair) for pair in fields],
-                        "findings": findings, "more": total - len(findings)})
+                        "findings": findings, "more": total - len(findings), "changes": changes})
     vis_edges = [
         Edge(index[e.source], index[e.target], directed=True, kind=e.kind, count=e.count,
              width=round(min(1 + (e.count - 1) ** 0.5 / 4, 8), 2)).options

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from api.cli.common import console, emit_json, handle_errors, open_store
+from api.cli.common import console, emit_json, handle_errors, open_store, settings
 from api.cli.options import Format, FormatOption, parse_as_of
 from api.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from catalog.store import Store
 
 SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE",
                                                     help="Only changes from this date (start of day UTC) or moment.")]
@@ -43,6 +46,25 @@ def history(
         render(console(), result)
 
 
+def _existing_store(ctx: typer.Context) -> "Store":
+    """The store at --db, which must exist: opening a missing SQLite file would create a store, and
+    its fresh one-entry trail would verify as intact."""
+    from sqlalchemy.engine import make_url
+
+    from catalog.errors import ConfigurationError
+    from catalog.store import mask_url
+
+    url = settings(ctx).db
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a bad URL is Store's to explain
+        return open_store(ctx)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).expanduser().exists():
+        raise ConfigurationError(f"no store at {mask_url(url)}: nothing to audit")
+    return open_store(ctx)
+
+
 audit = typer.Typer(name="audit", help="The tamper-evident audit trail: verify it, export it.", no_args_is_help=True)
 
 
@@ -52,7 +74,7 @@ def verify(ctx: typer.Context, fmt: FormatOption = Format.text) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that no longer matches."""
     from catalog.history.service import verify as verify_chain
 
-    with open_store(ctx) as store:
+    with _existing_store(ctx) as store:
         verdict = verify_chain(store)
     if fmt is Format.json:
         typer.echo(json.dumps(verdict.as_dict(), indent=2))
@@ -76,7 +98,7 @@ def export(
     from catalog.history.service import export as export_trail
 
     moment = parse_as_of(since, option="--since", day_end=False)
-    with open_store(ctx) as store:
+    with _existing_store(ctx) as store:
         lines = (json.dumps(record, ensure_ascii=False, default=str) + "\n" for record in export_trail(store, moment))
         if output is None:
             for line in lines:

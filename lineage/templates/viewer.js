@@ -115,6 +115,7 @@
     }));
     state.selected = details[index].key;
     state.mode = mode;
+    showChanges(index);
     state.highlighted = Array.from(lit, function (n) { return details[n].key; }).sort();
     var reached = state.highlighted.length - 1;
     document.getElementById("hw-selection").textContent = (mode === "paths"
@@ -122,7 +123,28 @@
       : "Upstream and downstream highlighted (") + reached + " node" + (reached === 1 ? "" : "s") + ").";
   }
 
+  // --- side panel: the selected node's recent changes, one line each, text only --------------------
+  var changesPanel = document.getElementById("hw-changes");
+
+  function moment(iso) { return String(iso).slice(0, 16).replace("T", " "); } // ISO in UTC: "2026-12-02 00:44"
+
+  function showChanges(index) {
+    var changes = details[index].changes || [];
+    changesPanel.replaceChildren();
+    changesPanel.hidden = !changes.length;
+    if (!changes.length) return;
+    changesPanel.appendChild(el("h3", "Recent changes"));
+    var items = el("ul");
+    changes.forEach(function (c) {
+      items.appendChild(el("li", moment(c.at) + " \u00b7 " + data.texts[c.actor] + " via " + data.texts[c.source] +
+        " \u00b7 " + c.op + (c.fields.length ? ": " + c.fields.join(", ") : "")));
+    });
+    changesPanel.appendChild(items);
+  }
+
   function clear() {
+    changesPanel.replaceChildren();
+    changesPanel.hidden = true;
     nodes.update(originalNodes);
     edges.update(originalEdges);
     state.selected = null; state.mode = null; state.highlighted = [];
