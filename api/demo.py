@@ -122,7 +122,8 @@ def run_demo(console: Console, *, workdir: Path, examples: Path | None = None) -
         f"headwater {db_option} check --history raw.loan_applications",
         f"headwater {db_option} snapshot churn-predictor --json",
         f"headwater {db_option} risk --model credit-scorer",
-        f"headwater {db_option} risk --as-of 2026-10-15 --format json",
+        f"headwater {db_option} history raw.loan_applications",
+        f"headwater {db_option} audit verify",
         f"headwater {db_option} view --focus vendor.bureau_scores -o bureau.html",
     ):
         console.print(f"  {escape(command)}")

@@ -45,6 +45,9 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+_DOING = {"read": "reads", "write": "writes", "admin": "the audit trail (an admin token)"}
+
+
 def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | None, action: Scope) -> Token:
     """One token rule for every door: a bearer token from HEADWATER_TOKENS whose scope allows
     `action`, found in constant time; its name becomes the actor of what the request writes.
@@ -55,7 +58,7 @@ def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | N
     ever put in a message or a log.
     """
     if credentials is None:
-        raise HTTPException(401, f"a bearer token is required for {action}s", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, f"a bearer token is required for {_DOING[action]}", headers={"WWW-Authenticate": "Bearer"})
     given = hashlib.sha256(credentials.credentials.encode()).digest()
     tokens, _problems = parse_tokens(settings.tokens)
     matches = [hmac.compare_digest(given, hashlib.sha256(token.value.encode()).digest()) for token in tokens]
