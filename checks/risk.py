@@ -1,8 +1,9 @@
 """Risk evaluation: conditions, propagated through the lineage, priced by the policy.
 
 `evaluate` is what `headwater risk`, the report, the gate and the API call. It is a function of the
-store and a date: ask it about a past day and it uses only the incidents opened and the check runs
-made by then (metadata is taken as it is now; the store keeps no history of it).
+store and a date: ask it about a past moment and it judges the catalog as it stood then (rebuilt
+from the history, `catalog/history/past.py`), with only the incidents opened and the check runs made
+by then.
 """
 
 from __future__ import annotations

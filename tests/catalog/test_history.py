@@ -264,3 +264,63 @@ def test_every_write_path_records_its_actor_and_source(store_url: str, clock: Cl
     with Store(store_url) as reopened, reopened.read() as session:
         dumped = json.dumps(list(chain.export(session)), default=str)
     assert "p-token" not in dumped and "bare-token" not in dumped  # token values are never stored
+
+
+def test_an_upgraded_store_records_what_it_held_as_its_baseline(tmp_path: Path, clock: Clock):
+    """A store from before the history (0007) keeps its rows; they are its history's first entry, and
+    a moment before the upgrade is refused rather than answered with today's catalog."""
+    from tests.old_stores import store_at
+
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    with store_at(db, "0007") as connection:
+        stamp = "'2026-01-01', '2026-01-01'"
+        connection.execute(text("INSERT INTO datasets (id, namespace, name, owner, special_categories, licence_revoked,"
+                                f" tags, expectations, freshness, created_at, updated_at) VALUES (1, 'd', 'x', 'o@d',"
+                                f" '[]', 0, '[]', '[]', '1970-01-08 00:00:00.000000', {stamp})"))
+    store = Store(db, clock=clock)  # migrates to head at START
+    try:
+        clock.advance()
+        with store.transaction() as writer:
+            writer.upsert_dataset("d", "x", {"owner": "new@d"})
+        upgraded = clock.advance()
+        verdict = history.verify(store)
+        assert verdict.ok and verdict.entries == 2 and verdict.changes == 2
+        changes = history.history(store, "d:x", kind="dataset").changes
+        assert [(c.op, c.source) for c in changes] == [("updated", "headwater"), ("recorded", "migration")]
+        assert changes[1].fields["freshness"].after == "7d"  # the baseline image decodes as the live row
+        with pytest.raises(BeforeHistory):
+            lineage.lineage(store, "d:x", as_of=START - timedelta(days=1))
+        assert lineage.graph_of(store, START).nodes["dataset:d:x"]["owner"] == "o@d"
+        assert lineage.graph_of(store, upgraded).nodes["dataset:d:x"]["owner"] == "new@d"
+    finally:
+        store.close()
+
+
+def test_past_rows_decode_to_the_values_the_live_tables_give(timed_store: Store, clock: Clock, tmp_path: Path):
+    """Durations, dates, moments, booleans and lists read back from the row images exactly as from
+    the tables, on both databases (PostgreSQL writes intervals in ISO 8601, SQLite as moments)."""
+    from catalog.history.past import rows_at
+
+    catalog = tmp_path / "c.yaml"
+    catalog.write_text(textwrap.dedent("""\
+        catalog: h
+        datasets:
+          - name: people
+            personal_data: true
+            special_categories: [health]
+            freshness: 36h
+            retention: 400d
+            collected: 2026-02-01
+            tags: [a, b]
+        incidents:
+          - {dataset: people, kind: breach, opened: 2026-02-10T08:30:00Z, note: seen}
+        """))
+    load_catalog(timed_store, [catalog])
+    live = timed_store.lineage_rows()
+    clock.advance()
+    with timed_store.transaction() as writer:  # a later change, so the moment before it is the past
+        writer.upsert_dataset("h", "other", {})
+    with timed_store.read() as session:
+        past = rows_at(session, START)
+    assert past is not None
+    assert past.datasets == live.datasets and past.incidents == live.incidents
