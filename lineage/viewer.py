@@ -20,6 +20,7 @@ import json
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -51,7 +52,7 @@ class NodeInfo:
     state: str
     fields: list[tuple[str, str]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)  # severity, title, condition, root, mode, note, citations
-    changes: list[dict[str, Any]] = field(default_factory=list)  # at, actor, source, op, fields (catalog/history/recent.py)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # newest first: catalog/history/recent.py
 
 
 @cache
@@ -74,8 +75,14 @@ def script_json(value: Any) -> str:
     return text
 
 
+def _minute(moment: str) -> str:
+    """An ISO moment as the side panel shows it, to the minute in UTC: `2026-12-02 00:44`."""
+    return datetime.fromisoformat(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
-    """The page's whole model: vis node and edge options, and per-node details for hovering."""
+    """The page's whole model: vis node and edge options, per-node details for hovering, and each
+    node's recent changes as [moment, actor, source, op, fields] (the first three index `texts`)."""
     from pyvis.edge import Edge
     from pyvis.node import Node
 
@@ -105,8 +112,8 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
                  "mode": f["mode"], "note": text(f["note"]), "citations": [text(c) for c in f["citations"]]}
                 for f in ordered[:MAX_FINDINGS_SHOWN]
             ]
-            changes = [{"at": c["at"], "actor": text(c["actor"]), "source": text(c["source"]), "op": c["op"],
-                        "fields": c["fields"]} for c in entry.changes]  # a few actors and sources, sent once
+            changes = [[text(_minute(c["at"])), text(c["actor"]), text(c["source"]), c["op"], c["fields"]]
+                       for c in entry.changes]  # 25,000 lines in a large view: a few moments, actors, sources
         shape, size = SHAPES[node.kind]
         colour = STATES[state][0]
         vis_nodes.append(Node(

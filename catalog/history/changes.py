@@ -25,7 +25,8 @@ from catalog.schema import Dataset, Derivation, Feed, HistoryChange, HistoryEntr
 
 TABLES: dict[str, Any] = {"datasets": Dataset, "models": Model, "jobs": Job, "feeds": Feed, "derivations": Derivation,
                           "incidents": Incident, "settings": Setting}
-_QUIET = {"id", "updated_at", "created_at", "skeleton", "field_sources"}  # bookkeeping, not what anyone changed
+# bookkeeping, not what anyone changed (`catalog_line` moves when lines are added above an entry)
+_QUIET = {"id", "updated_at", "created_at", "skeleton", "field_sources", "catalog_line"}
 # the rows about a node, by the column that points at it
 _ABOUT = {"dataset": {"feeds": ["dataset_id"], "derivations": ["input_id", "output_id"], "incidents": ["dataset_id"]},
           "model": {"feeds": ["model_id"], "models": ["base_model_id"]}}  # models: versions fine-tuned from it
@@ -95,10 +96,40 @@ def node_history(session: Session, reference: NodeId, *, since: datetime | None 
     if since is not None:
         query = query.where(HistoryEntry.at >= since)
     rows = session.execute(query.order_by(HistoryChange.id.desc()).limit(limit)).all()
+    lives = _lives(session, entity, reference, ids)
+    rows = [(change, entry) for change, entry in rows if any(first <= change.id <= last for first, last in lives)]
     names = _Names(session, dialect)
     records = [_record(change, entry, names, entity, ids, dialect) for change, entry in rows]
+    records = [r for r in records if r.op != "updated" or r.fields]  # only bookkeeping moved
     live = session.scalar(select(func.count()).select_from(TABLES[entity]).where(TABLES[entity].id.in_(ids)))
     return NodeHistory(node=str(reference), exists=bool(live), changes=records)
+
+
+def _lives(session: Session, entity: str, reference: NodeId, ids: list[int]) -> list[tuple[int, int]]:
+    """The spans of change ids in which the node's rows were the node's. SQLite gives a new row the
+    id of a deleted last one, so changes under that id, before its birth or after its death, are
+    another row's: theirs, and their feeds', are left out."""
+    spans: list[tuple[int, int]] = []
+    query = (select(HistoryChange.id, HistoryChange.op, HistoryChange.after, HistoryChange.before)
+             .where(HistoryChange.entity == entity, HistoryChange.row_id.in_([str(i) for i in ids]))
+             .order_by(HistoryChange.row_id, HistoryChange.id))
+    born: int | None = None
+    for change_id, op, after, before in session.execute(query):
+        image = json.loads(after or before)
+        ours = (image.get("namespace"), image.get("name")) == (reference.namespace, reference.name) and (
+            reference.kind != "model" or reference.version is None or image.get("version") == reference.version)
+        if op in ("insert", "baseline"):
+            born = change_id if ours else None
+        elif op == "delete" and born is not None:  # its end: the whole transaction, cascades included
+            end = session.scalar(select(HistoryEntry.last_change).where(HistoryEntry.first_change <= change_id,
+                                                                        HistoryEntry.last_change >= change_id))
+            spans.append((born, end or change_id))
+            born = None
+        elif born is None and ours:  # renamed into the node's name (an update): its life begins here
+            born = change_id
+    if born is not None:
+        spans.append((born, 2**62))
+    return spans
 
 
 def _row_ids(session: Session, entity: str, reference: NodeId) -> list[int]:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.history.changes import _QUIET, TABLES
-from catalog.history.past import covered_until, decode
+from catalog.history.past import covered_until
 from catalog.schema import HistoryChange, HistoryEntry
 
 CHUNK = 500  # ids per IN list: well under every backend's parameter limit (old SQLite: 999)
@@ -52,7 +52,7 @@ def recent_changes(session: Session, rows: dict[str, tuple[str, int]], per_node:
     chosen = _newest(session, list(nodes_of), per_node, until)
     images = _images(session, [i for ids in chosen.values() for i in ids])
     owners = _owners(session, sorted(images))
-    dialect = session.get_bind().dialect.name
+    parsed = _Parsed()
     for key, ids in chosen.items():
         listed: list[dict[str, Any]] = []
         for change_id in ids:
@@ -61,7 +61,7 @@ def recent_changes(session: Session, rows: dict[str, tuple[str, int]], per_node:
             if entry is not None:  # None: written outside Headwater and not sealed yet, as node_history has it
                 at, actor, source = entry
                 listed.append({"at": at.isoformat(), "actor": actor, "source": source, "op": OPS[op],
-                               "fields": _changed(key[0], op, before, after, dialect)})
+                               "fields": parsed.changed(key[0], op, before, after)})
             if op in _BORN:  # SQLite reuses a deleted row's id when it was the largest
                 break
         for node in nodes_of[key]:
@@ -129,15 +129,24 @@ def _owners(session: Session, ids: list[int]) -> dict[int, tuple[datetime, str, 
     return {change_id: entries[entry_id] for change_id, entry_id in owner.items() if entry_id in entries}
 
 
-def _changed(entity: str, op: str, before: str | None, after: str | None, dialect: str) -> list[str]:
-    """The fields an update changed, in column order. Both images come from one trigger call, so a
-    field whose JSON is the same did not change; the others are compared as values (`decode`)."""
-    if op != "update" or not before or not after:
-        return []
-    table = TABLES[entity]
-    old, new = json.loads(before), json.loads(after)
-    differing = [c for c in table.__table__.c.keys() if c not in _QUIET and old.get(c) != new.get(c)]
-    if not differing:
-        return []
-    old_values, new_values = decode(table, old, differing, dialect), decode(table, new, differing, dialect)
-    return [c for c in differing if old_values[c] != new_values[c]]
+class _Parsed:
+    """Images read once: a row's update's `before` is the text of its previous change's `after`."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, dict[str, Any]] = {}
+        self.columns = {entity: [c for c in TABLES[entity].__table__.c.keys() if c not in _QUIET]
+                        for entity in ("datasets", "models")}
+
+    def image(self, text: str) -> dict[str, Any]:
+        found = self.images.get(text)
+        if found is None:
+            found = self.images[text] = json.loads(text)
+        return found
+
+    def changed(self, entity: str, op: str, before: str | None, after: str | None) -> list[str]:
+        """The fields an update changed, in column order. Both images come from one trigger call, in
+        one format, so comparing their JSON values is comparing the values (no `decode` needed)."""
+        if op != "update" or not before or not after:
+            return []
+        old, new = self.image(before), self.image(after)
+        return [c for c in self.columns[entity] if old.get(c) != new.get(c)]

@@ -126,8 +126,6 @@
   // --- side panel: the selected node's recent changes, one line each, text only --------------------
   var changesPanel = document.getElementById("hw-changes");
 
-  function moment(iso) { return String(iso).slice(0, 16).replace("T", " "); } // ISO in UTC: "2026-12-02 00:44"
-
   function showChanges(index) {
     var changes = details[index].changes || [];
     changesPanel.replaceChildren();
@@ -135,9 +133,9 @@
     if (!changes.length) return;
     changesPanel.appendChild(el("h3", "Recent changes"));
     var items = el("ul");
-    changes.forEach(function (c) {
-      items.appendChild(el("li", moment(c.at) + " \u00b7 " + data.texts[c.actor] + " via " + data.texts[c.source] +
-        " \u00b7 " + c.op + (c.fields.length ? ": " + c.fields.join(", ") : "")));
+    changes.forEach(function (c) { // [moment, actor, source, op, fields]: the first three index data.texts
+      items.appendChild(el("li", data.texts[c[0]] + " \u00b7 " + data.texts[c[1]] + " via " + data.texts[c[2]] +
+        " \u00b7 " + c[3] + (c[4].length ? ": " + c[4].join(", ") : "")));
     });
     changesPanel.appendChild(items);
   }

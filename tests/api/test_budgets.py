@@ -47,6 +47,7 @@ CAPS = [
     ("/api/v1/risk/models", "limit", 200), ("/api/v1/risk/models", "top", 10), ("/api/v1/risk/models", "paths", 5),
     ("/api/v1/risk/models", "offset", 2**31 - 1),
     ("/api/v1/checks/{dataset}", "limit", 500),
+    ("/api/v1/datasets/{dataset}/history", "limit", 1000), ("/api/v1/models/{model}/history", "limit", 1000),
     ("/viewer", "max_nodes", 20_000), ("/viewer", "depth", 1000),
 ]
 NODES = {"dataset": "vendor.bureau_scores", "model": "credit-scorer", "node": "credit-scorer"}

@@ -33,7 +33,7 @@ def probe(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.Compl
 
 # Every command the CLI has; a command dropped or renamed by mistake fails here, not in a user's CI.
 COMMANDS = ["load", "lineage", "impact", "path", "check", "snapshot", "risk", "report", "view", "gate", "ingest",
-            "serve", "demo", "import", "export"]
+            "history", "serve", "demo", "import", "export", "audit"]
 
 
 def listed_commands(help_text: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -270,4 +271,50 @@ def test_a_view_past_the_limit_is_grouped_and_says_so(tmp_path, open_page):
     assert len(details) <= 50 and all(d["group"] for d in details)
     members = sum(int(dict(d["fields"])["members"].replace(",", "")) for d in details)
     assert members == 361
+    opened.assert_clean()
+
+
+def test_side_panel_lists_a_selected_nodes_recent_changes_as_text(tmp_path, open_page):
+    from catalog.history.actor import acting_as
+
+    def version(owner: str, basis: str) -> Path:
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(textwrap.dedent(f"""\
+            catalog: t
+            datasets:
+              - name: raw.a
+                origin: internal
+              - name: feat.b
+                derived_from: [raw.a]
+                job: jobs.build_b
+                owner: {owner}
+                legal_basis: {basis}
+            """), encoding="utf-8")
+        return catalog
+
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    load_catalog(store, [version("a@x.example", "contract")])
+    with acting_as("alice"):
+        load_catalog(store, [version("a@x.example", "consent")])
+    with acting_as(PAYLOADS[0]):
+        load_catalog(store, [version("b@x.example", "consent")])
+    page, _ = viewer_page(store)
+    store.close()
+    path = tmp_path / "changes.html"
+    path.write_text(page, encoding="utf-8")
+    opened = open_page(path.as_uri())
+    assert opened.page.is_hidden("#hw-changes")
+    opened.click_node("dataset:t:feat.b")
+    opened.wait_for("() => window.headwater.selected === 'dataset:t:feat.b'")
+    lines = opened.page.eval_on_selector_all("#hw-changes li", "items => items.map(i => i.textContent)")
+    assert opened.page.inner_text("#hw-changes h3") == "Recent changes"
+    assert len(lines) == 3  # newest first: the payload's, alice's, the creation
+    assert lines[0].endswith(f" · {PAYLOADS[0]} via catalog-file · updated: owner")  # shown, not run
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d · alice via catalog-file · updated: legal_basis", lines[1])
+    assert lines[2].endswith(" via catalog-file · created")
+    assert opened.page.evaluate("document.querySelectorAll('#hw-changes *').length") == 1 + 1 + 3  # h3, ul, li
+    assert opened.page.evaluate("document.querySelectorAll('img, svg, iframe, object, embed').length") == 0
+    opened.click_node("job:t:jobs.build_b")  # a job: no changes of its own asked for, so no panel
+    opened.wait_for("() => window.headwater.selected === 'job:t:jobs.build_b'")
+    assert opened.page.is_hidden("#hw-changes")
     opened.assert_clean()

@@ -324,3 +324,19 @@ def test_past_rows_decode_to_the_values_the_live_tables_give(timed_store: Store,
         past = rows_at(session, START)
     assert past is not None
     assert past.datasets == live.datasets and past.incidents == live.incidents
+
+
+def test_a_reused_row_id_does_not_mix_two_datasets_histories(timed_store: Store, clock: Clock):
+    """SQLite gives a new row the id of a deleted last one: the new dataset's history is its own."""
+    with timed_store.transaction() as writer:
+        writer.upsert_dataset("h", "first", {"owner": "a@h.example"})
+    clock.advance()
+    with timed_store.transaction() as writer:
+        writer.delete_dataset("h", "first")
+    clock.advance()
+    with timed_store.transaction() as writer:
+        writer.upsert_dataset("h", "second", {"owner": "b@h.example"})
+    first = history.history(timed_store, "h:first", kind="dataset").changes
+    second = history.history(timed_store, "h:second", kind="dataset").changes
+    assert [c.op for c in first] == ["deleted", "created"]
+    assert [c.op for c in second] == ["created"] and second[0].fields["owner"].after == "b@h.example"
