@@ -67,11 +67,11 @@ def _ingestion(size: str, pg: str | None) -> dict[str, Any]:
 
 
 def _history(size: str, pg: str | None) -> dict[str, Any]:
-    """`benchmarks.history.run`: load (SQLite, and PostgreSQL when the run has a server) and ingestion with
-    the history on vs off, `--as-of` on the present vs none."""
+    """`benchmarks.history.run`: load (SQLite, and PostgreSQL when the run has a server; not at smoke size,
+    which must stay fast) and ingestion with the history on vs off, `--as-of` on the present vs none."""
     from benchmarks import history
 
-    return history.run(size != "full", pg_server=pg, **_smaller("history", size))
+    return history.run(size != "full", pg_server=pg if size != "smoke" else None, **_smaller("history", size))
 
 
 def _risk(size: str, pg: str | None) -> dict[str, Any]:
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "RESULTS.md").write_text(markdown(result), encoding="utf-8")
         (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
-    if {"load", "checks", "history"} & set(chosen):
+    if {"load", "checks"} & set(chosen) or ("history" in chosen and size != "smoke"):
         with postgres() as pg:
             run_all(pg)
     else:

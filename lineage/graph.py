@@ -100,8 +100,9 @@ class GraphCache:
         self._lock = threading.Lock()
         self.builds = 0
 
-    def graph(self, store: Store) -> nx.DiGraph:
-        revision = store.revision()
+    def graph(self, store: Store, revision: int | None = None) -> nx.DiGraph:
+        """`revision`: the store's, when the caller has just read it (one query fewer)."""
+        revision = store.revision() if revision is None else revision
         entry = self._entries.get(store.url)
         if entry is not None and entry.revision == revision:
             return entry.graph
@@ -126,13 +127,29 @@ class PastGraphs:
 
     def __init__(self, keep: int = 4) -> None:
         self._entries: dict[tuple[str, int], nx.DiGraph] = {}
+        self._spans: dict[str, tuple[int, datetime | None, datetime | None]] = {}
         self._lock = threading.Lock()
         self.keep = keep
 
-    def graph(self, store: Store, moment: datetime) -> nx.DiGraph | None:
-        """The graph at `moment`, or None when that is the present (raises BeforeHistory before it)."""
-        from catalog.history.past import covered_until, rows_at
+    def graph(self, store: Store, moment: datetime, revision: int) -> nx.DiGraph | None:
+        """The graph at `moment`, or None when that is the present (raises BeforeHistory before it).
 
+        The history's first and newest moments are kept per store revision (sealing an entry moves
+        the revision), so asking about the present costs no query beyond the revision's."""
+        from catalog.errors import BeforeHistory
+        from catalog.history.past import covered_until, history_span, rows_at
+
+        span = self._spans.get(store.url)
+        if span is None or span[0] != revision:
+            with store.read() as session:
+                span = (revision, *history_span(session))
+            self._spans[store.url] = span
+        _, first, newest = span
+        if first is None or (moment >= newest):
+            return None
+        if moment < first:
+            raise BeforeHistory(f"the store's history begins at {first:%Y-%m-%d %H:%M:%S} UTC; it cannot say what "
+                                f"the catalog held at {moment:%Y-%m-%d %H:%M:%S} UTC")
         with store.read() as session:
             covered = covered_until(session, moment)
             if covered is None:

@@ -26,11 +26,11 @@ DEFAULT_PATH_LIMIT = 10
 def graph_of(store: Store, as_of: datetime | None = None) -> nx.DiGraph:
     """The store's lineage graph, shared by every caller in the process until the store changes;
     with `as_of`, the graph as the catalog held it then (the present's when nothing changed since)."""
-    if as_of is not None:
-        past = PAST.graph(store, as_of)
-        if past is not None:
-            return past
-    return CACHE.graph(store)
+    if as_of is None:
+        return CACHE.graph(store)
+    revision = store.revision()
+    past = PAST.graph(store, as_of, revision)
+    return past if past is not None else CACHE.graph(store, revision)
 
 
 def resolve(store: Store, reference: str, kind: Kind) -> NodeId:

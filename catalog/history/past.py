@@ -22,6 +22,12 @@ from catalog.lineage_rows import COLUMNS, TABLES, LineageRows
 from catalog.schema import HistoryChange, HistoryEntry, UTCDateTime
 
 
+def history_span(session: Session) -> tuple[datetime | None, datetime | None]:
+    """When the store's history begins, and its newest entry (None, None without a trail)."""
+    first, newest = session.execute(select(func.min(HistoryEntry.at), func.max(HistoryEntry.at))).one()
+    return first, newest
+
+
 def covered_until(session: Session, moment: datetime) -> tuple[int, int] | None:
     """(last change, revision) of the newest entry sealed by `moment`; None when that is the newest of all."""
     first, newest = session.execute(select(func.min(HistoryEntry.at), func.max(HistoryEntry.at))).one()
