@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
