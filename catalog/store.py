@@ -189,9 +189,6 @@ class Store:
                         .values(revision=StoreRevision.revision + 1, changed_at=utcnow())
                     )
                 if chain.last_change(session) > since:
-                    if not writer.changed:  # a new entry is a new revision too: caches key on it
-                        session.execute(update(StoreRevision).where(StoreRevision.id == 1)
-                                        .values(revision=StoreRevision.revision + 1, changed_at=utcnow()))
                     revision = int(session.scalar(select(StoreRevision.revision).where(StoreRevision.id == 1)) or 0)
                     chain.seal(session, since=since, actor=actor or current_actor(), source=source,
                                detail=detail or {}, revision=revision, clock=self.clock)

@@ -134,8 +134,10 @@ class PastGraphs:
     def graph(self, store: Store, moment: datetime, revision: int) -> nx.DiGraph | None:
         """The graph at `moment`, or None when that is the present (raises BeforeHistory before it).
 
-        The history's first and newest moments are kept per store revision (sealing an entry moves
-        the revision), so asking about the present costs no query beyond the revision's."""
+        The history's first and newest moments are kept per store revision, so asking about the
+        present costs no query beyond the revision's. A write that leaves the revision (one no reader
+        sees) seals an entry the span may miss; the present graph, kept by the same revision, is then
+        the right answer for a moment after it anyway."""
         from catalog.errors import BeforeHistory
         from catalog.history.past import covered_until, history_span, rows_at
 
