@@ -97,7 +97,7 @@ def run_gate(store: Store, *, fail_on: str = "high", models: list[str] | None = 
     extra = {"clock": clock} if clock else {}
     report = service.run_checks(store, upstream, force=force, progress=progress, **extra) if upstream else None
     as_of = as_of or datetime.now(timezone.utc)  # after the checks, so their runs count as known
-    evaluated = risk.evaluate(store, as_of=as_of, policy=policy)
+    evaluated, _ = risk.evaluate_page(store, as_of=as_of, policy=policy, models=sorted(scope))  # the gated models' findings only
     threshold = level_rank(fail_on)
     used: set[int] = set()
     items = []

@@ -63,6 +63,35 @@ def summarise(store: Store, *, as_of: datetime | None = None, policy: Policy | N
         wanted = [queries.resolve(graph, model, kinds=(MODEL,))]
     else:
         wanted = sorted(n for n, kind in graph.nodes(data="kind") if kind == MODEL)
+    rows, totals = _ranked_models(assessment, wanted)
+    names = {v: k for k, v in ORDER.items()}
+    page = []
+    downstream: dict[str, tuple[set[str], dict[str, int] | None]] = {}  # per root: its downstream and path counts
+    for _, node, priced in rows[offset:offset + limit]:
+        attrs = graph.nodes[node]
+        tier = assessment.tier(node)
+        page.append(ModelRisk(
+            model=node, risk_tier=attrs.get("risk_tier"), tier=tier, deployed=bool(attrs.get("deployed")),
+            worst=names[priced[0][0]], findings=len(priced), by_severity=_named(Counter(p[0] for p in priced), names),
+            by_condition=dict(sorted(Counter(p[1] for p in priced).items())),
+            top=[_finding(assessment, node, key, tier, path_limit, downstream) for *_, key in priced[:top]],
+        ))
+    return RiskSummary(
+        as_of=assessment.as_of, policy=assessment.policy.source, revision=graph.graph["revision"],
+        conditions=len(assessment.roots), datasets_reached=sum(1 for n in reach.reached() if graph.nodes[n]["kind"] != MODEL),
+        models_total=len(rows), findings_on_models=sum(totals.values()), by_severity=_named(totals, names),
+        limit=limit, offset=offset, models=page,
+    )
+
+
+def _ranked_models(assessment: Any, wanted: list[str]) -> tuple[list[tuple[tuple[Any, ...], str, list[tuple[int, str, str, str]]]], Counter[int]]:
+    """Every model with findings, worst first, with its priced findings; kept on the assessment (which
+    never changes), so the next page of the same answer costs the page only."""
+    memo_key = ("models_ranked", tuple(wanted))
+    kept = assessment.memo.get(memo_key)
+    if kept is not None:
+        return kept
+    reach = assessment.reach
     rows: list[tuple[tuple[Any, ...], str, list[tuple[int, str, str, str]]]] = []
     totals: Counter[str] = Counter()
     # A root's pricing on a model depends on the model only through its tier (a model is never a root):
@@ -83,24 +112,8 @@ def summarise(store: Store, *, as_of: datetime | None = None, policy: Policy | N
         totals.update(p[0] for p in priced)
         rows.append(((priced[0][0], -len(priced), node), node, priced))
     rows.sort()
-    names = {v: k for k, v in ORDER.items()}
-    page = []
-    downstream: dict[str, tuple[set[str], dict[str, int] | None]] = {}  # per root: its downstream and path counts
-    for _, node, priced in rows[offset:offset + limit]:
-        attrs = graph.nodes[node]
-        tier = assessment.tier(node)
-        page.append(ModelRisk(
-            model=node, risk_tier=attrs.get("risk_tier"), tier=tier, deployed=bool(attrs.get("deployed")),
-            worst=names[priced[0][0]], findings=len(priced), by_severity=_named(Counter(p[0] for p in priced), names),
-            by_condition=dict(sorted(Counter(p[1] for p in priced).items())),
-            top=[_finding(assessment, node, key, tier, path_limit, downstream) for *_, key in priced[:top]],
-        ))
-    return RiskSummary(
-        as_of=assessment.as_of, policy=assessment.policy.source, revision=graph.graph["revision"],
-        conditions=len(assessment.roots), datasets_reached=sum(1 for n in reach.reached() if graph.nodes[n]["kind"] != MODEL),
-        models_total=len(rows), findings_on_models=sum(totals.values()), by_severity=_named(totals, names),
-        limit=limit, offset=offset, models=page,
-    )
+    assessment.memo[memo_key] = (rows, totals)
+    return rows, totals
 
 
 def _named(counts: Counter[int], names: dict[int, str]) -> dict[str, int]:

@@ -106,6 +106,23 @@ class Reach:
             return {nodes[i] for i in self._packed.reached_rows().tolist()}
         return set(self.modes)
 
+    def members(self, key: str) -> set[str]:
+        """Every node one root reached: one bit column of the planes, no (node, root) pair decoded."""
+        if self._modes is None and self._packed:
+            import numpy as np
+
+            packed = self._packed
+            j = packed.keys.index(key)
+            bit = np.uint64(1) << np.uint64(j & 63)
+            column = packed.bits[:, j >> 6]
+            if packed.bits.shape[1] > packed.words:
+                column = column | packed.bits[:, packed.words + (j >> 6)]
+            rows = set(np.flatnonzero(column & bit).tolist())
+            rows.update(row for row, roots in packed.direct.items() if j in roots)
+            nodes = packed.index.nodes
+            return {nodes[r] for r in rows}
+        return {node for node, modes in self.modes.items() if key in modes}
+
 
 def _weaker(a: str, b: str) -> str:
     return a if STRENGTH.get(a, 0) <= STRENGTH.get(b, 0) else b
