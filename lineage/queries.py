@@ -107,51 +107,15 @@ def reachable(graph: nx.DiGraph, node: str, direction: Direction, depth: int | N
     return distance
 
 
-def _adjacency(graph: nx.DiGraph, direction: Direction) -> tuple:
-    """(node ids, number of each id, CSR row starts, CSR columns) of the graph's edges in `direction`:
-    a derived index, built once per graph (the graph of record is rebuilt, never edited, when the store
-    revision moves) and kept in `graph.graph` like the name index."""
-    import numpy as np
-
-    key = f"_adjacency_{direction}"
-    cached = graph.graph.get(key)
-    if cached is None:
-        adjacency = graph.succ if direction == "downstream" else graph.pred
-        if direction not in ("upstream", "downstream"):
-            _neighbours(graph, direction)  # raises the usual error
-        nodes = list(graph)
-        number = {n: i for i, n in enumerate(nodes)}
-        indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter((len(adjacency[n]) for n in nodes), dtype=np.int64, count=len(nodes)), out=indptr[1:])
-        indices = np.fromiter((number[m] for n in nodes for m in adjacency[n]), dtype=np.int64, count=int(indptr[-1]))
-        cached = (np.array(nodes, dtype=object), number, indptr, indices)
-        graph.graph[key] = cached
-    return cached
-
-
 def _reachable_on_arrays(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None) -> dict[str, int]:
-    """`reachable` by scipy's breadth-first search on the CSR arrays (scipy comes with Great
-    Expectations): the same nodes and distances, in C instead of a Python step per edge."""
-    import numpy as np
-    from scipy import sparse
-    from scipy.sparse import csgraph
+    """`reachable` by scipy's breadth-first search on the graph's arrays (`lineage.arrays`): the same
+    nodes and distances, in C instead of a Python step per edge."""
+    from lineage import arrays
 
-    nodes, number, indptr, indices = _adjacency(graph, direction)
-    matrix = graph.graph.get(f"_matrix_{direction}")
-    if matrix is None:
-        matrix = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(nodes),) * 2)  # float64: what csgraph takes without a copy
-        graph.graph[f"_matrix_{direction}"] = matrix
-    start = number[node]
-    order, parent = csgraph.breadth_first_order(matrix, start, directed=True, return_predecessors=True)
-    # distance = steps up the BFS tree to the start, by pointer doubling: log2(depth) vector steps
-    jump = np.where(parent < 0, start, parent)
-    steps = (np.arange(len(nodes)) != start).astype(np.int64)
-    while (jump[order] != start).any():
-        steps, jump = steps + steps[jump], jump[jump]
-    found = order[1:]
-    if depth is not None:
-        found = found[steps[found] <= depth]
-    return dict(zip(nodes[found].tolist(), steps[found].tolist(), strict=True))
+    _neighbours(graph, direction)  # an unknown direction raises the usual error
+    topo = arrays.topology(graph)
+    found, steps = arrays.reach(topo, topo.number[node], direction, depth)
+    return dict(zip(topo.nodes[found].tolist(), steps.tolist(), strict=True))
 
 
 def upstream(graph: nx.DiGraph, node: str, depth: int | None = None) -> dict[str, int]:

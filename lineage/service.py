@@ -91,6 +91,13 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
     """
     graph = graph_of(store, as_of)
     root = queries.resolve(graph, dataset, kinds=(DATASET,))
+    on = _impact_on_arrays if len(graph) >= queries.ARRAY_WALK_NODES else _impact_in_python
+    return on(graph, root, path_limit, limit, offset, dataset_limit)
+
+
+def _impact_in_python(graph: nx.DiGraph, root: str, path_limit: int, limit: int | None, offset: int,
+                      dataset_limit: int | None) -> ImpactResult:
+    """`impact` on the graph's dicts: cheaper than building the arrays on a small graph."""
     reached = queries.downstream(graph, root)
     within = set(reached)
     counts = queries.count_paths(graph, root, within)
@@ -111,6 +118,59 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
                         models_total=len(affected), datasets_total=len(downstream_datasets), offset=offset, limit=limit)
 
 
+def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | None, offset: int,
+                      dataset_limit: int | None) -> ImpactResult:
+    """`impact` on the graph's arrays (`lineage.arrays`): the same answer, without a Python step per
+    reached node; only the page's models and the listed datasets become objects."""
+    import numpy as np
+
+    from lineage import arrays
+
+    topo = arrays.topology(graph)
+    start = topo.number[root]
+    found, steps = arrays.reach(topo, start, "downstream")
+    kinds = topo.kind[found]
+    by_kind = {}
+    for kind in (MODEL, DATASET):
+        mine = kinds == arrays.KIND_CODES[kind]
+        nodes, distance = found[mine], steps[mine]
+        order = np.lexsort((topo.rank[nodes], distance))  # by distance, then id
+        by_kind[kind] = (nodes[order], distance[order])
+    models_found, model_distance = by_kind[MODEL]
+    stop = None if limit is None else offset + limit
+    page, page_distance = models_found[offset:stop].tolist(), model_distance[offset:stop].tolist()
+    counts = arrays.path_counts(topo, start) if page else None
+    exact = None
+    if page and counts is None:  # a cycle: counted in Python, which says there is no count
+        within = set(topo.nodes[found].tolist())
+        exact = queries.count_paths(graph, root, within)
+    distance = np.full(len(topo.nodes), -1, dtype=np.int64)
+    distance[found], distance[start] = steps, 0
+    within_set: set[str] | None = None
+    models = []
+    for number, d in zip(page, page_distance, strict=True):
+        node = topo.nodes[number]
+        attrs = graph.nodes[node]
+        if path_limit == 1:
+            paths = [topo.nodes[arrays.first_shortest_path(topo, start, number, distance)].tolist()]
+        else:
+            if within_set is None:
+                within_set = set(topo.nodes[found].tolist())
+            paths = queries.paths_between(graph, root, node, path_limit, within_set)
+        models.append(AffectedModel(
+            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs.get("risk_tier"),
+            deployed=bool(attrs.get("deployed")), distance=d,
+            path_count=counts.of(number) if counts is not None else (exact.get(node) if exact is not None else None),
+            paths=paths,
+        ))
+    datasets_found, dataset_distance = by_kind[DATASET]
+    listed = slice(None, dataset_limit)
+    datasets = [Reached(node=ref(graph, n), distance=d)
+                for n, d in zip(topo.nodes[datasets_found[listed]].tolist(), dataset_distance[listed].tolist(), strict=True)]
+    return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
+                        models_total=len(models_found), datasets_total=len(datasets_found), offset=offset, limit=limit)
+
+
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT,
          as_of: datetime | None = None) -> PathResult:
     """Up to `limit` paths from `source` to `target`, and how many there are in all: counted without
@@ -118,12 +178,21 @@ def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LI
     graph = graph_of(store, as_of)
     start, end = queries.resolve(graph, source), queries.resolve(graph, target)
     within = set(queries.downstream(graph, start))
-    counts = queries.count_paths(graph, start, within) if end in within else {}
-    return PathResult(
-        source=ref(graph, start), target=ref(graph, end),
-        path_count=(counts.get(end, 0) if counts is not None else None),
-        paths=queries.paths_between(graph, start, end, limit, within),
-    )
+    count: int | None = 0
+    if end in within:
+        counted = None
+        if len(graph) >= queries.ARRAY_WALK_NODES:
+            from lineage import arrays
+
+            topo = arrays.topology(graph)
+            counted = arrays.path_counts(topo, topo.number[start])
+        if counted is not None:
+            count = counted.of(topo.number[end])
+        else:  # a small graph, or a cycle (then there is no count)
+            counts = queries.count_paths(graph, start, within)
+            count = counts.get(end, 0) if counts is not None else None
+    return PathResult(source=ref(graph, start), target=ref(graph, end), path_count=count,
+                      paths=queries.paths_between(graph, start, end, limit, within))
 
 
 def summary(store: Store) -> LineageSummary:

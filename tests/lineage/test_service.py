@@ -22,6 +22,7 @@ import pytest
 from catalog.errors import AmbiguousName, NotFound
 from catalog.loader import load_catalog
 from lineage import graph as lineage_graph
+from lineage import queries
 from lineage import service
 
 CATALOG = """\
@@ -67,6 +68,15 @@ RAW_A, RAW_B, RAW_C = "dataset:t:raw.a", "dataset:t:raw.b", "dataset:t:raw.c"
 FEAT_X, HOLDOUT, FEAT_Y = "dataset:t:feat.x", "dataset:t:feat.holdout", "dataset:t:feat.y"
 BUILD, JOB_Y = "job:t:jobs.build", "job:t:jobs.y"
 BASE, TUNED = "model:t:base-m@2.1.0", "model:t:tuned-m@0.3.0"
+
+
+@pytest.fixture(autouse=True, params=["dicts", "arrays"])
+def walks(request, monkeypatch):
+    """Every answer twice: walked on the graph's dicts, and on its arrays (`lineage.arrays`), which
+    large graphs use; both must say the same."""
+    if request.param == "arrays":
+        monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+    return request.param
 
 
 @pytest.fixture
