@@ -225,10 +225,10 @@ class ReadBudget:
         self.request, self.seconds, self.store = request, seconds, store
 
     async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        from lineage.service import graph_of
+        from lineage.service import pin_graph
 
         loop = asyncio.get_running_loop()
-        job = _Job(functools.partial(work, *args, **kwargs), loop, prepare=functools.partial(graph_of, self.store))
+        job = _Job(functools.partial(work, *args, **kwargs), loop, prepare=functools.partial(pin_graph, self.store))
         gone = asyncio.ensure_future(_client_gone(self.request))
         job.thread.start()
         try:

@@ -159,6 +159,12 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
                               f"{len(impact.models):,} of {impact.models_total:,} models, as the API pages them) vs csgraph reach", hw, bl, target=f"<= {TRAVERSAL_TARGET:g}x csgraph",
                               met=hw / bl <= TRAVERSAL_TARGET))
 
+        from lineage import arrays
+
+        arrays_s, _ = clock(arrays._build, graph)  # built again, timed: the service built its own in the warm-up
+        figures.append(figure("impact: the graph's arrays (lineage.arrays: CSR both ways, levels, id order; once per "
+                              "graph revision)", arrays_s, baseline_s, target="report; baseline: scipy CSR from the same rows"))
+
         log(f"queries: API latency, {CLIENTS} clients, {requests} requests per endpoint")
         rng = random.Random(20240601)
         picked = [rng.choice(datasets) for _ in range(requests)]

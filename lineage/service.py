@@ -7,6 +7,7 @@ revision moves, so a question costs a walk in memory rather than a recursive que
 from __future__ import annotations
 
 from collections import Counter
+from contextvars import ContextVar
 from datetime import datetime
 
 import networkx as nx
@@ -27,10 +28,23 @@ def graph_of(store: Store, as_of: datetime | None = None) -> nx.DiGraph:
     """The store's lineage graph, shared by every caller in the process until the store changes;
     with `as_of`, the graph as the catalog held it then (the present's when nothing changed since)."""
     if as_of is None:
-        return CACHE.graph(store)
+        pinned = _PINNED.get()
+        return pinned[1] if pinned is not None and pinned[0] == store.url else CACHE.graph(store)
     revision = store.revision()
     past = PAST.graph(store, as_of, revision)
     return past if past is not None else CACHE.graph(store, revision)
+
+
+_PINNED: ContextVar[tuple[str, nx.DiGraph] | None] = ContextVar("headwater_pinned_graph", default=None)
+
+
+def pin_graph(store: Store) -> nx.DiGraph:
+    """The store's present graph, fixed for the rest of the current context (one API read runs in a
+    thread of its own): the read sees one revision throughout, and asks for it once rather than at
+    every `graph_of`. Only reads pin: a writer must see what it wrote."""
+    graph = CACHE.graph(store)
+    _PINNED.set((store.url, graph))
+    return graph
 
 
 def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
@@ -56,8 +70,10 @@ def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
 def ref(graph: nx.DiGraph, node: str) -> NodeRef:
     """How an answer names a node: its id with its kind, namespace and name spelt out."""
     attrs = graph.nodes[node]
-    return NodeRef(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"],
-                   version=attrs.get("version") if attrs["kind"] == MODEL else None)
+    # constructed, not validated: every field comes from the graph, which the store's schema already
+    # holds to these types, and validating hundreds of refs per answer was a fifth of a request's time
+    return NodeRef.model_construct(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"],
+                                   version=attrs.get("version") if attrs["kind"] == MODEL else None)
 
 
 def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None,
@@ -68,15 +84,24 @@ def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int 
     root = queries.resolve(graph, node)
     reached = queries.reachable(graph, root, direction, depth)
 
+    refs: dict[str, NodeRef] = {}
+
+    def named(node: str) -> NodeRef:
+        found = refs.get(node)
+        if found is None:
+            found = refs[node] = ref(graph, node)
+        return found
+
     def convert(entry: dict) -> TreeNode:
-        return TreeNode(node=ref(graph, entry["id"]), repeated=entry["repeated"],
-                        children=[convert(child) for child in entry["children"]])
+        return TreeNode.model_construct(node=named(entry["id"]), repeated=entry["repeated"],
+                                        children=[convert(child) for child in entry["children"]])
 
     return LineageResult(
-        root=ref(graph, root),
+        root=named(root),
         direction=direction,  # type: ignore[arg-type]
         depth=depth,
-        nodes=[Reached(node=ref(graph, n), distance=d) for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))],
+        nodes=[Reached.model_construct(node=named(n), distance=d)
+               for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))],
         tree=convert(queries.tree(graph, root, direction, depth)),
     )
 
@@ -113,7 +138,7 @@ def _impact_in_python(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
             paths=queries.paths_between(graph, root, node, path_limit, within),
         ))
     downstream_datasets = sorted((d, n) for n, d in reached.items() if graph.nodes[n]["kind"] == DATASET)
-    datasets = [Reached(node=ref(graph, n), distance=d) for d, n in downstream_datasets[:dataset_limit]]
+    datasets = [Reached.model_construct(node=ref(graph, n), distance=d) for d, n in downstream_datasets[:dataset_limit]]
     return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
                         models_total=len(affected), datasets_total=len(downstream_datasets), offset=offset, limit=limit)
 
@@ -165,7 +190,7 @@ def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
         ))
     datasets_found, dataset_distance = by_kind[DATASET]
     listed = slice(None, dataset_limit)
-    datasets = [Reached(node=ref(graph, n), distance=d)
+    datasets = [Reached.model_construct(node=ref(graph, n), distance=d)
                 for n, d in zip(topo.nodes[datasets_found[listed]].tolist(), dataset_distance[listed].tolist(), strict=True)]
     return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
                         models_total=len(models_found), datasets_total=len(datasets_found), offset=offset, limit=limit)

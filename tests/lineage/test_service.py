@@ -400,3 +400,22 @@ def test_impact_reports_the_revision_of_the_graph_it_used(loaded, tmp_path):
     after = service.impact(loaded, "raw.a")
     assert after.revision == before + 1 == loaded.revision()
     assert reached(after.datasets) == [(FEAT_X, 1), (FEAT_Y, 1), ("dataset:t:feat.z", 1)]
+
+
+def test_a_pinned_read_sees_one_revision_throughout_and_other_reads_see_the_new_one(loaded, catalog_file):
+    import threading
+
+    seen: dict[str, int] = {}
+
+    def read() -> None:
+        pinned = service.pin_graph(loaded)
+        catalog_file.write_text(catalog_file.read_text().replace("origin: vendor", "origin: public"))
+        load_catalog(loaded, [catalog_file])  # a write lands while the read is under way
+        seen["pinned"] = pinned.graph["revision"]
+        seen["again"] = service.graph_of(loaded).graph["revision"]
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert seen["again"] == seen["pinned"]
+    assert service.graph_of(loaded).graph["revision"] == seen["pinned"] + 1  # outside the read: the new revision
