@@ -42,6 +42,13 @@ def read_lineage_rows(connection: Connection) -> LineageRows:
     """The rows as they are now (call inside a transaction, so they agree with each other)."""
     tables = {}
     for name, table in TABLES.items():
-        columns = [table.__table__.c[column] for column in COLUMNS[name]]
-        tables[name] = [row._asdict() for row in connection.execute(select(*columns))]
+        keys = COLUMNS[name]
+        query = select(*(table.__table__.c[column] for column in keys))
+        if name == "derivations":
+            # integers and text only, which the driver returns as they are: a million rows without
+            # SQLAlchemy's per-row processing take a third of the time
+            result = connection.exec_driver_sql(str(query.compile(connection)))
+        else:
+            result = connection.execute(query)
+        tables[name] = [dict(zip(keys, row, strict=True)) for row in result]
     return LineageRows(revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()), **tables)
