@@ -48,6 +48,12 @@ def open_incidents(attrs: dict[str, Any], as_of: datetime, *kinds: str) -> list[
 
 def model_tiers_downstream(graph: nx.DiGraph, tier_of) -> dict[str, set[str]]:
     """For every dataset, the policy tiers of the models it feeds, directly or not."""
+    from lineage import arrays
+
+    if len(graph) >= ARRAY_NODES:
+        topo = arrays.topology(graph)
+        if topo.level is not None:
+            return _tiers_on_arrays(graph, topo, tier_of)
     result: dict[str, set[str]] = {}
     try:
         order = list(reversed(list(nx.topological_sort(graph))))
@@ -68,6 +74,34 @@ def model_tiers_downstream(graph: nx.DiGraph, tier_of) -> dict[str, set[str]]:
             tiers |= result.get(nxt, set())
         result[node] = tiers
     return result
+
+
+ARRAY_NODES = 20_000  # from this size the tiers below each dataset are found on the graph's arrays
+
+
+def _tiers_on_arrays(graph: nx.DiGraph, topo: Any, tier_of) -> dict[str, set[str]]:
+    """`model_tiers_downstream` as bit masks carried up a topological level at a time: a node's
+    tiers are its successors' (all on higher levels), and alike answers share one frozenset."""
+    import numpy as np
+
+    from lineage.arrays import KIND_CODES, neighbours
+
+    nodes = topo.nodes.tolist()
+    tiers = sorted({tier_of(graph._node[n].get("risk_tier")) for n in nodes if graph._node[n]["kind"] == MODEL})
+    bit = {tier: 1 << i for i, tier in enumerate(tiers)}
+    mask = np.zeros(len(nodes), dtype=np.int64)
+    models = np.flatnonzero(topo.kind == KIND_CODES[MODEL])
+    mask[models] = [bit[tier_of(graph._node[nodes[m]].get("risk_tier"))] for m in models.tolist()]
+    levels, down = topo.by_level, topo.down
+    for level in range(len(levels.node_starts) - 2, -1, -1):
+        here = levels.nodes[levels.node_starts[level]:levels.node_starts[level + 1]]
+        counts = np.diff(down.indptr)[here]
+        if not counts.any():
+            continue
+        np.bitwise_or.at(mask, np.repeat(here, counts), mask[neighbours(down.indptr, down.indices, here)])
+    shared = {m: frozenset(t for t in tiers if m & bit[t]) for m in np.unique(mask).tolist()}
+    datasets = np.flatnonzero(topo.kind == KIND_CODES[DATASET])
+    return {nodes[d]: shared[m] for d, m in zip(datasets.tolist(), mask[datasets].tolist(), strict=True)}  # type: ignore[misc]
 
 
 def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: datetime, settings: Any,
@@ -92,10 +126,11 @@ def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: dateti
         found += _fingerprints(graph, node, attrs, seen)
         found += _incidents(node, attrs, as_of, settings)
         found += _privacy(node, attrs, as_of, today, settings)
-        derived = any(graph.edges[up, node].get("kind") == "derivation" for up in graph.predecessors(node))
+        # graph._pred/_succ/_node: the plain dicts, not views built per call (100,000 datasets here)
+        derived = any(edge.get("kind") == "derivation" for edge in graph._pred[node].values())
         found += _rights(node, attrs, today, derived=derived)
-        consumers = {tier_of(graph.nodes[m].get("risk_tier")) for m in graph.successors(node)
-                     if graph.nodes[m]["kind"] == MODEL}
+        consumers = {tier_of(graph._node[m].get("risk_tier")) for m, edge in graph._succ[node].items()
+                     if edge.get("kind") == "feed"}
         found += _documentation(node, attrs, consumers)
     return found
 
@@ -145,8 +180,7 @@ def _fingerprints(graph: nx.DiGraph, node: str, attrs: dict, seen: dict | None) 
     current = seen["fingerprint"] if seen else None
     variant = "external" if (attrs.get("origin") or "unknown") in EXTERNAL else None
     found = []
-    for model in graph.successors(node):
-        edge = graph.edges[node, model]
+    for model, edge in graph._succ[node].items():
         if edge.get("kind") != "feed":
             continue
         label = short_name(model)
@@ -186,6 +220,8 @@ def _mlflow_digest(node: str, model: str, label: str, use: dict, seen: dict | No
 
 
 def _incidents(node: str, attrs: dict, as_of: datetime, settings: Any) -> list[Condition]:
+    if not attrs.get("incidents"):
+        return []
     found = []
     for incident in open_incidents(attrs, as_of, "poisoning", "tampering"):
         start = incident["effective_from"] or incident["opened"]

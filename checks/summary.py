@@ -132,7 +132,14 @@ def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int,
     root, condition = priced.root, priced.condition
     paths: list[list[str]] = []
     path_count = None
-    if node != root.dataset and path_limit:
+    if node != root.dataset and path_limit == 1 and len(assessment.graph) >= queries.ARRAY_WALK_NODES:
+        from lineage.arrays import FromSource, topology
+
+        if root.dataset not in downstream:  # on the arrays: no Python step per node a hub reaches
+            downstream[root.dataset] = FromSource(topology(assessment.graph), root.dataset)  # type: ignore[assignment]
+        walked: Any = downstream[root.dataset]
+        path_count, paths = walked.count(node), [walked.first_path(node)]
+    elif node != root.dataset and path_limit:
         graph = assessment.graph
         if root.dataset not in downstream:
             within = set(queries.downstream(graph, root.dataset))

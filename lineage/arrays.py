@@ -104,7 +104,7 @@ def levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None
     depth = 0
     while frontier.size:
         level[frontier] = depth
-        following = _neighbours(indptr, indices, frontier)
+        following = neighbours(indptr, indices, frontier)
         if not following.size:
             break
         touched, drop = np.unique(following, return_counts=True)
@@ -114,7 +114,7 @@ def levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None
     return None if (level < 0).any() else level
 
 
-def _neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The CSR columns of `rows`, concatenated (with repeats)."""
     starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
     total = int(counts.sum())
@@ -193,7 +193,7 @@ def first_shortest_path(topo: Topology, start: int, target: int, distance: np.nd
     on_path = [np.array([target])]
     up = topo.up
     for r in range(1, d):
-        before = _neighbours(up.indptr, up.indices, on_path[-1])
+        before = neighbours(up.indptr, up.indices, on_path[-1])
         on_path.append(np.unique(before[distance[before] == d - r]))
     path = [start]
     current = start
@@ -204,3 +204,28 @@ def first_shortest_path(topo: Topology, start: int, target: int, distance: np.nd
         current = int(allowed[np.argmin(topo.rank[allowed])])
         path.append(current)
     return path
+
+
+class FromSource:
+    """What one source reaches, its distances and path counts, for answering about many targets."""
+
+    def __init__(self, topo: Topology, source: str) -> None:
+        self.topo = topo
+        self.start = topo.number[source]
+        self.found, self.steps = reach(topo, self.start, "downstream")
+        self.distance = np.full(len(topo.nodes), -1, dtype=np.int64)
+        self.distance[self.found], self.distance[self.start] = self.steps, 0
+        self._counts: PathCounts | None | bool = False  # False: not counted yet
+
+    def count(self, target: str) -> int | None:
+        """Paths from the source to `target`; None on a cycle."""
+        if self._counts is False:
+            self._counts = path_counts(self.topo, self.start)
+        return self._counts.of(self.topo.number[target]) if self._counts else None  # type: ignore[union-attr]
+
+    def first_path(self, target: str) -> list[str]:
+        """The first shortest path in node-id order ([] when the target is not reached)."""
+        number = self.topo.number[target]
+        if self.distance[number] <= 0:
+            return []
+        return self.topo.nodes[first_shortest_path(self.topo, self.start, number, self.distance)].tolist()

@@ -263,3 +263,25 @@ def test_a_derived_dataset_takes_its_provenance_from_its_lineage(tmp_path):
         assert reached == {"dataset:t:raw", "dataset:t:bought"}  # the source's gap still reaches the model
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tiers_below_each_dataset_are_the_same_on_arrays_as_on_dicts(seed, monkeypatch):
+    import random
+
+    from checks import conditions
+    from tests.lineage.test_arrays import lineage_graph
+
+    graph = lineage_graph(seed, edges=150)
+    graph.add_node("dataset:t:alone", kind="dataset", namespace="t", name="alone")  # feeds nothing
+    rng = random.Random(seed)
+    for node, attrs in graph.nodes(data=True):
+        if attrs["kind"] == "model":
+            attrs["risk_tier"] = rng.choice(["high", "limited", "minimal", None, "gpai"])
+    tier_of = {"high": "high", "gpai": "gpai"}.get
+    on_dicts = {n: set(t) for n, t in conditions.model_tiers_downstream(graph, lambda t: tier_of(t, "other")).items()
+                if graph.nodes[n]["kind"] == "dataset"}
+    monkeypatch.setattr(conditions, "ARRAY_NODES", 0)
+    on_arrays = {n: set(t) for n, t in conditions.model_tiers_downstream(graph, lambda t: tier_of(t, "other")).items()}
+    assert on_arrays == on_dicts
+    assert any(len(t) > 1 for t in on_dicts.values()) and any(not t for t in on_dicts.values())

@@ -57,3 +57,16 @@ def test_models_are_worst_first_and_paged(store, examples, tmp_path):
     assert page.models_total == len(everything)
     one = summarise(store, as_of=AS_OF, model="credit-scorer")
     assert [m.model for m in one.models] == ["model:acme-ml:credit-scorer@3.2.0"]
+
+
+def test_the_summary_is_the_same_when_its_paths_are_walked_on_arrays(store, examples, tmp_path, monkeypatch):
+    """Large graphs find a summary's paths and counts on the graph's arrays (`lineage.arrays`)."""
+    from lineage import queries
+
+    loaded(store, examples, tmp_path)
+    on_dicts = summarise(store, as_of=AS_OF, limit=1000, top=5, path_limit=1).model_dump()
+    risk.ASSESSMENTS.clear()
+    monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+    on_arrays = summarise(store, as_of=AS_OF, limit=1000, top=5, path_limit=1).model_dump()
+    assert on_arrays == on_dicts
+    assert any(f["paths"] and f["path_count"] for row in on_arrays["models"] for f in row["top"])
