@@ -16,8 +16,12 @@ One process run measures everything, each figure beside its baseline from the sa
   on its own. Baseline: the same checks in pandas (read + vectorised checks) for files, one
   aggregate SQL query (+ one sample query per failed check) for tables.
 - Cached: `run_checks(store, [name], force=False)` right after a cold run reuses the verdict by
-  fingerprint; it still fingerprints the data. Compared with the cold run.
-- Breakdown (no target): fingerprint alone, file read alone, GX on an in-memory frame against
+  fingerprint; files are fingerprinted again (one streamed SHA-256), tables carry the cold run's
+  fingerprint over while their change signal (catalog/fingerprint.py `table_signal`) has not moved;
+  the benchmark checks that it did not. Compared with the cold run. The catalog's store is its own
+  SQLite file (`store.db`): were it the data's file, every recorded run would move the data file's
+  signal and each cached run would rescan (correctly: the file did change).
+- Breakdown (no target): fingerprint alone, a table's change signal alone, file read alone, GX on an in-memory frame against
   pandas on the same frame.
 - Peak memory: every phase runs once more in its own fresh subprocess, which imports, warms up,
   resets its resident high-water mark and reads it (VmHWM) after the phase; see `memory()` for why
@@ -438,7 +442,7 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
     from catalog.store import Store
 
     catalog = write_catalog(folder, {"bench": locations, "tiny": tiny}, {"bench": rows, "tiny": TINY_ROWS})
-    store_url = f"sqlite:///{folder}/bench.db"
+    store_url = f"sqlite:///{folder}/store.db"  # not bench.db, the SQLite data file (module docstring)
     store = Store(store_url)
     load_catalog(store, [catalog])
     suite = [normalise(entry) for entry in expectations(rows)]
@@ -459,18 +463,31 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
     contexts = times(max(repeat, 5), Validator)
     figure("Validator() context start, GX already imported (inside every cold run)", None, contexts, None)
 
+    import checks.service as service_module
+
+    scans: list[str] = []  # every fingerprint run_checks computes, counted (one list append per scan)
+    real_observe = service_module.observe
+
+    def counted_observe(location: Any) -> Any:
+        scans.append(location.kind)
+        return real_observe(location)
+
+    service_module.observe = counted_observe
     verdicts: dict[str, Any] = {}
     for fmt in FORMATS:
         name, location = f"bench_{fmt}", locations[fmt]
         log(f"{fmt}: cold, cached and baseline x{repeat}")
         cold, cached, hand = [], [], []
+        scanned_cached = 0  # cached runs that fingerprinted the data (for tables: no change signal was given)
         for _ in range(repeat):
             seconds, report = clock(headwater_run, store, name, force=True)
             cold.append(seconds)
             if report.validated != 1:
                 notes.append(f"{fmt}: a forced run did not validate")
+            scans_before = len(scans)
             seconds, again = clock(headwater_run, store, name, force=False)
             cached.append(seconds)
+            scanned_cached += len(scans) > scans_before
             if again.reused != 1:
                 notes.append(f"{fmt}: the re-run after a cold run was not reused (validated {again.validated})")
             seconds, by_hand = clock(baseline, fmt, location, rows)
@@ -497,9 +514,23 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
         log(f"{fmt}: breakdown")
         parsed = parse_location(location)
         prints = times(repeat, observe, parsed)
-        figure(f"{fmt}: fingerprint alone (observe; part of cold and cached)", fmt, prints, None)
-        notes.append(f"{fmt}: the fingerprint ({median(prints):.3f} s) is {median(prints) / median(cold):.0%} of the "
-                     f"cold run and {median(prints) / median(cached):.0%} of the cached run")
+        if files:
+            figure(f"{fmt}: fingerprint alone (observe; part of cold and cached)", fmt, prints, None)
+            notes.append(f"{fmt}: the fingerprint ({median(prints):.3f} s) is {median(prints) / median(cold):.0%} of "
+                         f"the cold run and {median(prints) / median(cached):.0%} of the cached run")
+        else:
+            from catalog.fingerprint import table_signal
+
+            table_url, table_name = parsed.value.partition("#")[0], parsed.table or ""
+            signals = times(repeat, table_signal, table_url, table_name)
+            figure(f"{fmt}: fingerprint alone (observe; part of cold only)", fmt, prints, None)
+            figure(f"{fmt}: change signal alone (table_signal; part of cold and cached)", fmt, signals, None)
+            carried = not scanned_cached
+            notes.append(f"{fmt}: the fingerprint ({median(prints):.3f} s) is {median(prints) / median(cold):.0%} of "
+                         f"the cold run; the change signal ({median(signals):.3f} s) is "
+                         f"{median(signals) / median(cached):.0%} of the cached run")
+            if not carried:
+                notes.append(f"{fmt}: no change signal was given: the cached runs scanned the table")
         validator = Validator()
         if files:
             reads = times(repeat, read_frame, location, fmt)
@@ -516,6 +547,7 @@ def benchmark(rows: int, repeat: int, folder: Path, pg_server_url: str, measure_
             figure(f"{fmt}: GX validate_table alone vs raw SQL", fmt, gx_only, hand)
         validator = None
 
+    service_module.observe = real_observe
     memory_rows: list[dict[str, Any]] = []
     if measure_memory:
         from concurrent.futures import ThreadPoolExecutor
@@ -649,15 +681,17 @@ def render(result: dict[str, Any]) -> str:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in result["notes"]]
     lines += [
         "", "## What is measured", "",
-        "- cold: `run_checks(store, [name], force=True)` = fingerprint + read (files) + a fresh GX context + the "
-        "BOOLEAN_ONLY pass + the SUMMARY pass for the failed expectations + recording the run. GX's import is "
-        "excluded (warm-up on 1,000-row copies first).",
+        "- cold: `run_checks(store, [name], force=True)` = the full fingerprint (on a second thread) + read (files) "
+        "+ a fresh GX context + one BASIC pass (verdicts with their counts; on frames the samples too) + for tables "
+        "GX's `unexpected_values` metric of the failed expectations (their samples) + the change signal before and "
+        "after (tables) + recording the run. GX's import is excluded (warm-up on 1,000-row copies first).",
         "- baseline: files: `pd.read_csv(low_memory=False)` / `pd.read_parquet` + vectorised checks, computing "
         "the same verdicts and, for failures, the unexpected count and a 10-value sample; tables: one aggregate "
         "query (`count(DISTINCT id)`, `CASE` sums, `avg`) + one `LIMIT 10` query per failed check, connection "
         "set-up included. The date check is a regex in pandas and PostgreSQL, a `GLOB` in SQLite (no regex there). "
         "The baseline does not fingerprint: that is Headwater's extra work, shown on its own line.",
-        "- cached: `run_checks(force=False)` right after a cold run: fingerprint, find the verdict still holds, "
+        "- cached: `run_checks(force=False)` right after a cold run: fingerprint (a file) or read the change signal "
+        "and carry the fingerprint over (a table), find the verdict still holds, "
         "record a run that reuses it.",
     ]
     return "\n".join(lines) + "\n"

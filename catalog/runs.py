@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.fingerprint import Observation
 from catalog.schema import CheckResult, CheckRun, Dataset
 
 
+TABLE_SIGNAL = "table_signal"  # the key of a run's `digests` that keeps the change signal seen with its fingerprint
 HEADWATER = "headwater"  # the `source` of the runs `headwater check` makes (GX); dbt's runs say "dbt"
 WORST = {"errored": 0, "failed": 1, "warning": 2, "passed": 3, "unchecked": 4}
 
@@ -82,11 +85,28 @@ def runs_of(session: Session, dataset_id: int, limit: int = 20) -> list[CheckRun
     return list(session.scalars(query))
 
 
+def newest_run_id(session: Session) -> int | None:
+    """The id of the newest check run: runs are only ever added (deleting a dataset's moves the store
+    revision), so this is what tells a cached risk assessment that a check has spoken since."""
+    return session.scalar(select(func.max(CheckRun.id)))
+
+
 def record_run(session: Session, run: CheckRun, results: list[dict[str, Any]]) -> CheckRun:
     run.results = [CheckResult(**result) for result in results]
     session.add(run)
     session.flush()
     return run
+
+
+def carried_fingerprint(before: CheckRun | None, where: str | None, signal: str | None) -> Observation | None:
+    """The last run's fingerprint, still true now: the same location, and the change signal kept
+    with that fingerprint has not moved since (checks/service.py)."""
+    if signal is None or before is None or before.fingerprint is None or before.location != where:
+        return None
+    if (before.digests or {}).get(TABLE_SIGNAL) != signal:
+        return None
+    return Observation(fingerprint=before.fingerprint, observed_at=datetime.now(timezone.utc),
+                       modified_at=before.modified_at)
 
 
 def datasets_by_key(session: Session, keys: list[tuple[str, str]] | None = None) -> list[Dataset]:

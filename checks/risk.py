@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import func, select
 
-from catalog.runs import observations
-from catalog.schema import CheckRun
+from catalog.runs import newest_run_id, observations
 from catalog.store import Store
 from checks.assessment_cache import KeyedAnswers
 from checks.conditions import ANONYMISING, Condition, detect, model_tiers_downstream, start_of
@@ -113,7 +111,7 @@ def assess(store: Store, *, as_of: datetime | None = None, policy: Policy | None
     graph = graph_of(store, as_of)  # the catalog as it stood then, when a moment is given
     policy = policy or policy_for(store)
     with store.read() as session:
-        newest_run = session.scalar(select(func.max(CheckRun.id)))
+        newest_run = newest_run_id(session)
     key = (store.url, graph.graph["revision"], graph.graph.get("as_of_change"), as_of, _digest(policy), newest_run)
     return ASSESSMENTS.get(key, lambda moment: _assess(store, graph, moment, policy), moment=as_of)
 

@@ -7,12 +7,22 @@ tamper detection need the observation even when there is nothing to validate), t
   `force`), and Great Expectations is not even imported when every dataset is reused;
 - otherwise Great Expectations validates the real data.
 Each dataset's run is committed on its own, so an interrupted run keeps what it finished.
+
+A table's fingerprint is a full scan; its change signal (catalog/fingerprint.py `table_signal`)
+is a few milliseconds of metadata. Each run keeps the signal it saw with its fingerprint, in the
+run's `digests` under "table_signal" (only when the signal read the same before and after the
+table was read, so both describe one content). While the signal stays put, the next run carries
+that fingerprint over instead of scanning; `force` always scans. When the verdict is to be
+computed anyway (`force`, a new suite, no earlier verdict), the fingerprint is computed on a
+second thread while Great Expectations validates: both only read, and the database (or, for
+SQLite and files, C code that releases the GIL) does the work, so the two overlap on two cores.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,14 +30,17 @@ from typing import TYPE_CHECKING, Any
 from catalog import reads
 from catalog.errors import HeadwaterError, NotFound, OutsideDataRoots
 from catalog.expectations import suite_hash
-from catalog.fingerprint import Observation, Unreadable, observe, split_table
+from catalog.fingerprint import Observation, Unreadable, observe, table_signal
 from catalog.ids import Key, node_id
 from catalog.locations import Location, confine, local_path, parse_location
-from catalog.runs import datasets_by_key, latest_runs, outcome_of, record_run, runs_of
+from catalog.runs import (
+    TABLE_SIGNAL, carried_fingerprint, datasets_by_key, latest_runs, outcome_of, record_run, runs_of,
+)
 from catalog.schema import CheckRun, Dataset, utcnow
 from catalog.secrets import mask_secrets
 from catalog.store import Store
 from checks.conditions import MLFLOW_DIGEST
+from checks.validator import validate_location
 from checks.results import (
     CheckHistory, CheckReport, CheckRunResult, ExpectationResult, ManifestEntry, Skipped, TrainingManifest,
 )
@@ -75,19 +88,36 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         started = clock()
         run = CheckRun(dataset_id=dataset.id, started_at=started, location=dataset.location)
         results: list[dict[str, Any]] = []
-        try:
-            seen = observe(location)
-        except Unreadable as exc:
-            seen = None
-            run.error = mask_secrets(str(exc))
-        if seen is not None:
-            run.fingerprint, run.fingerprint_observed_at, run.modified_at = seen.fingerprint, seen.observed_at, seen.modified_at
         suite = list(dataset.expectations or [])
         run.suite_hash = suite_hash(suite) if suite else None
         before = previous.get(dataset.id)
+        samples = dataset.id not in withheld
+        signal = _signal(location)
+        seen = None if force else carried_fingerprint(before, dataset.location, signal)
+        validated = False
+        if seen is None:
+            if suite and (force or not _judged_with(before, run.suite_hash)):
+                if validator is None:
+                    from checks.validator import Validator
+
+                    validator = Validator()
+                seen, run.error, results = _observe_and_validate(validator, location, suite, samples=samples)
+                validated = True
+                report.validated += 1
+            else:
+                try:
+                    seen = observe(location)
+                except Unreadable as exc:
+                    run.error = mask_secrets(str(exc))
+            if signal is not None and _signal(location) != signal:
+                signal = None  # moved while we read: the fingerprint may describe either side of the change
+        if seen is not None:
+            run.fingerprint, run.fingerprint_observed_at, run.modified_at = seen.fingerprint, seen.observed_at, seen.modified_at
         if seen is not None and dataset.id in digested:
             run.digests = _digests(location, before, run)
-        if run.error is None and suite:
+        if seen is not None and signal is not None:
+            run.digests = {**(run.digests or {}), TABLE_SIGNAL: signal}
+        if run.error is None and suite and not validated:
             if not force and _still_holds(before, run):
                 run.reused_from_id = before.reused_from_id or before.id
                 results = [_copy(result, withhold=dataset.id in withheld) for result in before.results]
@@ -98,7 +128,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
                     from checks.validator import Validator
 
                     validator = Validator()
-                results, run.error = _validate(validator, location, suite, samples=dataset.id not in withheld)
+                results, run.error = validate_location(validator, location, suite, samples=samples)
                 report.validated += 1
         run.outcome = _outcome(run, results, suite) if not run.reused_from_id else run.outcome
         run.evaluated = sum(1 for r in results if not r["errored"])
@@ -271,6 +301,33 @@ def _digests(location: Location, before: CheckRun | None, run: CheckRun) -> dict
     return {"mlflow": digest} if digest else {}
 
 
+def _signal(location: Location) -> str | None:
+    if location.kind != "sql":
+        return None  # a file's fingerprint is one streamed read, already cheap
+    return table_signal(location.value.partition("#")[0], location.table or "")
+
+
+def _judged_with(before: CheckRun | None, suite: str | None) -> bool:
+    """Whether an earlier verdict could be reused at all, were the content unchanged."""
+    return before is not None and before.outcome != "errored" and before.fingerprint is not None \
+        and before.suite_hash == suite
+
+
+def _observe_and_validate(validator: Any, location: Location, suite: list[dict[str, Any]], *,
+                          samples: bool) -> tuple[Observation | None, str | None, list[dict[str, Any]]]:
+    """Fingerprint and validation side by side (module docstring); GX stays on this thread, the
+    only one that uses it. A location that cannot be fingerprinted errors the run with that reason,
+    as it does when the two run one after the other."""
+    with ThreadPoolExecutor(1, thread_name_prefix="headwater-fingerprint") as pool:
+        fingerprint = pool.submit(observe, location)
+        results, error = validate_location(validator, location, suite, samples=samples)
+        try:
+            seen = fingerprint.result()
+        except Unreadable as exc:
+            return None, mask_secrets(str(exc)), []
+    return seen, error, results
+
+
 def _still_holds(before: CheckRun | None, run: CheckRun) -> bool:
     """Whether the last verdict may be reused: the same content (fingerprint) judged by the same suite,
     and it was a verdict at all (an errored run judged nothing)."""
@@ -278,40 +335,6 @@ def _still_holds(before: CheckRun | None, run: CheckRun) -> bool:
         before is not None and before.outcome != "errored" and before.fingerprint is not None
         and before.fingerprint == run.fingerprint and before.suite_hash == run.suite_hash
     )
-
-
-def _validate(validator: Any, location: Location, suite: list[dict[str, Any]], *,
-              samples: bool) -> tuple[list[dict[str, Any]], str | None]:
-    """Per-expectation results, or ([], why) when the data could not be judged at all."""
-    try:
-        if location.kind == "file":
-            from checks.frames import read_frame
-
-            frame = read_frame(location.value, location.format or "")
-            outcomes = validator.validate_frame(frame, suite, samples=samples)
-            del frame
-        else:
-            from catalog.fingerprint import require_sqlite_file
-
-            url = location.value.partition("#")[0]
-            require_sqlite_file(url)
-            schema, table = split_table(location.table or "")
-            outcomes = validator.validate_table(url, schema, table, suite, samples=samples)
-    except Unreadable as exc:
-        return [], mask_secrets(str(exc))
-    except Exception as exc:  # GX raises its own hierarchy for unreachable sources and bad batches
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [], mask_secrets(message)
-    return [
-        {
-            "position": o.position, "expectation": suite[o.position]["type"], "kwargs": suite[o.position]["kwargs"],
-            "severity": suite[o.position]["severity"], "success": o.success, "errored": o.errored,
-            "error": mask_secrets(o.error) if o.error else o.error,
-            "observed_value": o.observed_value, "unexpected_count": o.unexpected_count,
-            "unexpected_percent": o.unexpected_percent, "sample": o.sample,
-        }
-        for o in outcomes
-    ], None
 
 
 def _outcome(run: CheckRun, results: list[dict[str, Any]], suite: list[dict[str, Any]]) -> str:

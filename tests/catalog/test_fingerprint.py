@@ -85,3 +85,38 @@ def test_postgres_table_fingerprint_is_computed_in_the_server(pg_url):
     reset(ROWS, column="label")  # same values, renamed column
     assert fingerprint_table(pg_url, "s.t").fingerprint != first.fingerprint
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_table_with_a_type_without_a_row_hash_is_fingerprinted_by_its_text(pg_url):
+    """`json` has no hash function, so the server's row hash refuses the row; the MD5 of the row's
+    text is used instead, and still sees a change inside the document."""
+    engine = create_engine(pg_url)
+
+    def reset(document: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS docs"))
+            connection.execute(text("CREATE TABLE docs (id integer, body json)"))
+            connection.execute(text("INSERT INTO docs VALUES (1, CAST(:d AS json)), (2, NULL)"), {"d": document})
+
+    reset('{"a": 1}')
+    first = fingerprint_table(pg_url, "docs")
+    assert first.size == 2 and fingerprint_table(pg_url, "docs").fingerprint == first.fingerprint
+    reset('{"a": 2}')
+    assert fingerprint_table(pg_url, "docs").fingerprint != first.fingerprint
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_fingerprint_sees_a_null_moving_between_columns(pg_url):
+    engine = create_engine(pg_url)
+
+    def reset(row: tuple) -> str:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS t"))
+            connection.execute(text("CREATE TABLE t (a integer, b integer)"))
+            connection.execute(text("INSERT INTO t VALUES (:a, :b)"), {"a": row[0], "b": row[1]})
+        return fingerprint_table(pg_url, "t").fingerprint
+
+    assert len({reset((1, None)), reset((None, 1)), reset((1, 1)), reset((None, None))}) == 4
+    engine.dispose()

@@ -298,3 +298,66 @@ def test_snapshot_refuses_when_a_source_is_unreadable_and_records_nothing(store,
     assert store.revision() == revision
     with store.read() as session:
         assert [f.fingerprint for f in session.scalars(select(Feed))] == [None, None]
+
+
+def test_mean_of_a_decimal_column_is_still_judged(store, load, tmp_path):
+    """GX's pandas mean looks for `Decimal` values; the shortcut that skips the look on typed
+    columns (checks/validator.py) must leave object columns of decimals judged as GX judges them."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    amounts = pa.array([Decimal("10.50"), Decimal("20.25"), Decimal("14.25")], type=pa.decimal128(9, 2))
+    pq.write_table(pa.table({"id": [1, 2, 3], "amount": amounts, "score": [1.0, 2.0, 3.0]}), tmp_path / "pay.parquet")
+    load("""\
+        catalog: t
+        datasets:
+          - name: pay
+            location: pay.parquet
+            personal_data: false
+            expectations:
+              - expect_column_mean_to_be_between: {column: amount, min_value: 15, max_value: 16}
+              - expect_column_mean_to_be_between: {column: score, min_value: 2.5, max_value: 3}
+    """)
+    (run,) = service.run_checks(store).runs
+    assert [r.success for r in run.results] == [True, False]
+    assert run.results[1].observed_value == 2.0
+
+
+def test_only_the_columns_the_suite_names_are_read_unless_it_asks_about_the_columns(store, load, tmp_path,
+                                                                                    monkeypatch):
+    from checks import frames
+
+    pd.DataFrame({"id": [1, 2], "age": [30, 12], "country": ["DE", "FR"], "note": ["x", "y"]}).to_parquet(
+        tmp_path / "p.parquet", index=False)
+    read: list[list[str]] = []
+    real = frames.read_frame
+
+    def recorded(path, fmt, columns=None):
+        frame = real(path, fmt, columns)
+        read.append(list(frame.columns))
+        return frame
+
+    monkeypatch.setattr(frames, "read_frame", recorded)
+    load("""\
+        catalog: t
+        datasets:
+          - name: narrow
+            location: p.parquet
+            personal_data: false
+            expectations:
+              - expect_column_values_to_be_between: {column: age, min_value: 18, row_condition: "country == 'DE'"}
+              - expect_column_values_to_not_be_null: {column: missing}
+          - name: wide
+            location: p.parquet
+            personal_data: false
+            expectations:
+              - expect_column_values_to_be_between: {column: age, min_value: 18}
+              - expect_table_column_count_to_equal: {value: 4}
+    """)
+    narrow, wide = service.run_checks(store).runs
+    assert read == [["age", "country"], ["id", "age", "country", "note"]]
+    assert [r.success for r in narrow.results] == [True, None]
+    assert narrow.results[1].errored  # a column the file lacks is missing, as with every column read
+    assert [r.success for r in wide.results] == [False, True]
