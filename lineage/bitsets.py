@@ -2,20 +2,24 @@
 
 Same rules and same answer as the work list in `lineage.propagate` (tests compare them on random
 graphs), at a cost that hardly depends on the number of roots: on the reference graph (105k nodes,
-1M edges, 200 flagged sources) 15-40 ms where the work list takes 15-18 s and a plain csgraph
-reachability 5 ms (benchmarks/results/propagation.md).
+1M edges, 200 flagged sources) 2-3x a plain csgraph reachability, where the work list takes
+15-30 s (benchmarks/results/propagation.md).
 
-- `Index` (built once per graph and cached on it, like the name index): a node numbering, the
-  topological level of every node (Kahn's algorithm a frontier at a time), and the in-edges that
-  carry anything (derivation, feed, base_model; jobs carry nothing) sorted by (level of the target,
-  target is a model, target), cut into one block per level. A graph with a cycle has no levels and
-  is left to the work list.
+- `Index` (built once per graph, kept while the graph object lives): the edges that carry anything
+  (derivation, feed, base_model; a job's edges carry nothing), the topological level of every node
+  over those edges (Kahn's algorithm a frontier at a time), and a numbering of the nodes by (level,
+  dataset before model). Each level's targets are then one run of rows, and their in-edges, sorted
+  by target, one run of edges. A cycle along carrying edges leaves no levels: the work list's case.
 - Planes: per node, one bit per root for "reached hard or stronger" (H) and, only when some rule
-  can weaken a root, a second plane for "reached for review" (R). A level's block gathers its
-  sources' rows, merges each target's in-edges with one `bitwise_or.reduceat`, and applies the
-  travel masks of the target's kind (dataset, verified-anonymised dataset, model).
+  can weaken a root, a second plane for "reached for review" (R). A level gathers its sources' rows
+  and merges each target's in-edges with one `bitwise_or.reduceat` written straight into the
+  level's rows, then applies the travel masks of the target's kind (dataset, verified-anonymised
+  dataset, model) unless they let everything through (all hard).
 - Direct modes (a root's own dataset and the models that consume it directly) are few and kept on
   the side; for travelling, a direct bit behaves as H.
+
+The per-call cost is the gather and the `reduceat` over the carrying edges; anything per node or per
+graph walked in Python (even counting the edges to check a cache key: 40 ms here) would dominate it.
 
 The answer stays packed (`Planes`) until someone asks for modes: `lineage.propagate.Reach` decodes
 only the rows it is asked about.
@@ -23,9 +27,11 @@ only the rows it is asked about.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from itertools import chain
 
 import networkx as nx
 import numpy as np
@@ -37,63 +43,97 @@ DD, DM, MM = 0, 1, 2  # edge groups: derivation, feed, base_model
 NEVER = np.iinfo(np.int64).max  # a feed with an unknown consumption time is never "trained before"
 
 
+EPOCH, NAIVE_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+
+
 def micros(moment: datetime) -> int:
-    """Microseconds since the epoch, exact: feed times compare as int64 arrays."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    """Microseconds since the epoch, exact: feed times compare as int64 arrays.
+
+    An aware moment counts from the UTC epoch (the instant, whatever its zone, as datetimes compare);
+    a naive one from the naive epoch.
+    """
+    return (moment - (NAIVE_EPOCH if moment.utcoffset() is None else EPOCH)) // MICROSECOND
 
 
 class Index:
-    """What propagation needs of the graph, as arrays; `acyclic` is False when there are no levels."""
+    """What propagation needs of the graph, as arrays; `acyclic` is False when there are no levels.
+
+    Levels are taken over the edges that carry conditions only (a job's `produces` edge carries
+    nothing, so it neither orders nodes nor makes a cycle). Rows are numbered by (level, dataset
+    before model, graph order), so a level's targets are one slice of the planes that `reduceat`
+    writes in place; `nodes`/`number` are that numbering, `order` each row's place in the graph.
+    """
 
     def __init__(self, graph: nx.DiGraph) -> None:
-        self.nodes = list(graph)
-        self.number = {node: i for i, node in enumerate(self.nodes)}
-        n = len(self.nodes)
-        self.kind = np.array([{DATASET: 0, MODEL: 2}.get(k, 1) for _, k in graph.nodes(data="kind")], dtype=np.int8)
-        degrees = np.fromiter((len(nbrs) for _, nbrs in graph.adjacency()), dtype=np.int64, count=n)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(degrees, out=indptr[1:])
-        number = self.number
-        indices = np.fromiter((number[v] for _, nbrs in graph.adjacency() for v in nbrs), dtype=np.int64,
-                              count=int(indptr[-1]))
-        self.level = _levels(n, indptr, indices)
-        self.acyclic = self.level is not None
-        if not self.acyclic:
-            return
-        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        dst = indices
-        kind = self.kind.astype(np.int64)
-        group = np.full(len(src), -1, dtype=np.int64)
-        group[(kind[src] == 0) & (kind[dst] == 0)] = DD
-        group[(kind[src] == 0) & (kind[dst] == 2)] = DM
-        group[(kind[src] == 2) & (kind[dst] == 2)] = MM
+        listed = list(graph)
+        n = len(listed)
+        position = {node: i for i, node in enumerate(listed)}
+        codes = {DATASET: 0, MODEL: 2}
+        kind = np.fromiter((codes.get(k, 1) for _, k in graph.nodes(data="kind")), dtype=np.int8, count=n)
+        successors = [nbrs for _, nbrs in graph.adjacency()]  # in graph order
+        degrees = np.fromiter(map(len, successors), dtype=np.int64, count=n)
+        dst = np.fromiter(map(position.__getitem__, chain.from_iterable(successors)), dtype=np.int64,
+                          count=int(degrees.sum()))
+        src = np.repeat(np.arange(n, dtype=np.int64), degrees)
+        ks, kd = kind[src], kind[dst]
+        group = np.full(len(src), -1, dtype=np.int8)
+        group[(ks == 0) & (kd == 0)] = DD
+        group[(ks == 0) & (kd == 2)] = DM
+        group[(ks == 2) & (kd == 2)] = MM
         keep = group >= 0
-        src, dst, group = src[keep], dst[keep], group[keep]
-        to_model = (kind[dst] == 2).astype(np.int64)
-        key = (self.level[dst].astype(np.int64) * 2 + to_model) * n + dst
-        order = np.argsort(key, kind="stable")
-        self.src, self.dst, self.group, key = src[order], dst[order], group[order], key[order]
-        latest = np.full(len(self.src), NEVER, dtype=np.int64)
-        nodes = self.nodes
+        src, dst, group = src[keep], dst[keep], group[keep]  # still grouped by source, in graph order
+        level = _levels(n, src, dst)
+        self.acyclic = level is not None
+        if level is None:
+            self.nodes, self.number, self.kind = listed, position, kind
+            return
+        self.order = np.lexsort((kind == 2, level))  # row -> place in the graph (lexsort is stable)
+        row_of = np.empty(n, dtype=np.int64)
+        row_of[self.order] = np.arange(n, dtype=np.int64)
+        self.nodes = [listed[i] for i in self.order.tolist()]
+        self.number = {node: i for i, node in enumerate(self.nodes)}
+        self.kind, self.level = kind[self.order], level[self.order]
+        latest = _latest_uses(successors, listed, src, dst, group)  # per carrying edge, graph order
+        src, dst = row_of[src], row_of[dst]
+        by_target = np.lexsort((src, dst))  # by target row, each target's sources in row order (locality)
+        self.src, self.dst, self.group = src[by_target], dst[by_target], group[by_target]
         self.feeds = np.flatnonzero(self.group == DM)
-        for e in self.feeds.tolist():
-            uses = graph.edges[nodes[self.src[e]], nodes[self.dst[e]]].get("uses") or []
-            if uses and all(u.get("consumed_at") is not None for u in uses):
-                latest[e] = max(micros(u["consumed_at"]) for u in uses)
-        self.latest = latest
-        target_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
-        level_key = key // (2 * n) if n else key
-        block_start = np.flatnonzero(np.r_[True, level_key[1:] != level_key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
-        block_end = np.r_[block_start[1:], len(key)] if len(key) else block_start  # a graph without edges has no blocks
-        self.blocks = []
-        for e0, e1 in zip(block_start.tolist(), block_end.tolist(), strict=True):
-            t0, t1 = np.searchsorted(target_start, [e0, e1])
-            starts = target_start[t0:t1]
-            targets = self.dst[starts]
-            models_from = int(np.searchsorted(self.kind[targets] == 2, True))
-            split = int(starts[models_from]) if models_from < len(starts) else e1
-            self.blocks.append((e0, split, e1, starts - e0, targets, models_from))
+        self.into_models = np.flatnonzero(self.kind[self.dst] == 2)
+        self.latest = latest[by_target[self.into_models]]  # per edge into a model
+        # every node above level 0 has an in-edge from the level below: a level is a run of target rows
+        first_edge = np.searchsorted(self.dst, np.arange(n + 1, dtype=np.int64))
+        level_start = np.searchsorted(self.level, np.arange(int(self.level[-1]) + 2 if n else 1))
+        is_model = self.kind == 2
+        self.blocks = []  # (first row, first model row, end row, first edge, first edge into a model, end edge,
+        #                  where that edge is in `into_models`, segment starts)
+        for lo, hi in zip(level_start[1:-1].tolist(), level_start[2:].tolist(), strict=True):
+            mid = lo + int(np.searchsorted(is_model[lo:hi], True))
+            e0, split, e1 = int(first_edge[lo]), int(first_edge[mid]), int(first_edge[hi])
+            self.blocks.append((lo, mid, hi, e0, split, e1, int(np.searchsorted(self.into_models, split)),
+                                first_edge[lo:hi] - e0))
+
+
+def _latest_uses(successors: list[dict], listed: list, src: np.ndarray, dst: np.ndarray,
+                 group: np.ndarray) -> np.ndarray:
+    """Per edge, the latest recorded training time of a feed; NEVER when a time is unknown or it is no feed."""
+    latest = np.full(len(src), NEVER, dtype=np.int64)
+    feeds = np.flatnonzero(group == DM)
+    known, times = [], []
+    for e, u, v in zip(feeds.tolist(), src[feeds].tolist(), dst[feeds].tolist(), strict=True):
+        best = None
+        for use in successors[u][listed[v]].get("uses") or ():
+            moment = use.get("consumed_at")
+            if moment is None:
+                best = None  # one unknown time: never "trained before"
+                break
+            if best is None or moment > best:
+                best = moment
+        if best is not None:
+            known.append(e)
+            times.append(micros(best))
+    latest[known] = times
+    return latest
 
 
 @dataclass(frozen=True)
@@ -102,7 +142,7 @@ class Planes:
 
     index: Index
     keys: list[str]  # the roots' keys, in bit order
-    bits: np.ndarray  # (nodes, words) uint64, or (nodes, 2 * words) when some rule can weaken a root
+    bits: np.ndarray  # (nodes, words) uint64, rows as `index.nodes`; (nodes, 2 * words) when a rule can weaken a root
     words: int  # uint64 words per plane
     direct: dict[int, set[int]]  # node row -> the roots that reach it directly
 
@@ -114,8 +154,11 @@ class Planes:
         return np.flatnonzero(rows)
 
 
-def _levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
-    indegree = np.bincount(indices, minlength=n)
+def _levels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
+    """Kahn's algorithm a frontier at a time over the edges (src sorted); None when there is a cycle."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    indegree = np.bincount(dst, minlength=n)
     level = np.full(n, -1, dtype=np.int32)
     frontier = np.flatnonzero(indegree == 0)
     depth = 0
@@ -126,32 +169,49 @@ def _levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | Non
         if total == 0:
             break
         offsets = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(total)
-        touched, drop = np.unique(indices[offsets], return_counts=True)
+        touched, drop = np.unique(dst[offsets], return_counts=True)
         indegree[touched] -= drop
         frontier = touched[indegree[touched] == 0]
         depth += 1
     return None if (level < 0).any() else level
 
 
+_INDEXES: weakref.WeakKeyDictionary[nx.DiGraph, Index] = weakref.WeakKeyDictionary()
+
+
 def index_of(graph: nx.DiGraph) -> Index:
-    """The graph's index, built on first use and cached on the graph.
+    """The graph's index, built on first use and kept while the graph lives.
 
-    The cache is keyed by the graph object and its size: a subgraph view or a copy shares (or
-    copies) `graph.graph`, and must not reuse its parent's index.
+    Kept by the graph object itself (weakly), not in `graph.graph`: a subgraph view or a copy
+    shares or copies that dict, and must not reuse its parent's index; an object's identity tells
+    them apart in O(1), where counting the edges walks every node (40 ms at the reference size,
+    twice the propagation). A graph of record is rebuilt, never edited, when the store moves
+    (`lineage.graph`); an edit that changes the node count is still noticed.
     """
-    key = (id(graph), graph.number_of_nodes(), graph.number_of_edges())
-    cached = graph.graph.get("_propagation_index")
-    if cached is None or cached[0] != key:
-        cached = (key, Index(graph))
-        graph.graph["_propagation_index"] = cached
-    return cached[1]
+    index = _INDEXES.get(graph)
+    if index is None or len(index.nodes) != graph.number_of_nodes():
+        index = _INDEXES[graph] = Index(graph)
+    return index
 
 
-def _mask(members: list[int], words: int) -> np.ndarray:
-    out = np.zeros(words, dtype=np.uint64)
-    for m in members:
-        out[m >> 6] |= np.uint64(1) << np.uint64(m & 63)
-    return out
+def cached_index(graph: nx.DiGraph) -> Index | None:
+    """The index kept for this graph object, if any (benchmarks check they time the cached path)."""
+    return _INDEXES.get(graph)
+
+
+def _mask(members: Iterable[int], words: int) -> np.ndarray:
+    """The uint64 words with the members' bits set (bit m & 63 of word m >> 6, as `decode` reads them)."""
+    bits = np.zeros(words * 64, dtype=bool)
+    bits[np.fromiter(members, dtype=np.int64)] = True
+    return np.packbits(bits, bitorder="little").view("<u8").astype(np.uint64)
+
+
+def _by_block(index: Index, rows: np.ndarray) -> dict[int, np.ndarray]:
+    """Internal rows above level 0, grouped by the block (level - 1) whose targets they are."""
+    rows = np.unique(rows)
+    levels = index.level[rows]
+    rows, levels = rows[levels > 0], levels[levels > 0]
+    return {int(b): rows[levels == b + 1] for b in np.unique(levels - 1).tolist()}
 
 
 def propagate_levels(graph: nx.DiGraph, index: Index, roots: list[Root], anonymised: set[str]) -> Planes:
@@ -165,15 +225,20 @@ def propagate_levels(graph: nx.DiGraph, index: Index, roots: list[Root], anonymi
     d_hard, d_review = of(lambda r: r.into_datasets == "hard"), of(lambda r: r.into_datasets == "review")
     m_hard, m_review = of(lambda r: r.into_models == "hard"), of(lambda r: r.into_models == "review")
     stops, weakens = of(lambda r: r.anonymisation == "stops"), of(lambda r: r.anonymisation == "review")
-    is_anon = np.zeros(n, dtype=np.intp)
-    is_anon[[index.number[a] for a in anonymised if a in index.number]] = 1
-    any_anon = bool(is_anon.any())
+    number, kind = index.number, index.kind
+    anon = np.fromiter((number[a] for a in anonymised if a in number), dtype=np.int64)
+    anon_rows = anon[kind[anon] == 0]
     # travel masks by target: 0 dataset, 1 verified-anonymised dataset, 2 model
     hard = np.stack([d_hard, d_hard & ~stops & ~weakens, m_hard])
     review = np.stack([d_review, (d_review | (d_hard & weakens)) & ~stops, m_review])
     either = hard | review
-    two = bool(review[2].any() or review[0].any() or (any_anon and review[1].any()))
+    two = bool(review[2].any() or review[0].any() or (len(anon_rows) and review[1].any()))
     width = 2 * words if two else words
+    # a class whose masks let every root through as it is changes nothing: planes hold root bits only
+    every = _mask(range(len(roots)), words)
+    keeps = [bool(((hard[c] & every) == every).all() and (not two or (((either[c] & every) == every).all()
+                                                                     and not review[c].any())))
+             for c in range(3)]
     planes = np.zeros((n, width), dtype=np.uint64)
     timed = sorted((i for i, r in enumerate(roots) if r.effective_from is not None), key=lambda i: roots[i].effective_from)
     effective = np.array([micros(roots[i].effective_from) for i in timed], dtype=np.int64)
@@ -181,43 +246,51 @@ def propagate_levels(graph: nx.DiGraph, index: Index, roots: list[Root], anonymi
     for k in range(len(timed) + 1):
         allow[k] = np.tile(~_mask(timed[k:], words), width // words)
     direct: dict[int, set[int]] = {}
+    hit_rows: list[int] = []  # (node, root) pairs set before travelling: a root's dataset, its consuming models
+    hit_roots: list[int] = []
     for i, root in enumerate(roots):
-        if root.dataset not in index.number:
+        if root.dataset not in number:
             continue
-        x = index.number[root.dataset]
-        bit = np.uint64(1) << np.uint64(i & 63)
+        x = number[root.dataset]
         direct.setdefault(x, set()).add(i)
         if root.models is None:
-            planes[x, i >> 6] |= bit
+            hit_rows.append(x)
+            hit_roots.append(i)
         for model in graph.successors(root.dataset):
-            if graph.nodes[model]["kind"] != MODEL:
+            m = number[model]
+            if kind[m] != 2:
                 continue
             if root.models is not None and model not in root.models:
                 continue
             if root.effective_from is not None and trained_before(graph.edges[root.dataset, model], root.effective_from):
                 continue
-            m = index.number[model]
             direct.setdefault(m, set()).add(i)
-            planes[m, i >> 6] |= bit
-    bucket = None
-    if timed:
-        bucket = np.full(len(index.latest), len(timed), dtype=np.intp)
-        bucket[index.feeds] = np.searchsorted(effective, index.latest[index.feeds], side="right")
-    src, take = index.src, np.take
-    for e0, split, e1, starts, targets, models_from in index.blocks:
+            hit_rows.append(m)
+            hit_roots.append(i)
+    rows, cols = np.array(hit_rows, dtype=np.int64), np.array(hit_roots, dtype=np.uint64)
+    np.bitwise_or.at(planes, (rows, (cols >> np.uint64(6)).astype(np.intp)), np.uint64(1) << (cols & np.uint64(63)))
+    fixups = {b: (rows, planes[rows]) for b, rows in _by_block(index, rows).items()}  # direct bits stay set
+    anon_by_block = _by_block(index, anon_rows) if len(anon_rows) else {}
+    # per edge into a model, how many of the timed roots (by date) it lets through
+    bucket = np.searchsorted(effective, index.latest, side="right") if timed else None
+    src, take, reduceat = index.src, np.take, np.bitwise_or.reduceat
+    for b, (lo, mid, hi, e0, split, e1, m0, starts) in enumerate(index.blocks):
         arriving = take(planes, src[e0:e1], axis=0)
         if bucket is not None and split < e1:
-            arriving[split - e0:] &= take(allow, bucket[split:e1], axis=0)
-        merged = np.bitwise_or.reduceat(arriving, starts, axis=0)
-        anon_rows = np.flatnonzero(take(is_anon, targets[:models_from])) if any_anon else ()
-        raw = merged[anon_rows] if len(anon_rows) else None
-        for part, c in ((merged[:models_from], 0), (merged[models_from:], 2)):
-            _apply(part, c, words, two, hard, review, either)
+            arriving[split - e0:] &= take(allow, bucket[m0:m0 + e1 - split], axis=0)
+        reduceat(arriving, starts, axis=0, out=planes[lo:hi])
+        anon_here = anon_by_block.get(b)
+        raw = planes[anon_here] if anon_here is not None else None
+        if not keeps[0] and mid > lo:
+            _apply(planes[lo:mid], 0, words, two, hard, review, either)
         if raw is not None:
             _apply(raw, 1, words, two, hard, review, either)
-            merged[anon_rows] = raw
-        merged |= take(planes, targets, axis=0)
-        planes[targets] = merged
+            planes[anon_here] = raw
+        if not keeps[2] and hi > mid:
+            _apply(planes[mid:hi], 2, words, two, hard, review, either)
+        fixup = fixups.get(b)
+        if fixup is not None:
+            planes[fixup[0]] |= fixup[1]
     return Planes(index, [root.key for root in roots], planes, words, direct)
 
 
@@ -238,7 +311,8 @@ DECODE_BYTES = 64 * 2**20  # rows are unpacked in slices of about this size, wha
 def decode(packed: Planes, only: list[int] | None = None) -> dict[str, dict[str, Mode]]:
     """node -> root key -> mode, for every node some root reached (or for the `only` rows asked about)."""
     index, keys, planes, words, direct = packed.index, packed.keys, packed.bits, packed.words, packed.direct
-    reached = packed.reached_rows() if only is None else np.array(sorted(set(only)), dtype=np.int64)
+    reached = packed.reached_rows() if only is None else np.unique(np.array(list(only), dtype=np.int64))
+    reached = reached[np.argsort(index.order[reached], kind="stable")]  # the graph's order, as before renumbering
     width = words * 64
     names: tuple[Mode, Mode] = ("review", "hard")
     modes: dict[str, dict[str, Mode]] = {}

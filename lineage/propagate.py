@@ -13,8 +13,9 @@ verified-anonymised stops (or weakens) the taints whose rule says so. A time-sco
 reach a model whose every recorded training run predates the root's effective date.
 
 One pass: on a DAG, `lineage.bitsets` carries every root at once as bit planes, level by level
-(the cost barely depends on the number of roots). A graph with a cycle (possible with OpenLineage
-input) falls back to `propagate_worklist`, which reaches the same fixed point and is the reference
+(the cost barely depends on the number of roots). A graph with a cycle along the edges conditions
+travel on (possible with OpenLineage input; a cycle through a job carries nothing and does not
+count) falls back to `propagate_worklist`, which reaches the same fixed point and is the reference
 the fast path is tested against. Both take their roots and the feed-time rule from `lineage.roots`.
 
 `lineage.bitsets` (and numpy with it) is imported on the first propagation, not with this module.

@@ -214,3 +214,68 @@ def test_a_subgraph_view_or_an_edited_copy_does_not_reuse_the_parents_index():
     copy = g.copy()
     copy.remove_edge("d:a", "d:b")
     assert set(propagate(copy, [root(dataset="d:a")]).reached()) == {"d:a"}
+
+
+def test_the_index_is_built_once_per_graph_and_again_when_nodes_are_added():
+    from lineage.bitsets import cached_index, index_of
+
+    g = graph(CHAIN)
+    assert cached_index(g) is None
+    propagate(g, [root()])
+    first = cached_index(g)
+    assert first is not None and index_of(g) is first
+    propagate(g, [root(key="again")])
+    assert cached_index(g) is first  # the second propagation reused it
+    g.add_edge("d:out", "d:new", kind="derivation", jobs=[], sources=["catalog"])
+    g.nodes["d:new"].update(kind="dataset", namespace="t", name="d:new")
+    assert modes(propagate(g, [root()]))["d:new"] == "hard"
+    assert cached_index(g) is not first
+
+
+def test_a_cycle_through_a_job_does_not_leave_the_bit_plane_path_and_gives_the_same_answer():
+    from lineage.bitsets import index_of
+    from lineage.propagate import propagate_worklist
+
+    g = graph([("j:build", "d:out"), ("d:src", "d:out"), ("d:out", "m:m"), ("d:src", "m:m")])
+    g.add_edge("d:out", "j:build", kind="consumes")  # a job reading its own output: no data travels on it
+    assert not nx.is_directed_acyclic_graph(g) and index_of(g).acyclic
+    reach = propagate(g, [root(into_datasets="review")])
+    assert modes(reach) == {"d:src": "direct", "d:out": "review", "m:m": "direct"}
+    assert reach.modes == propagate_worklist(g, [root(into_datasets="review")]).modes
+
+
+def test_feed_times_in_other_time_zones_compare_as_instants():
+    from datetime import timedelta
+
+    from lineage.propagate import propagate_worklist
+
+    plus_two = timezone(timedelta(hours=2))
+    g = graph([("d:src", "d:mid"), ("d:mid", "m:early"), ("d:mid", "m:late")],
+              feeds={("d:mid", "m:early"): datetime(2026, 6, 1, 1, 0, tzinfo=plus_two),  # 23:00 UTC the day before
+                     ("d:mid", "m:late"): datetime(2026, 6, 1, 3, 0, tzinfo=plus_two)})  # 01:00 UTC
+    roots = [root(effective_from=T1)]  # 2026-06-01 00:00 UTC
+    reach = propagate(g, roots)
+    assert "m:early" not in modes(reach) and modes(reach)["m:late"] == "hard"
+    assert reach.modes == propagate_worklist(g, roots).modes
+
+
+def test_decoded_modes_follow_the_graphs_node_order():
+    g, roots, anonymised = _random_case(7)
+    decoded = propagate(g, roots, anonymised=anonymised).modes
+    assert len(decoded) > 3 and list(decoded) == [node for node in g if node in decoded]
+
+
+def test_the_bit_plane_path_gives_the_work_lists_answer_with_jobs_and_deep_chains():
+    from lineage.propagate import propagate_worklist
+
+    for seed in range(30):
+        g, roots, anonymised = _random_case(100 + seed)
+        datasets = [n for n in g if n.startswith("d:")]
+        for j in range(3):  # jobs produce datasets: they order nothing and carry nothing
+            for target in datasets[j::3][:4]:
+                g.add_node(f"j:{j}", kind="job", namespace="t", name=f"j:{j}")
+                g.add_edge(f"j:{j}", target, kind="produces")
+        fast = propagate(g, roots, anonymised=anonymised)
+        slow = propagate_worklist(g, roots, anonymised=anonymised)
+        assert fast.modes == slow.modes, seed
+        assert fast.reached() == set(slow.modes), seed
