@@ -1,6 +1,6 @@
 """Benchmark: OpenLineage ingestion over HTTP into SQLite, 16 clients each POSTing one event at a time.
 
-    python -m benchmarks.ingestion [--events N] [--clients C]
+    python -m benchmarks.ingestion [--events N] [--clients C] [--workers W]
 
 A real `headwater serve` over a SQLite file that holds a reference catalog (scale 0.02). The events
 are what a scheduler sends: a START and a COMPLETE RunEvent for each run of a pipeline job, with the
@@ -8,6 +8,10 @@ job's inputs and output (the jobs and tables of the reference graph), every run 
 client threads each POST single events (one event per request, keep-alive), as openlineage-python's
 HttpTransport does. Figure: events per second from the first request to the last 201. Baseline, same
 run, same server, fresh events: one client POSTing batches of 500 (the cheapest way to send them).
+
+`--workers` is `headwater serve --workers` (default: what serve picks for SQLite). The figure also
+reports the server's CPU time per event (every server process, from /proc; Linux), which the other
+work on a shared machine disturbs far less than the wall clock.
 
 Nothing acknowledged lost (asserted): every request answered 201, and afterwards the store holds
 exactly one `lineage_events` row per event sent. (Crash safety, kill -9 after a 201, is
@@ -100,7 +104,43 @@ def _post_all(base: str, bodies: list[bytes], clients: int) -> tuple[float, list
     return time.perf_counter() - start, statuses, latencies
 
 
-def run(quick: bool = False, *, events: int | None = None, clients: int = 16) -> dict[str, Any]:
+def _server_cpu(port: str) -> float | None:
+    """CPU seconds (user + system) so far of the processes listening on `port` and their children; None off Linux."""
+    import os
+
+    if not os.path.isdir("/proc"):
+        return None
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == int(port):  # LISTEN
+                        inodes.add(fields[9])
+        except OSError:
+            continue
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    listening: set[int] = set()
+    stats: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") in sockets for fd in os.listdir(f"/proc/{entry}/fd")):
+                listening.add(int(entry))
+        except (OSError, ValueError):
+            continue
+    listening.discard(os.getpid())
+    return sum(cpu for pid, (parent, cpu) in stats.items() if pid in listening or parent in listening)
+
+
+def run(quick: bool = False, *, events: int | None = None, clients: int = 16, workers: int | None = None) -> dict[str, Any]:
     from sqlalchemy import create_engine, func, select
 
     from benchmarks.common import percentile
@@ -119,10 +159,16 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16) ->
         single = [json.dumps(e).encode() for e in run_events(graph, count, seed=1)]
         batched = run_events(graph, count, seed=2)
         batches = [json.dumps(batched[i:i + 500]).encode() for i in range(0, count, 500)]
-        with serving(url, tokens=TOKEN) as base:
-            log(f"ingestion: warm-up, then {count:,} single-event POSTs from {clients} clients")
+        from api.cli.server import default_workers
+
+        workers = workers or default_workers(url)
+        with serving(url, tokens=TOKEN, workers=workers) as base:
+            log(f"ingestion: warm-up, then {count:,} single-event POSTs from {clients} clients, {workers} worker(s)")
             _post_all(base, [json.dumps(e).encode() for e in run_events(graph, 50, seed=3)], 4)
+            port = base.rsplit(":", 1)[1]
+            cpu_before = _server_cpu(port)
             seconds, statuses, latencies = _post_all(base, single, clients)
+            cpu_after = _server_cpu(port)
             log(f"ingestion: baseline, {count:,} events in batches of 500 from one client")
             batch_seconds, batch_statuses, _ = _post_all(base, batches, 1)
         bad = [s for s in statuses + batch_statuses if s != 201]
@@ -139,7 +185,9 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16) ->
             figure(f"ingestion: OpenLineage events/s, SQLite, {clients} clients x single-event POSTs", rate, batch_rate,
                    target=f">= {TARGET:,.0f} events/s, nothing acknowledged lost", met=rate >= TARGET, unit="events/s",
                    ratio=rate / batch_rate, p50_ms=percentile(latencies, 50) * 1000,
-                   p99_ms=percentile(latencies, 99) * 1000, events=count, stored=stored),
+                   p99_ms=percentile(latencies, 99) * 1000, events=count, stored=stored, workers=workers,
+                   server_cpu_ms_per_event=None if cpu_before is None or cpu_after is None
+                   else (cpu_after - cpu_before) / count * 1000),
         ], "notes": [f"ingestion baseline: the same number of events POSTed by one client in batches of 500 "
                      f"({batch_rate:,.0f} events/s); every request got a 201 and all {stored:,} events are stored"]}
     finally:
@@ -150,8 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    for row in run(events=args.events, clients=args.clients)["figures"]:
+    for row in run(events=args.events, clients=args.clients, workers=args.workers)["figures"]:
         print(json.dumps(row, indent=1))
 
 

@@ -6,39 +6,56 @@ cycle the catalog file itself declares; so ingestion refuses the request that cl
 
 The check runs inside the ingestion's transaction, after its edges are written, so it searches the
 graph that would be committed (every source: catalog files and OpenLineage, this batch included).
-It is cheap in the usual case: only edges between two datasets that no edge joined before can
-close a cycle; of those, only an edge whose input has an upstream and whose output has a downstream;
-only for those does a breadth-first search walk downstream of the output, looking for the input.
+Only edges between two datasets that no edge joined before can close a cycle; of those, only an
+edge whose input has an upstream and whose output has a downstream. A cycle through such an edge
+lies wholly downstream of its output and wholly upstream of its input, so ONE walk suffices for
+every candidate edge of the batch: downstream of all their outputs and upstream of all their inputs
+at once, a chunk at a time, always advancing the side that has read fewer edges; the first side to
+run out is a closed subgraph holding every such cycle. Its strongly connected components
+(scipy.sparse.csgraph) say which candidate edges close one, and a breadth-first search inside that
+component gives the loop to show. The cost is each edge of the smaller side read once, however many
+edges the batch joins: a walk per edge cost a walk of the growing graph per edge, and a cold ingest
+of the 85,000 reference events went from about a minute to many. A batch that joins a good share of
+everything stored (a cold ingest again) reads every edge in one statement instead of walking.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.schema import Dataset, Derivation, Job
 
 Edge = tuple[int, int]  # (input id, output id)
 CHUNK = 500
+WHOLE_GRAPH_SHARE = 4  # a batch joining at least 1/4 as many edges as the store holds reads them all at once
 
 
 def closed_cycle(session: Session, joined: Iterable[Edge]) -> list[Edge] | None:
-    """A cycle that one of the `joined` edges closes, as its edges in order ending with that edge; else None."""
+    """A cycle that one of the `joined` edges closes, as its edges in order ending with that edge; else None.
+
+    A cycle the store held before, through none of the `joined` edges, is not this batch's doing
+    and is not reported (the catalog's own load check names it).
+    """
+    session.flush()  # the walk reads through the connection, which does not autoflush
     edges = sorted(set(joined))
+    connection = session.connection()
+    if len(edges) * WHOLE_GRAPH_SHARE >= connection.scalar(select(func.count()).select_from(Derivation)):
+        # a batch joining a good share of the graph (a cold `headwater ingest`) would walk most of it
+        # through thousands of IN lists: one read of every edge costs a fraction of that
+        whole = {(i, o) for i, o in connection.execute(select(Derivation.input_id, Derivation.output_id))}
+        return _cycle_through(whole, [(i, o) for i, o in edges if i != o])
     inputs = _having(session, Derivation.output_id, {i for i, _ in edges})  # inputs with an upstream
     outputs = _having(session, Derivation.input_id, {o for _, o in edges})  # outputs with a downstream
-    targets: dict[int, set[int]] = {}
-    for input_id, output_id in edges:
-        if input_id in inputs and output_id in outputs:
-            targets.setdefault(output_id, set()).add(input_id)
-    for output_id in sorted(targets):
-        path = _downstream_path(session, output_id, targets[output_id])
-        if path is not None:
-            return [*zip(path, path[1:]), (path[-1], path[0])]
-    return None
+    candidates = [(i, o) for i, o in edges if i in inputs and o in outputs and i != o]
+    if not candidates:
+        return None
+    closed = _closed_subgraph(session, {o for _, o in candidates}, {i for i, _ in candidates})
+    return _cycle_through(closed, candidates)
 
 
 def describe_cycle(session: Session, cycle: Sequence[Edge], *, closing: Edge) -> str:
@@ -67,32 +84,89 @@ def describe_cycle(session: Session, cycle: Sequence[Edge], *, closing: Edge) ->
 def _having(session: Session, column: Any, ids: set[int]) -> set[int]:
     """The `ids` that appear in `column` of some derivation."""
     found: set[int] = set()
+    connection = session.connection()
     for chunk in _chunks(sorted(ids)):
-        found.update(session.scalars(select(column).where(column.in_(chunk)).distinct()))
+        found.update(connection.scalars(select(column).where(column.in_(chunk)).distinct()))
     return found
 
 
-def _downstream_path(session: Session, start: int, targets: set[int]) -> list[int] | None:
-    """Breadth-first downstream of `start`: the path start -> ... -> a target, or None if none is reached."""
-    parent: dict[int, int | None] = {start: None}
-    frontier = [start]
-    while frontier:
-        following: list[int] = []
-        for chunk in _chunks(sorted(frontier)):
-            rows = session.execute(select(Derivation.input_id, Derivation.output_id)
-                                   .where(Derivation.input_id.in_(chunk)).distinct())
-            for input_id, output_id in rows:
-                if output_id in parent:
-                    continue
-                parent[output_id] = input_id
-                if output_id in targets:
-                    path = [output_id]
-                    while parent[path[-1]] is not None:
-                        path.append(parent[path[-1]])  # type: ignore[arg-type]
-                    return path[::-1]
-                following.append(output_id)
-        frontier = following
+class _Walk:
+    """One side of the search: every edge out of (downstream) or into (upstream) what it has reached."""
+
+    def __init__(self, starts: set[int], *, downstream: bool) -> None:
+        self.reached = set(starts)
+        self.frontier = sorted(starts)
+        self.edges: set[Edge] = set()
+        self.key = Derivation.input_id if downstream else Derivation.output_id
+        self.downstream = downstream
+
+    def step(self, connection: Any) -> None:
+        """Read the edges of the next chunk of the frontier; what they lead to joins the frontier."""
+        chunk, self.frontier = self.frontier[:CHUNK], self.frontier[CHUNK:]
+        found: list[int] = []
+        for input_id, output_id in connection.execute(
+                select(Derivation.input_id, Derivation.output_id).where(self.key.in_(chunk))):
+            self.edges.add((input_id, output_id))
+            onward = output_id if self.downstream else input_id
+            if onward not in self.reached:
+                self.reached.add(onward)
+                found.append(onward)
+        self.frontier.extend(sorted(found))
+
+
+def _closed_subgraph(session: Session, outputs: set[int], inputs: set[int]) -> set[Edge]:
+    """The edges downstream of `outputs` or upstream of `inputs`, whichever side is read to its end first."""
+    connection = session.connection()
+    down, up = _Walk(outputs, downstream=True), _Walk(inputs, downstream=False)
+    while True:
+        for walk in (down, up):
+            if not walk.frontier:
+                return walk.edges
+        (down if len(down.edges) <= len(up.edges) else up).step(connection)
+
+
+def _cycle_through(edges: set[Edge], candidates: Sequence[Edge]) -> list[Edge] | None:
+    """The first of `candidates` (in order) that `edges` put on a cycle, as that cycle ending with it."""
+    import numpy as np
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = sorted({node for edge in edges for node in edge})
+    index = {node: position for position, node in enumerate(nodes)}
+    if not nodes:
+        return None
+    sources = np.fromiter((index[i] for i, _ in edges), dtype=np.int64, count=len(edges))
+    targets = np.fromiter((index[o] for _, o in edges), dtype=np.int64, count=len(edges))
+    matrix = csr_array((np.ones(len(edges), dtype=np.int8), (sources, targets)), shape=(len(nodes), len(nodes)))
+    _count, labels = connected_components(matrix, directed=True, connection="strong")
+    for input_id, output_id in candidates:
+        if input_id in index and output_id in index and labels[index[input_id]] == labels[index[output_id]]:
+            component = labels[index[output_id]]
+            path = _path(edges, output_id, input_id, lambda node: labels[index[node]] == component)
+            return [*zip(path, path[1:]), (input_id, output_id)]
     return None
+
+
+def _path(edges: set[Edge], start: int, goal: int, inside: Any) -> list[int]:
+    """Breadth-first from `start` to `goal` along `edges` between nodes `inside` the component: its nodes in order."""
+    following: dict[int, list[int]] = {}
+    for input_id, output_id in sorted(edges):
+        if inside(input_id) and inside(output_id):
+            following.setdefault(input_id, []).append(output_id)
+    parent: dict[int, int | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            break
+        for onward in following.get(node, ()):
+            if onward not in parent:
+                parent[onward] = node
+                queue.append(onward)
+    path = [goal]
+    while parent[path[-1]] is not None:
+        path.append(parent[path[-1]])  # type: ignore[arg-type]
+    return path[::-1]
 
 
 def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:

@@ -96,6 +96,11 @@ class FacetChanges:
     deleted: set[str] = field(default_factory=set)
     times: dict[str, datetime] = field(default_factory=dict)
 
+    @property
+    def empty(self) -> bool:
+        """Whether the batch named the row without a facet: applying that to a stored row changes nothing."""
+        return not self.times
+
     def take(self, name: str, facet: Any, at: datetime) -> bool:
         """Record one facet; False when it deletes the facet (nothing more to read from it)."""
         self.times[name] = at

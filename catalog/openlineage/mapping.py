@@ -4,13 +4,17 @@ One `Ingestion` per transaction. Its SQL is the OpenLineage part of the store: l
 `catalog/store.py` and `catalog/bulk.py` it reads and writes rows, and nothing outside the store
 modules does. The rules (which run defines a job's edges, the newest event winning per facet,
 catalog files keeping their own values) are set out in docs/openlineage.md.
+
+Longer than 400 lines because one `Ingestion` applies a batch in one fixed order inside one
+transaction (jobs, datasets, runs, lineage, models, feeds); split across modules, that order and the
+rows it carries from step to step would have to be passed around instead of read from one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select, tuple_
@@ -56,6 +60,17 @@ class IngestResult(BaseModel):
                                             "commit); when above 0, the row counts are the whole transaction's")
 
 
+class Known(NamedTuple):
+    """A stored dataset or job that this batch changes nothing about: its id is all the mapping needs.
+
+    Routine run events (a scheduler's START and COMPLETE naming the tables it always reads and
+    writes, with no facets) are most of what arrives; reading their datasets and jobs as whole ORM
+    rows (facets, field sources) was most of the cost of mapping them.
+    """
+
+    id: int
+
+
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -75,8 +90,8 @@ class Ingestion:
                 self.result.job_events += 1
         # In event-time order, so the latest facet wins whatever order the batch came in.
         self.events = sorted(events, key=lambda e: e.event_time)
-        self.datasets: dict[Key, Dataset] = {}
-        self.jobs: dict[Key, Job] = {}
+        self.datasets: dict[Key, Dataset | Known] = {}
+        self.jobs: dict[Key, Job | Known] = {}
         self.new: set[int] = set()  # id() of the events stored by this call (the others were duplicates)
         self.created: dict[str, set[Any]] = {"dataset": set(), "model": set()}  # for the lookalike check
 
@@ -152,34 +167,32 @@ class Ingestion:
         if touched:
             self._apply_lineage(touched)
 
-    def _load_datasets(self, keys: Iterable[Key]) -> None:
-        wanted = sorted(set(keys) - self.datasets.keys())
-        for chunk in _chunks(wanted):
-            for row in self.session.scalars(select(Dataset).where(tuple_(Dataset.namespace, Dataset.name).in_(chunk))):
-                self.datasets[(row.namespace, row.name)] = row
+    def _load_datasets(self, keys: Iterable[Key], *, ids_only: Iterable[Key] = ()) -> None:
+        """Rows of the `keys` not loaded yet: whole ORM rows, or only their ids for the keys in `ids_only`."""
+        _load(self.session, Dataset, self.datasets, keys, set(ids_only))
 
-    def _load_jobs(self, keys: Iterable[Key]) -> None:
-        wanted = sorted(set(keys) - self.jobs.keys())
-        for chunk in _chunks(wanted):
-            for row in self.session.scalars(select(Job).where(tuple_(Job.namespace, Job.name).in_(chunk))):
-                self.jobs[(row.namespace, row.name)] = row
+    def _load_jobs(self, keys: Iterable[Key], *, ids_only: Iterable[Key] = ()) -> None:
+        _load(self.session, Job, self.jobs, keys, set(ids_only))
 
     def _apply_jobs(self, changes: dict[Key, JobChanges]) -> None:
-        self._load_jobs(changes)
+        self._load_jobs(changes, ids_only=[key for key, change in changes.items() if change.empty])
         for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
             row = self.jobs.get(key)
             if row is None:
-                row = self.writer.upsert_job(*key)
-                self.jobs[key] = row
-                change.apply(self.writer, row)
+                created = self.writer.upsert_job(*key)
+                self.jobs[key] = created
+                change.apply(self.writer, created)
                 self.result.jobs_created += 1
-            elif change.apply(self.writer, row) == "updated":
+            elif isinstance(row, Job) and change.apply(self.writer, row) == "updated":
                 self.result.jobs_updated += 1
 
     def _apply_datasets(self, changes: dict[Key, DatasetChanges]) -> None:
-        self._load_datasets(changes)
+        self._load_datasets(changes, ids_only=[key for key, change in changes.items() if change.empty])
         for key, change in sorted(changes.items()):  # one order for every writer: no deadlocks between them
-            self.datasets[key], outcome = change.apply(self.writer, self.datasets.get(key), key)
+            stored = self.datasets.get(key)
+            if isinstance(stored, Known):
+                continue  # nothing to apply: an empty change leaves a stored row as it is
+            self.datasets[key], outcome = change.apply(self.writer, stored, key)
             if outcome == "created":
                 self.created["dataset"].add(key)
                 self.result.datasets_created += 1
@@ -190,7 +203,7 @@ class Ingestion:
     def _ensure_datasets(self, keys: Iterable[Key]) -> None:
         """Rows for datasets a stored run names (created bare if someone deleted them since)."""
         keys = set(keys)
-        self._load_datasets(keys)
+        self._load_datasets(keys, ids_only=keys)
         for key in sorted(keys - self.datasets.keys()):
             self.datasets[key], _ = self.writer.upsert_dataset(*key, {"facets": {}})
             self.created["dataset"].add(key)
@@ -361,6 +374,23 @@ class Ingestion:
                 elif existing[feed_key] != (feed["fingerprint"], feed["consumed_at"]):
                     self.result.feeds_updated += 1
             self.result.feeds_removed += len(existing.keys() - feeds.keys())
+
+
+def _load(session: Any, table: Any, into: dict[Key, Any], keys: Iterable[Key], ids_only: set[Key]) -> None:
+    """Fill `into` with the stored rows of `keys` it lacks: ids only (one light query) for `ids_only`."""
+    wanted = sorted(set(keys) - into.keys())
+    light = [key for key in wanted if key in ids_only]
+    whole = [key for key in wanted if key not in ids_only]
+    if light and session.new:
+        session.flush()  # the light query goes past the ORM, which would otherwise flush pending rows first
+    connection = session.connection()
+    for chunk in _chunks(light):
+        for row_id, namespace, name in connection.execute(
+                select(table.id, table.namespace, table.name).where(tuple_(table.namespace, table.name).in_(chunk))):
+            into[(namespace, name)] = Known(row_id)
+    for chunk in _chunks(whole):
+        for row in session.scalars(select(table).where(tuple_(table.namespace, table.name).in_(chunk))):
+            into[(row.namespace, row.name)] = row
 
 
 def _model_key(spec: dict[str, Any]) -> ModelKey:

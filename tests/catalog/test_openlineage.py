@@ -662,7 +662,7 @@ def test_a_far_future_event_is_refused_so_real_runs_keep_defining_the_edges(stor
     assert edges(store) == {("acme:b", "acme:out", "build")}
 
 
-def test_events_closing_a_derivation_cycle_are_refused_whole(store):
+def test_events_closing_a_derivation_cycle_are_refused_whole(store, cycle_search):
     from catalog.errors import LineageCycle
 
     ingest_events(store, [run_event(uid(50), "COMPLETE", "2026-11-20T10:00:00Z", job="make_b", inputs=["a"], outputs=["b"])])
@@ -689,6 +689,69 @@ def test_events_closing_a_derivation_cycle_are_refused_whole(store):
     ingest_events(store, [run_event(uid(57), "COMPLETE", "2026-11-20T14:00:00Z", job="make_b", inputs=["z"], outputs=["b"])])
     ingest_events(store, [run_event(uid(58), "COMPLETE", "2026-11-20T15:00:00Z", job="make_a", inputs=["b"], outputs=["a"])])
     assert ("acme:b", "acme:a", "make_a") in edges(store)
+
+
+@pytest.fixture(params=["walk", "whole graph"])
+def cycle_search(request, monkeypatch) -> str:
+    """Both ways `catalog.openlineage.cycles` searches: walking from the batch's edges, or reading every edge
+    (which it does when the batch joins a good share of the store, as in these small stores)."""
+    from catalog.openlineage import cycles
+
+    monkeypatch.setattr(cycles, "WHOLE_GRAPH_SHARE", 0 if request.param == "walk" else 10**9)
+    return request.param
+
+
+def test_one_batch_of_many_new_edges_is_checked_for_cycles_as_a_whole(store, cycle_search):
+    """Many new edges in one batch (one walk for all of them): the one closing a loop far down a
+    chain is found and named; the batch without it is written whole; a loop built wholly inside
+    one batch is found too."""
+    from catalog.errors import LineageCycle
+
+    chain = [run_event(uid(300 + n), "COMPLETE", "2026-11-20T10:00:00Z", job=f"step{n}", inputs=[f"c{n}"],
+                       outputs=[f"c{n + 1}"]) for n in range(30)]
+    ingest_events(store, chain)
+    fan = [run_event(uid(400 + n), "COMPLETE", "2026-11-20T10:00:00Z", job=f"fan{n}", inputs=["c5", f"f{n}"],
+                     outputs=[f"g{n}"]) for n in range(30)]
+    closing = run_event(uid(500), "COMPLETE", "2026-11-20T10:00:00Z", job="back", inputs=["c30"], outputs=["c3"])
+    before = (raw_event_count(store), edges(store))
+    with pytest.raises(LineageCycle) as error:
+        ingest_events(store, [*fan, closing])
+    message = str(error.value)
+    assert error.value.location == "events[30].outputs[0]"
+    assert "closed by this request's edge acme:c30 -> acme:c3" in message and "job acme:back" in message
+    assert " -> ".join(f"acme:c{n}" for n in range(3, 31)) + " -> acme:c3" in message
+    assert (raw_event_count(store), edges(store)) == before
+    ingest_events(store, fan)
+    assert len(edges(store)) == 30 + 60
+    with pytest.raises(LineageCycle) as error:
+        ingest_events(store, [run_event(uid(502 + n), "COMPLETE", "2026-11-20T10:00:00Z", job=f"x{n}",
+                                        inputs=[f"x{n}"], outputs=[f"x{n % 3 + 1}"]) for n in (1, 2, 3)])
+    loops = ["acme:x1 -> acme:x2 -> acme:x3 -> acme:x1", "acme:x2 -> acme:x3 -> acme:x1 -> acme:x2",
+             "acme:x3 -> acme:x1 -> acme:x2 -> acme:x3"]
+    assert any(f"derivation cycle: {loop}," in str(error.value) for loop in loops)
+    with pytest.raises(LineageCycle, match="acme:g7 -> acme:c0"):  # a loop through the fan, in a later request
+        ingest_events(store, [run_event(uid(501), "COMPLETE", "2026-11-20T11:00:00Z", job="loop", inputs=["g7"],
+                                        outputs=["c0"])])
+
+
+def test_a_cycle_already_in_the_store_is_not_blamed_on_a_batch_that_does_not_touch_it(store, cycle_search):
+    """A loop written past the check (by SQL, or before the check existed) is the catalog load's to
+    report; a batch whose new edges close no loop of their own is written, and one that does is refused."""
+    from sqlalchemy import insert
+
+    from catalog.errors import LineageCycle
+
+    ingest_events(store, [run_event(uid(510), "COMPLETE", "2026-11-20T10:00:00Z", job="make_b", inputs=["a"],
+                                    outputs=["b"])])
+    with store.transaction() as writer:
+        ids = dict(writer.session.execute(select(Dataset.name, Dataset.id)).all())
+        writer.session.execute(insert(Derivation).values(input_id=ids["b"], output_id=ids["a"], source="catalog"))
+    ingest_events(store, [run_event(uid(511), "COMPLETE", "2026-11-20T11:00:00Z", job="more", inputs=["b"],
+                                    outputs=["c"])])  # downstream of the old loop, closing none
+    assert ("acme:b", "acme:c", "more") in edges(store)
+    with pytest.raises(LineageCycle, match="closed by this request's edge acme:c -> acme:a"):
+        ingest_events(store, [run_event(uid(512), "COMPLETE", "2026-11-20T12:00:00Z", job="back", inputs=["c"],
+                                        outputs=["a"])])
 
 
 def test_an_event_closing_a_cycle_with_a_catalog_edge_is_refused(store, tmp_path):
