@@ -7,7 +7,9 @@ resolves silently by keeping the last one.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,14 @@ class Document:
     path: Path
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
+    # A JSON file knows the lines of its top-level values and their items (what a load stores); the
+    # rest, which only an error message needs, is indexed from the text on first use.
+    more_lines: Callable[[], dict[Loc, int]] | None = field(default=None, repr=False, compare=False)
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of `loc`, or of its nearest enclosing value when `loc` itself is absent."""
+        if self.more_lines is not None and tuple(loc) not in self.lines:
+            self.lines, self.more_lines = self.more_lines(), None
         for end in range(len(loc), -1, -1):
             line = self.lines.get(tuple(loc[:end]))
             if line is not None:
@@ -62,13 +69,15 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
-    """Parse one file. Returns the document, or the problems that stopped us reading it."""
+def read_document(path: Path, *, raw: bytes | None = None) -> tuple[Document | None, list[Problem]]:
+    """Parse one file (or `raw`, its bytes as already read). Returns the document, or the problems
+    that stopped us reading it."""
     name = str(path)
-    try:
-        raw = read_regular_file(path, MAX_BYTES)
-    except UnreadableFile as exc:
-        return None, [Problem(name, "", str(exc))]
+    if raw is None:
+        try:
+            raw = read_regular_file(path, MAX_BYTES)
+        except UnreadableFile as exc:
+            return None, [Problem(name, "", str(exc))]
     if _separators(raw) > MAX_VALUES:
         return None, [Problem(name, "", f"holds more than {MAX_VALUES:,} values; split the catalog into several "
                                         "files (a folder of them loads as one)")]
@@ -82,6 +91,27 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(name, "", sniff.describe(None, suffix=path.suffix, text=text) or sniff.CATALOG_HINT, 1)]
     if _flow_depth(raw) > MAX_DEPTH:
         return None, [Problem(name, "", f"nested deeper than {MAX_DEPTH} levels; a catalog is a few levels deep")]
+    if path.suffix.lower() == ".json":
+        fast = _read_json(text)
+        if fast is not None:
+            data, lines = fast
+            return Document(path, data, lines, more_lines=lambda: _yaml_lines(text, name)), []
+    return _read_yaml(path, text)
+
+
+def _yaml_lines(text: str, name: str) -> dict[Loc, int]:
+    """Every value's line, as the YAML reading of the same text gives them."""
+    loader = _Loader(text)
+    try:
+        lines: dict[Loc, int] = {}
+        _index(loader.get_single_node(), (), lines, [], name, budget=len(text) + 1)
+        return lines
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(path: Path, text: str) -> tuple[Document | None, list[Problem]]:
+    name = str(path)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -113,6 +143,103 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         what = sniff.describe(data) or f"expected a mapping at the top level, got {type(data).__name__}"
         return None, [Problem(name, "", what, 1)]
     return Document(path, data, lines), []
+
+
+class _NotPlainJson(Exception):
+    """The text is not JSON, or is JSON that YAML would read differently: read it as YAML."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotPlainJson  # a duplicate key: the YAML reading reports it, with its line
+    return result
+
+
+def _json_float(text: str) -> float:
+    if "e" in text or "E" in text:
+        raise _NotPlainJson  # YAML 1.1 reads 1e3 (no dot, no sign) as text
+    return float(text)
+
+
+def _json_constant(text: str) -> Any:
+    raise _NotPlainJson  # NaN, Infinity: not JSON
+
+
+_JSON = json.JSONDecoder(object_pairs_hook=_json_object, parse_float=_json_float, parse_constant=_json_constant)
+_JSON_SPACE = re.compile(r"[ \t\n]*")
+# What YAML (libyaml) refuses, counts as a line break, or cannot decode; JSON's reading would differ.
+_NOT_FOR_JSON = re.compile("[^\x09\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]"
+                           r"|\\u[dD][89a-fA-F]")
+
+
+def _read_json(text: str) -> tuple[dict[str, Any], dict[Loc, int]] | None:
+    """A JSON catalog file read with the json module (C) instead of YAML: ten times faster on 86 MB.
+
+    The data is what the YAML reading gives, which the loader has always used for JSON files: any
+    text where the two could differ (a duplicate key, a float with an exponent, a character YAML
+    refuses or counts as a line break, a lone UTF-16 half, anything that is not a JSON object) is
+    left to YAML (None). The lines kept are those of the top-level values and of their list items,
+    taken where each value starts, as YAML's marks are; `Document.more_lines` indexes the rest.
+    """
+    if _NOT_FOR_JSON.search(text):
+        return None
+    scan, space = _JSON.scan_once, _JSON_SPACE.match
+    line, counted = 1, 0
+
+    def line_at(position: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, position)
+        counted = position
+        return line
+
+    try:
+        position = space(text, 0).end()
+        if text[position] != "{":
+            return None
+        lines: dict[Loc, int] = {(): line_at(position)}
+        data: dict[str, Any] = {}
+        position = space(text, position + 1).end()
+        closed = text[position] == "}"
+        position += closed
+        while not closed:
+            if text[position] != '"':
+                return None
+            key, position = json.decoder.scanstring(text, position + 1)
+            position = space(text, position).end()
+            if text[position] != ":" or key in data:
+                return None
+            position = space(text, position + 1).end()
+            lines[(key,)] = line_at(position)
+            if text[position] == "[":
+                items: list[Any] = []
+                position = space(text, position + 1).end()
+                ended = text[position] == "]"
+                if ended:
+                    position = space(text, position + 1).end()
+                while not ended:
+                    lines[(key, len(items))] = line_at(position)
+                    item, position = scan(text, position)
+                    items.append(item)
+                    position = space(text, position).end()
+                    ended = text[position] == "]"
+                    if not ended and text[position] != ",":
+                        return None
+                    position = space(text, position + 1).end()
+                value: Any = items
+            else:
+                value, position = scan(text, position)
+                position = space(text, position).end()
+            data[key] = value
+            closed = text[position] == "}"
+            if not closed and text[position] != ",":
+                return None
+            position = space(text, position + 1).end()
+        if space(text, position).end() != len(text):
+            return None
+        return data, lines
+    except (_NotPlainJson, StopIteration, ValueError, IndexError, RecursionError):
+        return None
 
 
 _SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)

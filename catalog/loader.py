@@ -7,6 +7,9 @@ expectation suites; the load stops with the list of problems found, not at the f
 checked against the store and written (`catalog.loader_writes`) in one transaction. A catalog file
 is declarative for what it declares: a dataset's `derived_from` and a model's `trained_on` replace
 the edges that earlier catalog loads gave it, but never edges that arrived from OpenLineage.
+
+Each load records what it read (`catalog.loader_fingerprints`): a reload of unchanged files into a
+store nobody wrote since is answered from those records without parsing a byte.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog import loader_fingerprints as fingerprints
 from catalog import sniff
 from catalog.changes import Change
 from catalog.document import Document, read_document
@@ -39,6 +43,7 @@ class LoadResult:
     files: list[str]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     revision: int = 0
+    skipped: bool = False  # answered from the records of the last loads: no file was parsed
 
     def count(self, kind: str, change: Change) -> None:
         bucket = self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})
@@ -49,26 +54,38 @@ class LoadResult:
         return any(c["created"] or c["updated"] for c in self.counts.values())
 
 
-def load_catalog(store: Store, paths: Sequence[Path]) -> LoadResult:
-    """Validate `paths` together and upsert them in one transaction; raise InvalidCatalogFile."""
+def load_catalog(store: Store, paths: Sequence[Path], *, force: bool = False) -> LoadResult:
+    """Validate `paths` together and upsert them in one transaction; raise InvalidCatalogFile.
+
+    A reload that can change nothing is answered from what the last loads recorded, before any
+    file is parsed (catalog/loader_fingerprints.py); `force` loads in full regardless.
+    """
     if not paths:
         raise ConfigurationError("nothing to load: no catalog files were given")
+    files = [str(Path(p)) for p in paths]
+    reads = fingerprints.read_files(paths)
+    if not force:
+        with store.read() as session:
+            counts = fingerprints.unchanged(session, reads)
+        if counts is not None:
+            return LoadResult(files=files, counts=counts, revision=store.revision(), skipped=True)
     documents: list[tuple[Document, CatalogFileSpec]] = []
     problems: list[Problem] = []
-    for path in paths:
-        document, read_problems = read_document(Path(path))
+    for read in reads:
+        document, read_problems = read_document(read.path, raw=read.raw)
+        read.raw = None  # parsed: 86 MB of a reference catalog need not stay in memory twice
         problems += read_problems
         if document is None:
             continue
         try:
             documents.append((document, CatalogFileSpec.model_validate(document.data)))
         except ValidationError as exc:
-            other = sniff.describe(document.data, suffix=Path(path).suffix)
-            problems += [Problem(str(path), "", other, 1)] if other else validation_problems(document, exc)
+            other = sniff.describe(document.data, suffix=read.path.suffix)
+            problems += [Problem(str(read.path), "", other, 1)] if other else validation_problems(document, exc)
     if problems:
         raise InvalidCatalogFile(problems)
-    files = [str(Path(p)) for p in paths]
-    return _load(store, documents, files, history=("catalog-file", {"files": [str(Path(p).resolve()) for p in paths]}))
+    return _load(store, documents, files, history=("catalog-file", {"files": [r.resolved for r in reads]}),
+                 reads=reads)
 
 
 def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path,
@@ -76,7 +93,8 @@ def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path
     """Load one catalog document given as data (the API's PUT and POST bodies), exactly as a file would load.
 
     `source` names it in errors; relative locations resolve against `base`; `history` is the
-    audit entry's source and detail.
+    audit entry's source and detail. Nothing is recorded for a reload to skip: a document is not
+    a file, and this write moves the store's mark, so every file counts as changed afterwards.
     """
     document = Document(base / source, data)
     try:
@@ -87,7 +105,7 @@ def load_document(store: Store, data: dict[str, Any], *, source: str, base: Path
 
 
 def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files: list[str], *,
-          history: tuple[str, dict[str, Any]]) -> LoadResult:
+          history: tuple[str, dict[str, Any]], reads: list[fingerprints.FileRead] | None = None) -> LoadResult:
     """Prepare without the store, judge changed suites without the write lock, then one transaction.
 
     Great Expectations takes seconds to import and to build a suite: done inside the transaction,
@@ -96,7 +114,8 @@ def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files
     store in between. The plan's cycle check reads the store's edges inside the transaction, which
     waits for any other writer first (`Store.transaction`): a concurrent load or ingestion commits
     before the check, or after this commit, never in between. A lost race runs the transaction again
-    (catalog/retry.py), not the preparation.
+    (catalog/retry.py), not the preparation. `reads` (catalog files) are recorded in the same
+    transaction, with the mark the store has when it commits.
     """
     plan = Plan(documents)
     plan.judge_suites(store)
@@ -108,6 +127,12 @@ def _load(store: Store, documents: list[tuple[Document, CatalogFileSpec]], files
             if problems:
                 raise InvalidCatalogFile(problems)
             apply(plan, writer, result.count)
+            if reads is not None:
+                per_file = fingerprints.counted(plan)
+                for read, (document, _spec) in zip(reads, documents, strict=True):
+                    read.inputs = plan.inputs.get(document.path, {})
+                    read.counts = per_file.get(document.path, {})
+                fingerprints.record(writer.session, reads, changed=writer.changed)
         result.revision = store.revision()
         return result
 

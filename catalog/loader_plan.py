@@ -14,9 +14,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from catalog import expectations as suites  # `suites.validate` is looked up per call, so it can be replaced
+from catalog import loader_cycles
+from catalog import loader_fingerprints as fingerprints
 from catalog.document import Document, Loc, format_loc
 from catalog.errors import Problem
 from catalog.expectations import ExpectationProblem, normalise, read_suite_file
@@ -25,10 +27,6 @@ from catalog.locations import parse_location
 from catalog.names import how_they_differ, key_skeleton
 from catalog.spec import CatalogFileSpec, DatasetSpec, FeedSpec, IncidentSpec, ModelSpec
 from catalog.store import Store, Writer
-
-if TYPE_CHECKING:
-    import networkx as nx  # imported where cycles are checked: `headwater --help` must not pay for it
-
 
 @dataclass
 class Declared:
@@ -51,6 +49,8 @@ class Plan:
     def __init__(self, documents: list[tuple[Document, CatalogFileSpec]]) -> None:
         """What the files say, read and normalised (suite files included) without touching the store."""
         self.documents = documents
+        self._file_specs = {id(doc): spec for doc, spec in documents}
+        self._resolved: dict[int, str] = {}
         self.problems: list[Problem] = []
         self.datasets: dict[Key, Declared] = {}
         self.models: dict[ModelKey, Declared] = {}  # one entry per model version
@@ -59,12 +59,26 @@ class Plan:
         self.expectation_origins: dict[Key, list[tuple[str, int]]] = {}
         self.suite_files: dict[Key, str | None] = {}
         self.suite_verdicts: dict[str, list[tuple[int, ExpectationProblem]]] = {}  # suite hash -> GX's problems
+        # per file, what else it made the load read (catalog/loader_fingerprints.py): "suite:PATH" -> state
+        self.inputs: dict[Path, dict[str, str]] = {}
+        self._suite_states: dict[str, str] = {}  # one digest per suite file, however many datasets name it
         self._declare()
         self.policy = self._policy()
         for key, declared in self.datasets.items():
             self._normalise_expectations(key, declared)
             self._parse_location(key, declared)
         self._prepared = list(self.problems)
+
+    def file_spec(self, doc: Document) -> CatalogFileSpec:
+        """The whole-file spec `doc` was read as (its defaults, its namespace)."""
+        return self._file_specs[id(doc)]
+
+    def resolved(self, doc: Document) -> str:
+        """`doc`'s resolved path, once per file rather than once per entry (a syscall per component)."""
+        found = self._resolved.get(id(doc))
+        if found is None:
+            found = self._resolved[id(doc)] = str(doc.path.resolve())
+        return found
 
     def judge_suites(self, store: Store) -> None:
         """GX's verdict on every suite that differs from the stored one, read outside the write lock."""
@@ -82,10 +96,18 @@ class Plan:
         self.stored_models = set(writer.model_keys())
         self.known_datasets = self.stored_datasets | set(self.datasets)
         self.known_models = self.stored_models | set(self.models)
+        # indexes for references, built once: a scan of 100,000 keys per reference was quadratic
+        self.dataset_names = _by_name(self.known_datasets)
+        self.model_families = {key[:2] for key in self.known_models}
+        self.family_names = _by_name(self.model_families)
+        self.family_versions: dict[Key, list[str]] = {}
+        for key in self.known_models:
+            self.family_versions.setdefault(key[:2], []).append(key[2])
         self.derived_from: dict[Key, list[Key]] = {}
         self.feeds: dict[ModelKey, list[tuple[Key, FeedSpec]]] = {}
         self.base_models: dict[ModelKey, ModelKey | None] = {}
         self.incidents: list[tuple[Key, IncidentSpec]] = []
+        self.incident_docs: list[Document] = []  # the file of each of `incidents`
         self._refuse_lookalikes()
         self._resolve()
         if not self.problems:
@@ -157,12 +179,13 @@ class Plan:
                     self.base_models[key] = base
         for doc, spec in self.documents:
             for index, incident in enumerate(spec.incidents):
-                ref = self._ref(incident.dataset, spec.catalog, self.known_datasets, "dataset")
+                ref = self._ref(incident.dataset, spec.catalog, self.known_datasets, "dataset", self.dataset_names)
                 if isinstance(ref, str):
                     loc = ("incidents", index, "dataset")
                     self.problems.append(Problem(str(doc.path), format_loc(loc), ref, doc.line_of(loc)))
                 else:
                     self.incidents.append((ref, incident))
+                    self.incident_docs.append(doc)
 
     def _policy(self) -> str | None:
         """The policy file named by the catalog files (resolved), if any; they must agree."""
@@ -171,6 +194,7 @@ class Plan:
             if spec.policy:
                 path = Path(spec.policy)
                 path = path if path.is_absolute() else doc.path.resolve().parent / path
+                self.inputs.setdefault(doc.path, {})[f"policy:{path}"] = fingerprints.policy_state(path)
                 if not path.is_file():
                     self.problems.append(Problem(str(doc.path), "policy", f"policy file {path} not found", doc.line_of(("policy",))))
                 named.setdefault(str(path.resolve()), doc)
@@ -185,7 +209,7 @@ class Plan:
         spec: DatasetSpec = declared.spec
         if spec.location:
             try:
-                self.locations[key] = parse_location(spec.location, declared.doc.path.resolve().parent).value
+                self.locations[key] = parse_location(spec.location, Path(self.resolved(declared.doc)).parent).value
             except ValueError as exc:
                 self.problems.append(declared.problem(str(exc), "location"))
 
@@ -196,8 +220,13 @@ class Plan:
         self.suite_files[key] = None
         if spec.expectations_file:
             path = Path(spec.expectations_file)
-            path = path if path.is_absolute() else declared.doc.path.resolve().parent / path
+            path = path if path.is_absolute() else Path(self.resolved(declared.doc)).parent / path
             self.suite_files[key] = str(path.resolve())
+            # the digest before the read: a file that changes in between is taken as changed next time
+            name = f"suite:{path}"
+            if name not in self._suite_states:
+                self._suite_states[name] = fingerprints.suite_digest(path)
+            self.inputs.setdefault(declared.doc.path, {})[name] = self._suite_states[name]
             try:
                 entries += [("expectations_file", i, e) for i, e in enumerate(read_suite_file(path))]
             except ExpectationProblem as problem:
@@ -237,7 +266,7 @@ class Plan:
                 self.problems.append(self._expectation_problem(self.datasets[key], field_name, index, problem))
 
     def _dataset_ref(self, name: str, declared: Declared, *loc: str | int) -> Key | None:
-        ref = self._ref(name, declared.namespace, self.known_datasets, "dataset")
+        ref = self._ref(name, declared.namespace, self.known_datasets, "dataset", self.dataset_names)
         if isinstance(ref, str):
             self.problems.append(declared.problem(ref, *loc))
             return None
@@ -247,10 +276,10 @@ class Plan:
         """A model version named `NAME[@VERSION]` (or by id); a bare name means its latest version."""
         head, at, version = reference.rpartition("@")
         name = head if at else reference
-        family = self._ref(name, namespace, {key[:2] for key in self.known_models}, "model")
+        family = self._ref(name, namespace, self.model_families, "model", self.family_names)
         if isinstance(family, str):
             return family
-        versions = sorted((key[2] for key in self.known_models if key[:2] == family), key=version_key)
+        versions = sorted(self.family_versions[family], key=version_key)
         if not at:
             return (*family, versions[-1])
         if version not in versions:
@@ -258,11 +287,11 @@ class Plan:
         return (*family, version)
 
     @staticmethod
-    def _ref(name: str, namespace: str, known: set[Key], kind: str) -> Key | str:
+    def _ref(name: str, namespace: str, known: set[Key], kind: str, by_name: dict[str, list[Key]]) -> Key | str:
         """Resolve a reference to a key, or return the problem as text.
 
         Accepted: `kind:namespace:name` (namespaces may hold ':'), a name in the file's own
-        namespace, or a name that exists in exactly one namespace.
+        namespace, or a name that exists in exactly one namespace. `by_name` indexes `known` by name.
         """
         prefix = f"{kind}:"
         if name.startswith(prefix):
@@ -279,7 +308,7 @@ class Plan:
         elif (namespace, name) in known:
             return (namespace, name)
         else:
-            matches = sorted(k for k in known if k[1] == name)
+            matches = sorted(by_name.get(name, ()))
             if len(matches) == 1:
                 return matches[0]
             if matches:
@@ -291,46 +320,17 @@ class Plan:
 
     # --- pass 3: cycles -------------------------------------------------------------------------
     def _check_cycles(self) -> None:
-        import networkx as nx
-
-        graph = nx.DiGraph()
-        for inp, out, source in self.writer.derivation_keys():
-            if source == "catalog" and out in self.datasets:
-                continue  # this load replaces those edges
-            graph.add_edge(inp, out)
         declared = {(inp, out) for out, inputs in self.derived_from.items() for inp in inputs}
-        graph.add_edges_from(declared)
-        if not nx.is_directed_acyclic_graph(graph):  # linear; find_cycle alone is not, on a million edges
-            self._report_cycles(graph, declared)
-        bases = nx.DiGraph((model, base) for model, base in self.base_models.items() if base)
-        try:
-            loop = nx.find_cycle(bases)
-        except nx.NetworkXNoCycle:
-            loop = None
-        if loop:
-            names = " -> ".join(f"{node[1]}@{node[2]}" for node, _ in loop) + f" -> {loop[0][0][1]}@{loop[0][0][2]}"
-            self.problems.append(self.models[loop[0][0]].problem(f"base_model cycle: {names}", "base_model"))
+        for key, message, field in loader_cycles.problems(self.writer, set(self.datasets), declared,
+                                                          dict(self.base_models)):
+            owner = self.datasets[key] if field == "derived_from" else self.models[key]
+            self.problems.append(owner.problem(message, field))
 
-    def _report_cycles(self, graph: nx.DiGraph, declared: set[tuple[Key, Key]]) -> None:
-        """One problem per cycle that runs through an edge this load declares.
-
-        A cycle the store already held (one written before cycles were refused everywhere) is not
-        this load's doing and must not hide the file's own: every strongly connected component is
-        judged by the edges of this load inside it, not by whichever cycle networkx finds first.
-        """
-        import networkx as nx
-
-        ordered = sorted(declared)
-        for component in nx.strongly_connected_components(graph):
-            if len(component) < 2 and not any(graph.has_edge(n, n) for n in component):
-                continue
-            edge = next(((i, o) for i, o in ordered if i in component and o in component), None)
-            if edge is None:
-                continue
-            cycle = nx.find_cycle(graph.subgraph(component), source=edge[1])
-            names = " -> ".join(node[1] for node, _ in cycle) + f" -> {cycle[0][0][1]}"
-            self.problems.append(self.datasets[edge[1]].problem(
-                f"derivation cycle: {names}; lineage must flow one way", "derived_from"))
+def _by_name(keys: set[Key]) -> dict[str, list[Key]]:
+    index: dict[str, list[Key]] = {}
+    for key in keys:
+        index.setdefault(key[1], []).append(key)
+    return index
 
 
 def _lookalike(kind: str, key: Key, other: Key, where: str) -> str:

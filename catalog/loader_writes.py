@@ -43,7 +43,7 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
         count("datasets", change)
 
     model_ids, model_changes = bulk.upsert_named(Model, _with_sources(bulk, Model, {
-        key: _model_fields(d) for key, d in plan.models.items()}))
+        key: _model_fields(plan, d) for key, d in plan.models.items()}))
     bases = {base for base in plan.base_models.values() if base}
     model_ids.update(bulk.ids(Model, bases - model_ids.keys()))
     rebased = bulk.set_column(Model, {model_ids[key]: model_ids[base] if base else None
@@ -87,7 +87,7 @@ def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
     """Every column of the dataset from its spec (catalog/columns.py); here only what the plan
     normalised, the file's defaults, and where the entry was declared."""
     spec: DatasetSpec = declared.spec
-    defaults = next(s.defaults for d, s in plan.documents if d is declared.doc)
+    defaults = plan.file_spec(declared.doc).defaults
     fields = stored_columns(spec, skip={"namespace", "name", "derived_from", "job"})
     for name in ("owner", "origin", "retention", "freshness"):
         fields[name] = fields[name] or getattr(defaults, name)
@@ -95,13 +95,13 @@ def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
         location=plan.locations[declared.key],
         expectations=plan.expectations[declared.key],
         expectations_file=plan.suite_files[declared.key],
-        catalog_file=str(declared.doc.path.resolve()),
+        catalog_file=plan.resolved(declared.doc),
         catalog_line=declared.doc.line_of(declared.loc),
     )
     return fields
 
 
-def _model_fields(declared: Declared) -> dict[str, Any]:
+def _model_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
     fields = stored_columns(declared.spec, skip={"namespace", "name", "version", "base_model", "trained_on"})
-    fields.update(source="catalog", catalog_file=str(declared.doc.path.resolve()), catalog_line=declared.doc.line_of(declared.loc))
+    fields.update(source="catalog", catalog_file=plan.resolved(declared.doc), catalog_line=declared.doc.line_of(declared.loc))
     return fields

@@ -8,7 +8,7 @@ a service can ask several questions in one read transaction (or inside its write
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -186,6 +186,16 @@ def feeds_of(session: Session, model_id: int) -> list[tuple[Feed, Dataset]]:
     query = (select(Feed, Dataset).join(Dataset, Dataset.id == Feed.dataset_id).where(Feed.model_id == model_id)
              .order_by(Dataset.namespace, Dataset.name, Feed.role))
     return [(feed, data) for feed, data in session.execute(query)]
+
+
+def dataset_ids(session: Session) -> dict[Key, int]:
+    """Every dataset's id by its (namespace, name), without loading the rows."""
+    return {(ns, name): i for i, ns, name in session.execute(select(Dataset.id, Dataset.namespace, Dataset.name))}
+
+
+def derivation_ids(session: Session) -> Iterator[tuple[int, int, str]]:
+    """Every derivation as (input id, output id, source), without loading the rows."""
+    yield from session.execute(select(Derivation.input_id, Derivation.output_id, Derivation.source))  # type: ignore[misc]
 
 
 def derivations(session: Session) -> list[tuple[Derivation, Dataset, Dataset, Job | None]]:

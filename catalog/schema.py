@@ -370,3 +370,22 @@ class HistoryEntry(Base):
     digest: Mapped[str] = mapped_column(String(64))
     previous: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CatalogFileLoad(Base):
+    """What the last load of one catalog file read, and the store's mark when it committed.
+
+    A reload compares before it parses: when every file's digest matches and the store's mark is
+    still the one recorded, nothing can have changed what the load would write (migration 0009,
+    `catalog/loader_fingerprints.py`). Not tracked by the history: bookkeeping, not catalog content.
+    """
+
+    __tablename__ = "catalog_file_loads"
+
+    path: Mapped[str] = mapped_column(Text, primary_key=True)  # resolved
+    digest: Mapped[str] = mapped_column(String(64))  # the file's bytes with the code that read them
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # suite files and policy: {path: digest or state}
+    counts: Mapped[dict[str, int]] = mapped_column(JSON)  # entries declared, per kind
+    revision: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_change: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -82,6 +82,8 @@ def _representable(value: datetime) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(_utc_datetime), AfterValidator(_representable)]
 Text = Annotated[str, BeforeValidator(_text)]
 def _visible(value: str) -> str:
+    if value.isascii() and value.isprintable():
+        return value  # U+0020..U+007E: letters, digits, punctuation, symbols and the plain space, all visible
     problem = name_problem(value)
     if problem:
         raise ValueError(problem)

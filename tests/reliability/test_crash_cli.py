@@ -79,6 +79,9 @@ TIMESTAMPS = {"created_at", "updated_at", "changed_at", "received_at"}  # differ
 # The history holds each load's own times, ids and hashes, so two equal loads' histories differ; after
 # a kill it is judged by its own rule instead: its chain verifies (`_trail_intact`).
 HISTORY_TABLES = {"history_changes", "history_entries"}
+# What a load recorded for the next reload to skip it (migration 0009): the store's marks, physical
+# like the history's ids (PostgreSQL does not give back those of a killed load), so no catalog content.
+LOAD_RECORDS = {"catalog_file_loads"}
 STAMPED_JSON = {"field_sources"}  # JSON {field: {"source": ..., "at": when it was set}}: the "at"s differ too
 CATALOG_TABLES = ("datasets", "derivations", "feeds", "incidents", "jobs", "models", "settings")
 LOCKED = "database is locked"
@@ -221,7 +224,7 @@ def _logical(url: str, tables: Sequence[str] | None = None) -> Rows:
     try:
         with engine.connect() as connection:
             inspector = inspect(connection)
-            names = sorted(tables or set(inspector.get_table_names()) - HISTORY_TABLES)
+            names = sorted(tables or set(inspector.get_table_names()) - HISTORY_TABLES - LOAD_RECORDS)
             keyed = {t for t in inspector.get_table_names()
                      if {"id", "namespace", "name"} <= {c["name"] for c in inspector.get_columns(t)}}
             versioned = {t for t in keyed if "version" in {c["name"] for c in inspector.get_columns(t)}}
