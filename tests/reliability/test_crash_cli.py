@@ -547,7 +547,10 @@ def test_kill_9_during_load_leaves_the_old_store_or_the_new_one(store_url: str, 
                 lock.baseline()
                 cli = Cli(load, store, tmp_path)
                 if share is None:
-                    killed, wrote = _kill_after_commit(cli, lock, writing=writing, longer_than=window.hold / 2), False
+                    # each attempt waits for a shorter hold (a less busy machine commits sooner), still far
+                    # longer than the migration's, which must not be mistaken for the load's
+                    longer_than = max(window.hold / 2 ** (attempt + 1), 3 * window.other + 0.05)
+                    killed, wrote = _kill_after_commit(cli, lock, writing=writing, longer_than=longer_than), False
                 else:
                     hold = share * phase / 2 ** attempt
                     killed, wrote = _kill_inside_write(cli, lock, hold if writing else max(hold, 2 * window.other),

@@ -8,7 +8,8 @@ wrote (write skew) and both commit: issue 15, finding 7.
 A plain race (both threads released by one barrier) already did it: before the fix it committed
 a cycle in 48, then 50, of 50 rounds. But how often it does depends on the machine's timing, so
 each racer, right after the cycle check has read the derivations, waits briefly for the other to
-have read them too: a test-only wrapper around the real `Writer.derivation_keys` (the store is
+have read them too: a test-only wrapper around the real `catalog.loader_cycles.derivations_acyclic`, the
+load's cycle check (the store is
 real, nothing answers in its place). On code that lets both read at once, both pass the check in
 every round (50 of 50 before the fix); where the store serialises the decision, the second racer
 cannot read before the first commits, so the wait times out and the second reads the first's edge.
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
+from catalog import loader_cycles
 from catalog.errors import InvalidCatalogFile
 from catalog.loader import load_catalog
 from catalog.store import Store, Writer
@@ -69,9 +71,9 @@ class _Rendezvous:
     def next_round(self, racers: set[int]) -> None:
         self.racers, self.barrier = racers, threading.Barrier(2)
 
-    def wrap(self, read: Callable[[Writer], Any]) -> Callable[[Writer], Any]:
-        def derivation_keys(writer: Writer) -> Any:
-            rows = read(writer)
+    def wrap(self, read: Callable[..., Any]) -> Callable[..., Any]:
+        def check(*args: Any) -> Any:
+            rows = read(*args)
             if threading.get_ident() in self.racers:
                 try:
                     if self.barrier.wait(timeout=RENDEZVOUS_SECONDS) == 0:
@@ -80,7 +82,7 @@ class _Rendezvous:
                     pass  # the other racer is not reading now: the store made it wait
             return rows
 
-        return derivation_keys
+        return check
 
 
 def _edges(connection: Connection) -> set[tuple[str, str]]:
@@ -105,7 +107,7 @@ def race(url: str, folder: Path, rounds: int, monkeypatch: pytest.MonkeyPatch) -
     first.write_text(X_FROM_Y, encoding="utf-8")
     second.write_text(Y_FROM_X, encoding="utf-8")
     rendezvous = _Rendezvous()
-    monkeypatch.setattr(Writer, "derivation_keys", rendezvous.wrap(Writer.derivation_keys))
+    monkeypatch.setattr(loader_cycles, "derivations_acyclic", rendezvous.wrap(loader_cycles.derivations_acyclic))
     tally: Counter[str] = Counter()
     stores = [Store(url), Store(url)]  # one engine each: two processes' worth of connections
     load_catalog(stores[0], [seed])  # x and y, neither derived from anything
@@ -185,17 +187,17 @@ def test_postgresql_ingestion_waits_for_a_load_between_its_cycle_check_and_commi
     seed.write_text(SEED, encoding="utf-8")
     path.write_text(X_FROM_Y, encoding="utf-8")
     checked, go = threading.Event(), threading.Event()
-    read = Writer.derivation_keys
+    acyclic = loader_cycles.derivations_acyclic
     loader_thread: set[int] = set()
 
-    def derivation_keys(writer: Writer) -> Any:
-        rows = read(writer)
+    def derivations_acyclic(writer: Writer, replaced: Any, declared: Any) -> bool:
+        answer = acyclic(writer, replaced, declared)
         if threading.get_ident() in loader_thread:
             checked.set()
             go.wait(timeout=30)  # hold the load between its cycle check and its commit
-        return rows
+        return answer
 
-    monkeypatch.setattr(Writer, "derivation_keys", derivation_keys)
+    monkeypatch.setattr(loader_cycles, "derivations_acyclic", derivations_acyclic)
     loading, ingesting = Store(pg_url), Store(pg_url)
     outcomes: dict[str, str] = {}
 
