@@ -156,24 +156,12 @@ class Planes:
 
 def _levels(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
     """Kahn's algorithm a frontier at a time over the edges (src sorted); None when there is a cycle."""
+    from lineage.arrays import levels
+
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    indegree = np.bincount(dst, minlength=n)
-    level = np.full(n, -1, dtype=np.int32)
-    frontier = np.flatnonzero(indegree == 0)
-    depth = 0
-    while frontier.size:
-        level[frontier] = depth
-        starts, counts = indptr[frontier], indptr[frontier + 1] - indptr[frontier]
-        total = int(counts.sum())
-        if total == 0:
-            break
-        offsets = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(total)
-        touched, drop = np.unique(dst[offsets], return_counts=True)
-        indegree[touched] -= drop
-        frontier = touched[indegree[touched] == 0]
-        depth += 1
-    return None if (level < 0).any() else level
+    level = levels(n, indptr, dst)
+    return None if level is None else level.astype(np.int32)
 
 
 _INDEXES: weakref.WeakKeyDictionary[nx.DiGraph, Index] = weakref.WeakKeyDictionary()
