@@ -27,6 +27,10 @@ from sqlalchemy.orm import Session
 
 from catalog.schema import HistoryChange, HistoryEntry
 
+# One encoder for every change: `json.dumps` with a keyword builds a new JSONEncoder per call, which
+# was a visible share of sealing a million-change load. The same settings, so the same bytes.
+_ENCODE_CHANGE = json.JSONEncoder(ensure_ascii=False).encode
+
 
 def last_change(session: Session) -> int:
     """The newest change's id (0 when none): where the next transaction's changes begin."""
@@ -79,7 +83,7 @@ def _changes(session: Session, first: int, last: int) -> Iterator[Any]:
 def digest(session: Session, first: int, last: int) -> str:
     hasher = hashlib.sha256()
     for row in _changes(session, first, last):
-        hasher.update(json.dumps(list(row), ensure_ascii=False).encode())
+        hasher.update(_ENCODE_CHANGE(list(row)).encode())
         hasher.update(b"\n")
     return hasher.hexdigest()
 
