@@ -6,10 +6,10 @@ past moment (`catalog.history.past`, from the history's row images) are built fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, select
 
 from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision
 
@@ -29,26 +29,114 @@ COLUMNS: dict[str, list[str]] = {
 
 @dataclass
 class LineageRows:
+    """Each table's rows as tuples, in `COLUMNS[table]` order: a million derivations as dicts held
+    half a gigabyte while the graph was built from them, and the build reads them by position."""
+
     revision: int
-    datasets: list[dict[str, Any]]
-    jobs: list[dict[str, Any]]
-    models: list[dict[str, Any]]
-    derivations: list[dict[str, Any]]
-    feeds: list[dict[str, Any]]
-    incidents: list[dict[str, Any]]
+    datasets: list[tuple[Any, ...]]
+    jobs: list[tuple[Any, ...]]
+    models: list[tuple[Any, ...]]
+    derivations: "Derivations"
+    feeds: list[tuple[Any, ...]]
+    incidents: list[tuple[Any, ...]]
+    # per table, the processors still to apply to its raw rows (`decode` or `lineage.row_attrs`);
+    # a table not named here came decoded
+    decoders: dict[str, list[Any]] = field(default_factory=dict)
+
+    def decoded(self, table: str) -> list[tuple[Any, ...]]:
+        """A table's rows with every value as a normal query returns it."""
+        rows = self.derivations.rows() if table == "derivations" else getattr(self, table)
+        decoders = self.decoders.get(table)
+        if decoders is None:
+            return rows
+        return [tuple(v if d is None else d(v) for v, d in zip(row, decoders, strict=True)) for row in rows]
+
+    def records(self, table: str) -> list[dict[str, Any]]:
+        """A table's rows as dicts keyed by column (for readers that want names, not speed)."""
+        return [dict(zip(COLUMNS[table], row, strict=True)) for row in self.decoded(table)]
+
+
+@dataclass
+class Derivations:
+    """The derivations table as four numpy columns (`job_id` -1 where there is none, `source` a code
+    into `sources`): the largest table by far, and the graph build works on it with numpy anyway."""
+
+    input_id: Any
+    output_id: Any
+    job_id: Any
+    source: Any
+    sources: list[str]
+
+    def __len__(self) -> int:
+        return len(self.input_id)
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[Any, ...]]) -> "Derivations":
+        import numpy as np
+
+        codes: dict[str, int] = {}
+        columns = [np.array([row[i] for row in rows], dtype=np.int64) for i in (0, 1)]
+        jobs = np.array([-1 if row[2] is None else row[2] for row in rows], dtype=np.int64)
+        source = np.array([codes.setdefault(row[3], len(codes)) for row in rows], dtype=np.int64)
+        return cls(columns[0], columns[1], jobs, source, list(codes))
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [(i, o, None if j < 0 else j, self.sources[s]) for i, o, j, s in
+                zip(self.input_id.tolist(), self.output_id.tolist(), self.job_id.tolist(), self.source.tolist())]
 
 
 def read_lineage_rows(connection: Connection) -> LineageRows:
     """The rows as they are now (call inside a transaction, so they agree with each other)."""
-    tables = {}
+    tables: dict[str, Any] = {}
+    decoders: dict[str, list[Any]] = {}
     for name, table in TABLES.items():
-        keys = COLUMNS[name]
-        query = select(*(table.__table__.c[column] for column in keys))
+        columns = [table.__table__.c[column] for column in COLUMNS[name]]
+        query = select(*columns)
         if name == "derivations":
-            # integers and text only, which the driver returns as they are: a million rows without
-            # SQLAlchemy's per-row processing take a third of the time
-            result = connection.exec_driver_sql(str(query.compile(connection)))
+            tables[name] = _derivations(connection, query)
+        elif name in _DECODED_LATER:
+            # as the driver returns them; the graph decodes a node's row when a typed field is read
+            tables[name] = [tuple(row) for row in connection.exec_driver_sql(str(query.compile(connection)))]
+            decoders[name] = decoders_for(columns, connection.dialect)
         else:
-            result = connection.execute(query)
-        tables[name] = [dict(zip(keys, row, strict=True)) for row in result]
-    return LineageRows(revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()), **tables)
+            tables[name] = [tuple(row) for row in connection.execute(query)]
+    return LineageRows(revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()),
+                       decoders=decoders, **tables)
+
+
+_DECODED_LATER = {"datasets"}
+
+
+def decoders_for(columns: list[Any], dialect: Any) -> list[Any]:
+    """The result processors SQLAlchemy applies to each column's raw driver value on this dialect
+    (None where the value is used as it is): applied later, they give what the query would have."""
+    return [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+
+def _derivations(connection: Connection, query: Any) -> Derivations:
+    """On SQLite, each column comes back as one text of fixed-width hex numbers (`group_concat` of
+    `printf('%016x')`, all columns in one pass, so in the same row order), which numpy reads as it
+    is: a million rows as Python tuples cost most of a second of the graph build, the texts a third
+    of that. Elsewhere, or with many distinct sources, rows as the driver returns them (integers and
+    text only: no SQLAlchemy processing needed)."""
+    import numpy as np
+
+    if connection.dialect.name == "sqlite":
+        sources = list(connection.execute(select(Derivation.source).distinct()).scalars())
+        if not sources:
+            return Derivations.from_rows([])
+        if len(sources) <= _SOURCES_AS_CODES and None not in sources:
+            code = case({value: i for i, value in enumerate(sources)}, value=Derivation.source, else_=-1)
+            hexed = [func.group_concat(func.printf("%016x", column), "") for column in
+                     (Derivation.input_id, Derivation.output_id, func.coalesce(Derivation.job_id, -1), code)]
+            count, *texts = connection.execute(select(func.count(), *hexed)).one()
+            if not count:
+                return Derivations.from_rows([])
+            columns = [np.frombuffer(bytes.fromhex(text), dtype=">i8").astype(np.int64) for text in texts]
+            if any(len(column) != count for column in columns):
+                raise RuntimeError("derivations read back with a different row count per column")
+            return Derivations(*columns, sources=sources)
+    return Derivations.from_rows([tuple(row) for row in connection.exec_driver_sql(str(query.compile(connection)))])
+
+
+_SOURCES_AS_CODES = 32

@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
+if TYPE_CHECKING:
+    import numpy as np
+
 from catalog.ids import node_id
-from catalog.lineage_rows import LineageRows
+from catalog.lineage_rows import COLUMNS, Derivations, LineageRows
 from catalog.store import Store
+from lineage.row_attrs import RowAttrs, RowLayout
 
 DATASET, JOB, MODEL = "dataset", "job", "model"
 
@@ -67,75 +71,173 @@ def _no_collection() -> Iterator[None]:
 
 def _build(rows: LineageRows) -> nx.DiGraph:
     graph = nx.DiGraph(revision=rows.revision)
-    node_attrs, succ, pred = graph._node, graph._succ, graph._pred
-
-    def add_node(node: str, attrs: dict) -> None:
-        if node not in node_attrs:
-            succ[node], pred[node] = {}, {}
-        node_attrs[node] = attrs
-
-    def add_edge(source: str, target: str, attrs: dict) -> None:
-        succ[source][target] = attrs
-        pred[target][source] = attrs
-
-    datasets: dict[int, str] = {}
+    names: list[str] = []
+    datasets: dict[int, int] = {}  # store id -> node number (the node's place in `names`)
+    node_attrs = graph._node
+    layout = RowLayout(DATASET, COLUMNS["datasets"], rows.decoders.get("datasets"))
     for row in rows.datasets:
-        node = node_id(DATASET, row["namespace"], row["name"])
-        datasets[row["id"]] = node
-        attrs = {"kind": DATASET, "incidents": [], "store_id": row["id"]}
-        attrs.update((k, v) for k, v in row.items() if k != "id")
-        add_node(node, attrs)
-    jobs: dict[int, str] = {}
-    for row in rows.jobs:
-        node = node_id(JOB, row["namespace"], row["name"])
-        jobs[row["id"]] = node
-        add_node(node, {"kind": JOB, "namespace": row["namespace"], "name": row["name"], "description": row["description"]})
-    models: dict[int, str] = {}
+        node = node_id(DATASET, row[1], row[2])
+        datasets[row[0]] = len(names)
+        names.append(node)
+        node_attrs[node] = RowAttrs(row, layout)
+    jobs: dict[int, int] = {}
+    for job, namespace, name, description in rows.jobs:
+        node = node_id(JOB, namespace, name)
+        jobs[job] = len(names)
+        names.append(node)
+        node_attrs[node] = {"kind": JOB, "namespace": namespace, "name": name, "description": description}
+    models: dict[int, int] = {}
+    model_columns = COLUMNS["models"]
+    kept = [i for i, column in enumerate(model_columns) if column not in ("id", "base_model_id")]
+    model_keys = ("kind", "store_id", *(model_columns[i] for i in kept))
+    at = {column: i for i, column in enumerate(model_columns)}
     for row in rows.models:
-        node = node_id(MODEL, row["namespace"], row["name"], row["version"])
-        models[row["id"]] = node
-        attrs = {"kind": MODEL, "store_id": row["id"]}
-        attrs.update((k, v) for k, v in row.items() if k not in ("id", "base_model_id", "field_sources"))
-        add_node(node, attrs)
-    derived: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    produces = {"kind": "produces"}
-    for row in rows.derivations:
-        source, target = datasets[row["input_id"]], datasets[row["output_id"]]
-        job = jobs.get(row["job_id"]) if row["job_id"] is not None else None
-        found = derived.get((source, target))
-        if found is None:
-            found = derived[(source, target)] = ([], [])
-            add_edge(source, target, found)  # type: ignore[arg-type]  # replaced by its shared dict below
-        if job is not None and job not in found[0]:
-            found[0].append(job)
-            if target not in succ[job]:
-                add_edge(job, target, produces)
-        if row["source"] not in found[1]:
-            found[1].append(row["source"])
-    alike: dict[tuple[tuple[str, ...], tuple[str, ...]], dict] = {}
-    for (source, target), (edge_jobs, sources) in derived.items():
-        key = (tuple(edge_jobs), tuple(sources))
-        attrs = alike.get(key)
-        if attrs is None:
-            attrs = alike[key] = {"kind": "derivation", "jobs": edge_jobs, "sources": sources}
-        add_edge(source, target, attrs)
-    del derived, alike
-    feeds: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in rows.feeds:
-        feeds[(datasets[row["dataset_id"]], models[row["model_id"]])].append(
-            {"role": row["role"], "fingerprint": row["fingerprint"], "consumed_at": row["consumed_at"]}
-        )
-    for (source, target), uses in feeds.items():
-        add_edge(source, target, {"kind": "feed", "uses": uses, "roles": sorted(u["role"] for u in uses)})
+        node = node_id(MODEL, row[at["namespace"]], row[at["name"]], row[at["version"]])
+        models[row[at["id"]]] = len(names)
+        names.append(node)
+        node_attrs[node] = dict(zip(model_keys, (MODEL, row[at["id"]], *(row[i] for i in kept)), strict=True))
+    edges = Edges()
+    _derivations(rows.derivations, datasets, jobs, names, edges)
+    _feeds(rows.feeds, datasets, models, edges)
     base_model = {"kind": "base_model"}
     for row in rows.models:
-        if row["base_model_id"] is not None:
-            add_edge(models[row["base_model_id"]], models[row["id"]], base_model)
-    for row in rows.incidents:
-        node_attrs[datasets[row["dataset_id"]]]["incidents"].append(
-            {k: row[k] for k in ("kind", "opened", "resolved", "note", "effective_from", "due")}
-        )
+        if row[at["base_model_id"]] is not None:
+            edges.add(models[row[at["base_model_id"]]], models[row[at["id"]]], base_model)
+    edges.write(graph, names)
+    for dataset_id, *incident in rows.incidents:
+        attrs = node_attrs[names[datasets[dataset_id]]]
+        if not attrs.incidents:
+            attrs.incidents = []
+        attrs.incidents.append(dict(zip(INCIDENT_KEYS, incident, strict=True)))
     return graph
+
+
+INCIDENT_KEYS = tuple(COLUMNS["incidents"][1:])
+
+
+class Edges:
+    """Edges in the order `add_edge` would have inserted them, as node numbers and attribute dicts;
+    `write` turns them into networkx's adjacency dicts a node at a time, each by one `dict(zip(...))`
+    (a Python step per edge took half as long again)."""
+
+    def __init__(self) -> None:
+        self.sources: list[int] = []
+        self.targets: list[int] = []
+        self.attrs: list[dict] = []
+
+    def add(self, source: int, target: int, attrs: dict) -> None:
+        self.sources.append(source)
+        self.targets.append(target)
+        self.attrs.append(attrs)
+
+    def extend(self, sources: list[int], targets: list[int], attrs: list[dict]) -> None:
+        self.sources.extend(sources)
+        self.targets.extend(targets)
+        self.attrs.extend(attrs)
+
+    def write(self, graph: nx.DiGraph, names: list[str]) -> None:
+        import numpy as np
+
+        labels = np.array(names, dtype=object)
+        attrs = np.empty(len(self.attrs), dtype=object)
+        attrs[:] = self.attrs
+        sources, targets = np.array(self.sources, dtype=np.int64), np.array(self.targets, dtype=np.int64)
+        for adjacency, mine, other in ((graph._succ, sources, targets), (graph._pred, targets, sources)):
+            order = np.argsort(mine, kind="stable")  # stable: each node's edges stay in insertion order
+            ends = np.searchsorted(mine[order], np.arange(len(names) + 1)).tolist()
+            neighbours, values = labels[other[order]].tolist(), attrs[order].tolist()
+            for number, node in enumerate(names):
+                first, last = ends[number], ends[number + 1]
+                adjacency[node] = dict(zip(neighbours[first:last], values[first:last])) if last > first else {}
+
+
+def _derivations(rows: Derivations, datasets: dict[int, int], jobs: dict[int, int], names: list[str],
+                 edges: Edges) -> None:
+    """Derivation edges (one per input/output pair, with its jobs and sources in row order) and each
+    job's `produces` edge to an output, where `add_edge` per row would have put them.
+
+    Almost every pair has one row: those are found with numpy and their attribute dicts shared by
+    (job, source); the few pairs with several rows are gathered in Python."""
+    import numpy as np
+
+    if not len(rows):
+        return
+    inputs, outputs, job = _numbers(datasets, rows.input_id), _numbers(datasets, rows.output_id), _numbers(jobs, rows.job_id)
+    if (inputs < 0).any() or (outputs < 0).any():
+        raise ValueError("a derivation names a dataset the rows do not hold")
+    source, source_names = rows.source, rows.sources
+    width = int(max(inputs.max(), outputs.max(), job.max())) + 2
+    pair = inputs * width + outputs
+    _, first, inverse, count = np.unique(pair, return_index=True, return_inverse=True, return_counts=True)
+    shared: dict[tuple[tuple[int, ...], tuple[str, ...]], dict] = {}
+
+    def attrs_of(edge_jobs: tuple[int, ...], edge_sources: tuple[str, ...]) -> dict:
+        found = shared.get((edge_jobs, edge_sources))
+        if found is None:
+            found = shared[(edge_jobs, edge_sources)] = {"kind": "derivation", "jobs": [names[j] for j in edge_jobs],
+                                                        "sources": list(edge_sources)}
+        return found
+
+    pair_attrs = np.empty(len(first), dtype=object)
+    single = np.flatnonzero(count == 1)
+    rows_of_single = first[single]
+    combination = (job[rows_of_single] + 1) * len(source_names) + source[rows_of_single]
+    combinations, which = np.unique(combination, return_inverse=True)
+    alike = np.empty(len(combinations), dtype=object)
+    alike[:] = [attrs_of(() if c // len(source_names) == 0 else (int(c // len(source_names)) - 1,),
+                         (source_names[c % len(source_names)],)) for c in combinations.tolist()]
+    pair_attrs[single] = alike[which]
+    several = np.flatnonzero(count > 1)
+    if len(several):
+        by_pair = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(inverse[by_pair], several)
+        for number, start, size in zip(several.tolist(), starts.tolist(), count[several].tolist(), strict=True):
+            members = by_pair[start:start + size]
+            edge_jobs = tuple(dict.fromkeys(int(j) for j in job[members] if j >= 0))
+            edge_sources = tuple(dict.fromkeys(source_names[s] for s in source[members]))
+            pair_attrs[number] = attrs_of(edge_jobs, edge_sources)
+    # Insertion order: a pair's edge at its first row, a job's produces edge at the first row
+    # naming that job for that output, just after the row's pair (the former per-row build).
+    with_job = np.flatnonzero(job >= 0)
+    _, produced_first = np.unique(job[with_job] * width + outputs[with_job], return_index=True)
+    produced = with_job[produced_first]
+    order_keys = np.concatenate((first * 2, produced * 2 + 1))
+    order = np.argsort(order_keys, kind="stable")
+    kinds = np.concatenate((np.zeros(len(first), dtype=np.int8), np.ones(len(produced), dtype=np.int8)))[order]
+    rows_at = np.concatenate((first, produced))[order]
+    edge_sources = np.where(kinds == 0, inputs[rows_at], job[rows_at])
+    produces = np.empty(len(produced), dtype=object)
+    produces[:] = [{"kind": "produces"}] * len(produced)
+    edges.extend(edge_sources.tolist(), outputs[rows_at].tolist(), np.concatenate((pair_attrs, produces))[order].tolist())
+
+
+def _numbers(numbering: dict[int, int], ids: "np.ndarray") -> "np.ndarray":
+    """Store ids to node numbers; -1 for none (a derivation without a job, or a job not in the store)."""
+    import numpy as np
+
+    known = np.fromiter(numbering, dtype=np.int64, count=len(numbering))
+    numbers = np.fromiter(numbering.values(), dtype=np.int64, count=len(numbering))
+    if not len(known):
+        return np.full(len(ids), -1, dtype=np.int64)
+    order = np.argsort(known)
+    known, numbers = known[order], numbers[order]
+    place = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+    return np.where(known[place] == ids, numbers[place], -1)
+
+
+def _feeds(rows: list[tuple], datasets: dict[int, int], models: dict[int, int], edges: Edges) -> None:
+    """One feed edge per dataset/model pair, with every use of it; alike role lists shared."""
+    uses: dict[tuple[int, int], list[dict]] = {}
+    for dataset_id, model_id, role, fingerprint, consumed_at in rows:
+        key = (datasets[dataset_id], models[model_id])
+        found = uses.get(key)
+        if found is None:
+            found = uses[key] = []
+        found.append({"role": role, "fingerprint": fingerprint, "consumed_at": consumed_at})
+    roles: dict[tuple[str, ...], list[str]] = {}
+    for (source, target), used in uses.items():
+        key = tuple(sorted(u["role"] for u in used))
+        edges.add(source, target, {"kind": "feed", "uses": used, "roles": roles.setdefault(key, list(key))})
 
 
 @dataclass
@@ -161,17 +263,27 @@ class GraphCache:
         with self._lock:
             entry = self._entries.get(store.url)
             if entry is None or entry.revision != store.revision():
-                with _no_collection():
-                    rows = store.lineage_rows()
-                entry = _Entry(rows.revision, build_graph(rows))
-                del rows
+                graph = present_graph(store)
+                entry = _Entry(graph.graph["revision"], graph)
                 self._entries[store.url] = entry
                 self.builds += 1
-                # The graph lives until the next revision and holds no garbage cycles: keep the cyclic
-                # collector from walking its millions of objects again and again (on the reference graph
-                # a full collection takes ~0.8 s, a pause any API request could land in).
-                gc.freeze()
         return entry.graph
+
+
+def present_graph(store: Store) -> nx.DiGraph:
+    """The store's graph as it is now, read and built with the cyclic collector off, and frozen.
+
+    The graph lives until the next revision and holds no garbage cycles: `gc.freeze()` keeps the
+    collector from walking its millions of objects again and again (on the reference graph a full
+    collection takes ~0.8 s, a pause any API request could land in). Frozen before the collector is
+    back on, or its first run would walk every new object once anyway (0.3 s on the reference graph).
+    """
+    with _no_collection():
+        rows = store.lineage_rows()
+        graph = _build(rows)
+        del rows
+        gc.freeze()
+    return graph
 
 
 class PastGraphs:

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, Date, Interval, func, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import BeforeHistory
-from catalog.lineage_rows import COLUMNS, TABLES, LineageRows
+from catalog.lineage_rows import COLUMNS, TABLES, Derivations, LineageRows
 from catalog.schema import HistoryChange, HistoryEntry, UTCDateTime
 
 
@@ -80,7 +80,9 @@ def rows_at(session: Session, moment: datetime) -> LineageRows | None:
     for row in tables["models"]:
         if row.get("base_model_id") not in models:
             row["base_model_id"] = None
-    return LineageRows(revision=revision, **tables)
+    as_tuples = {name: [tuple(row[column] for column in COLUMNS[name]) for row in rows] for name, rows in tables.items()}
+    as_tuples["derivations"] = Derivations.from_rows(as_tuples["derivations"])  # type: ignore[assignment]
+    return LineageRows(revision=revision, **as_tuples)  # type: ignore[arg-type]
 
 
 # --- images back to Python values ------------------------------------------------------------------------

@@ -34,17 +34,17 @@ def built_with_the_public_api(rows: LineageRows) -> nx.DiGraph:
     """The graph as add_node / add_edge make it, one row at a time (the former build)."""
     graph = nx.DiGraph(revision=rows.revision)
     datasets, jobs, models = {}, {}, {}
-    for row in rows.datasets:
+    for row in rows.records("datasets"):
         datasets[row["id"]] = node = node_id(DATASET, row["namespace"], row["name"])
         graph.add_node(node, kind=DATASET, incidents=[], store_id=row["id"], **{k: v for k, v in row.items() if k != "id"})
-    for row in rows.jobs:
+    for row in rows.records("jobs"):
         jobs[row["id"]] = node = node_id(JOB, row["namespace"], row["name"])
         graph.add_node(node, kind=JOB, namespace=row["namespace"], name=row["name"], description=row["description"])
-    for row in rows.models:
+    for row in rows.records("models"):
         models[row["id"]] = node = node_id(MODEL, row["namespace"], row["name"], row["version"])
         graph.add_node(node, kind=MODEL, store_id=row["id"],
                        **{k: v for k, v in row.items() if k not in ("id", "base_model_id", "field_sources")})
-    for row in rows.derivations:
+    for row in rows.records("derivations"):
         source, target = datasets[row["input_id"]], datasets[row["output_id"]]
         if not graph.has_edge(source, target):
             graph.add_edge(source, target, kind="derivation", jobs=[], sources=[])
@@ -56,15 +56,15 @@ def built_with_the_public_api(rows: LineageRows) -> nx.DiGraph:
         if row["source"] not in edge["sources"]:
             edge["sources"].append(row["source"])
     feeds = defaultdict(list)
-    for row in rows.feeds:
+    for row in rows.records("feeds"):
         feeds[(datasets[row["dataset_id"]], models[row["model_id"]])].append(
             {"role": row["role"], "fingerprint": row["fingerprint"], "consumed_at": row["consumed_at"]})
     for (source, target), uses in feeds.items():
         graph.add_edge(source, target, kind="feed", uses=uses, roles=sorted(u["role"] for u in uses))
-    for row in rows.models:
+    for row in rows.records("models"):
         if row["base_model_id"] is not None:
             graph.add_edge(models[row["base_model_id"]], models[row["id"]], kind="base_model")
-    for row in rows.incidents:
+    for row in rows.records("incidents"):
         graph.nodes[datasets[row["dataset_id"]]]["incidents"].append(
             {k: row[k] for k in ("kind", "opened", "resolved", "note", "effective_from", "due")})
     return graph
