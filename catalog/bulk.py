@@ -3,8 +3,8 @@
 `Writer`'s upserts look a row up, then add or change it through the ORM: right for an API call that
 touches a handful of rows, minutes of round trips for a catalog of 100,000 datasets and a million
 edges. `Bulk` does the same upserts a table at a time: one read of what is stored, a comparison in
-Python, then Core `insert()` / `update()` / `delete()` statements with many parameter sets each
-(executemany; SQLAlchemy batches them into multi-row statements on PostgreSQL). It reports the same
+Python, then Core `update()` / `delete()` statements with many parameter sets each (executemany),
+and inserts handed to the driver in bulk (`_insert_plain`: COPY on PostgreSQL). It reports the same
 created / updated / unchanged as the per-row path, and marks the writer changed only when something
 was written, so the store revision (and every lineage cache) moves exactly when it did before.
 
@@ -39,6 +39,16 @@ def key_columns(table: Any) -> tuple[Any, ...]:
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+class _Parameters:
+    """What a column default's callable is handed in place of Core's execution context: the row."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> dict[str, Any]:
+        return self.row
 
 
 def _bound(given: list[Any], processor: Any) -> list[Any]:
@@ -296,34 +306,82 @@ class Bulk:
             self.session.connection().execute(insert(table.__table__), list(chunk))
 
     def _insert_plain(self, table: Any, rows: list[dict[str, Any]]) -> bool:
-        """Rows that give every column but the id (edges: a million of them) go to the driver's
-        executemany as tuples, each distinct value through its column's bind processor once.
+        """Rows that all give the same columns go to the driver without Core's per-row work: on
+        SQLite as tuples to its executemany, on PostgreSQL as COPY, each distinct value through its
+        column's bind processor once.
 
         SQLAlchemy's executemany builds and processes a parameter dict per row: more time than the
-        database took to insert the edges. The values bound are the ones Core would bind; a table
-        with a Python-side default left to fill (a dataset's skeleton) goes through Core instead.
-        Returns whether the rows were written.
+        database took to insert the edges. On PostgreSQL (psycopg) it also sends one INSERT per row,
+        and each fires the history's statement triggers once: a plpgsql call and an INSERT ... SELECT
+        per row, most of a load's time in the server. One COPY per 10,000 rows fires them once per
+        COPY, over a transition table of all its rows, which writes the same images in the same
+        order (ORDER BY id, ids in row order). The values bound are the ones Core would bind, and a
+        column left out that has a Python-side default (a dataset's skeleton) gets it as Core would
+        compute it (`_defaults`). Returns whether the rows were written.
         """
         from sqlalchemy import insert
 
-        if self.dialect != "sqlite":  # PostgreSQL: Core's multi-row VALUES keep its statement triggers to one call
+        given = rows[0].keys()
+        if any(row.keys() != given for row in rows):
             return False
-        columns = [c for c in table.__table__.columns if c.key != "id"]
-        names = {c.key for c in columns}
-        if any(row.keys() != names for row in rows):
+        rows = self._defaults(table, rows)
+        if rows is None:
+            return False
+        columns = [c for c in table.__table__.columns if c.key in rows[0]]
+        if len(columns) != len(rows[0]):
             return False
         dialect = self.session.get_bind().dialect
-        compiled = insert(table.__table__).compile(dialect=dialect, column_keys=[c.key for c in columns])
-        if not compiled.positional or sorted(compiled.positiontup) != sorted(names):
-            return False
-        values: dict[str, list[Any]] = {}
-        for column in columns:
-            values[column.key] = _bound([row[column.key] for row in rows], column.type._cached_bind_processor(dialect))
-        params = list(zip(*(values[name] for name in compiled.positiontup)))
+        values = [_bound([row[c.key] for row in rows], c.type._cached_bind_processor(dialect)) for c in columns]
         connection = self.session.connection()
+        if self.dialect == "postgresql":
+            self._copy(table, columns, list(zip(*values)))
+            return True
+        if self.dialect != "sqlite":
+            return False
+        compiled = insert(table.__table__).compile(dialect=dialect, column_keys=[c.key for c in columns])
+        if not compiled.positional or sorted(compiled.positiontup) != sorted(c.key for c in columns):
+            return False
+        position = {c.key: i for i, c in enumerate(columns)}
+        params = list(zip(*(values[position[name]] for name in compiled.positiontup)))
         for chunk in chunks(params, 10 * CHUNK):
             connection.exec_driver_sql(compiled.string, list(chunk))
         return True
+
+    def _defaults(self, table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """`rows` with the Python-side defaults Core would fill for the columns they leave out (None
+        when one cannot be computed here: a SQL expression or a sequence, left to Core)."""
+        missing = [c for c in table.__table__.columns
+                   if c.key not in rows[0] and c.key != "id" and c.default is not None]
+        if not missing:
+            return rows
+        if any(not (c.default.is_scalar or c.default.is_callable) for c in missing):
+            return None
+        filled = []
+        for row in rows:
+            context = _Parameters(row)
+            filled.append({**row, **{c.key: c.default.arg if c.default.is_scalar else c.default.arg(context)
+                                     for c in missing}})
+        return filled
+
+    def _copy(self, table: Any, columns: list[Any], params: list[tuple[Any, ...]]) -> None:
+        """COPY the rows in, 10,000 per statement; a driver error is raised as SQLAlchemy's (a unique
+        violation as IntegrityError), so `catalog.retry` sees a lost race as it does for an INSERT."""
+        import psycopg
+        from psycopg import sql
+        from sqlalchemy.exc import DBAPIError
+
+        raw = self.session.connection().connection.driver_connection
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.__table__.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
+        try:
+            with raw.cursor() as cursor:
+                for chunk in chunks(params, 10 * CHUNK):
+                    with cursor.copy(statement) as copy:
+                        for row in chunk:
+                            copy.write_row(row)
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(statement.as_string(raw), None, exc, psycopg.Error,
+                                      dialect=self.session.get_bind().dialect) from exc
 
     def _update(self, table: Any, names: list[str], rows: list[dict[str, Any]]) -> None:
         """UPDATE ... SET names WHERE id = :_id, once per row, many rows per call."""

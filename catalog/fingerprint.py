@@ -24,7 +24,8 @@ earlier fingerprints of the same table on the same server.
 The change signal (`table_signal`) is what lets an unchanged table skip that scan: a few
 milliseconds of metadata that moves whenever the table's content can have moved. It is a digest,
 never shown; None means "no signal can be trusted now" and the caller scans. See `table_signal`
-for what each database's signal is made of and what it cannot see.
+for what each database's signal is made of and what it cannot see. Files have one too
+(`file_signal`: one stat() instead of hashing every byte again).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat as stat_module
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -242,6 +244,32 @@ def table_signal(url: str, table: str) -> str | None:
     if backend == "postgresql":
         return _postgres_signal(url, table)
     return None
+
+
+def file_signal(path: Path) -> str | None:
+    """A digest of a file's metadata that moves whenever its bytes can have moved, one stat() call;
+    None when it cannot be trusted right now.
+
+    Made of the path, the file's device, inode, size, and modification and status-change times
+    (ns). Any write moves the status-change time (ctime), which no program can set back: restoring
+    the old modification time with `os.utime`, or an old copy with its old times, still moves it;
+    replacing the file (a rename over it) moves the inode. A file touched within SETTLE_SECONDS
+    gives no signal: a second write within one timestamp tick (coarse on some file systems) could
+    leave every stamp as the first left it. Not seen, as for SQLite files (`table_signal`): the
+    file system rolled back under the file (a ZFS, btrfs or LVM snapshot restored, a block device
+    rewritten), the system clock set back to the very tick of the last look, file systems that keep
+    no ctime, network file systems serving stale attributes, and writes through a shared memory
+    mapping whose times the kernel updates only later. Not a regular file: None (the fingerprint
+    says why it cannot be read).
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(info.st_mode) or time.time() - max(info.st_mtime, info.st_ctime) < SETTLE_SECONDS:
+        return None
+    return _digest_of("file-stat", [str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                                    info.st_ctime_ns])
 
 
 def _digest_of(kind: str, parts: list[Any]) -> str:

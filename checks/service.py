@@ -8,8 +8,9 @@ tamper detection need the observation even when there is nothing to validate), t
 - otherwise Great Expectations validates the real data.
 Each dataset's run is committed on its own, so an interrupted run keeps what it finished.
 
-A table's fingerprint is a full scan; its change signal (catalog/fingerprint.py `table_signal`)
-is a few milliseconds of metadata. Each run keeps the signal it saw with its fingerprint, in the
+A table's fingerprint is a full scan, a file's a read of every byte; their change signal
+(catalog/fingerprint.py `table_signal`, `file_signal`) is a few milliseconds of metadata, one
+stat() for a file. Each run keeps the signal it saw with its fingerprint, in the
 run's `digests` under "table_signal" (only when the signal read the same before and after the
 table was read, so both describe one content). While the signal stays put, the next run carries
 that fingerprint over instead of scanning; `force` always scans. When the verdict is to be
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from catalog import reads
 from catalog.errors import HeadwaterError, NotFound, OutsideDataRoots
 from catalog.expectations import suite_hash
-from catalog.fingerprint import Observation, Unreadable, observe, table_signal
+from catalog.fingerprint import Observation, Unreadable, file_signal, observe, table_signal
 from catalog.ids import Key, node_id
 from catalog.locations import Location, confine, local_path, parse_location
 from catalog.runs import (
@@ -302,8 +303,11 @@ def _digests(location: Location, before: CheckRun | None, run: CheckRun) -> dict
 
 
 def _signal(location: Location) -> str | None:
+    """The location's change signal (catalog/fingerprint.py): a stat for a file, metadata for a table."""
+    if location.kind == "file":
+        return file_signal(Path(location.value))
     if location.kind != "sql":
-        return None  # a file's fingerprint is one streamed read, already cheap
+        return None
     return table_signal(location.value.partition("#")[0], location.table or "")
 
 
