@@ -40,8 +40,9 @@ def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
-    """The Settings the app was built with, never re-read from the environment per request."""
+async def get_settings(request: Request) -> Settings:
+    """The Settings the app was built with, never re-read from the environment per request. Async
+    because it does no I/O: a sync dependency costs a thread-pool hop (two GIL hand-offs) per request."""
     return request.app.state.settings
 
 
@@ -60,14 +61,21 @@ def _authorise(settings: Settings, credentials: HTTPAuthorizationCredentials | N
     if credentials is None:
         raise HTTPException(401, f"a bearer token is required for {_DOING[action]}", headers={"WWW-Authenticate": "Bearer"})
     given = hashlib.sha256(credentials.credentials.encode()).digest()
-    tokens, _problems = parse_tokens(settings.tokens)
-    matches = [hmac.compare_digest(given, hashlib.sha256(token.value.encode()).digest()) for token in tokens]
-    found = next((token for token, match in zip(tokens, matches) if match), None)
+    known = _token_digests(settings.tokens)
+    matches = [hmac.compare_digest(given, digest) for _token, digest in known]
+    found = next((token for (token, _digest), match in zip(known, matches) if match), None)
     if found is None or not found.allows(action):
         raise HTTPException(403, f"this token may not {action}" if found is None
                             else f"token {found.name!r} has scope {found.scope}; this needs {action}")
     set_actor(found.name)
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def _token_digests(entries: tuple[str, ...]) -> tuple[tuple[Token, bytes], ...]:
+    """Each configured token with the SHA-256 `_authorise` compares against, hashed once per
+    configuration rather than once per request (kept in memory only, like the tokens themselves)."""
+    return tuple((token, hashlib.sha256(token.value.encode()).digest()) for token in parse_tokens(entries)[0])
 
 
 async def require_writer(  # async: no thread-pool hop on every write (it does no I/O)

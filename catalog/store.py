@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -26,7 +26,9 @@ from catalog.changes import Change
 from catalog.errors import ConfigurationError, StoreUnavailable
 from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
-from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, Setting, StoreRevision, utcnow
+from catalog.schema import (
+    Dataset, Derivation, Feed, HistoryChange, Incident, Job, Model, Setting, StoreRevision, utcnow,
+)
 
 if TYPE_CHECKING:
     from catalog.lineage_rows import LineageRows
@@ -179,20 +181,22 @@ class Store:
             try:
                 if self.dialect == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _WRITE_LOCK})
-                since = chain.last_change(session)
+                # Where this transaction's changes begin and the revision it starts from, in one
+                # statement: a group commit of a few events pays these bookkeeping statements once
+                # per transaction, and each costs as much as writing an event.
+                since, revision = session.connection().execute(_MARK).one()
+                since, revision = int(since or 0), int(revision or 0)
                 yield writer
                 session.flush()
+                connection = session.connection()
                 if writer.changed:
-                    session.execute(
-                        update(StoreRevision)
-                        .where(StoreRevision.id == 1)
-                        .values(revision=StoreRevision.revision + 1, changed_at=utcnow())
-                    )
-                if chain.last_change(session) > since:
-                    revision = int(session.scalar(select(StoreRevision.revision).where(StoreRevision.id == 1)) or 0)
+                    revision = int(connection.execute(_BUMP, {"now": utcnow()}).scalar_one())
+                newest = chain.last_change(session)
+                if newest > since:
                     chain.seal(session, since=since, actor=actor or current_actor(), source=source,
-                               detail=detail or {}, revision=revision, clock=self.clock)
+                               detail=detail or {}, revision=revision, clock=self.clock, newest=newest)
                 session.commit()
+                writer.revision = revision
             except BaseException:
                 session.rollback()
                 raise
@@ -221,6 +225,15 @@ class Store:
                 return read_lineage_rows(connection)
 
 
+_REVISION = StoreRevision.__table__
+# The newest history change's id (where a transaction's own changes begin) and the store revision.
+_MARK = select(select(func.max(HistoryChange.__table__.c.id)).scalar_subquery(),
+               _REVISION.c.revision).where(_REVISION.c.id == 1)
+# The revision moves on (relative, so a writer outside Headwater's lock is never undone) and says where it is now.
+_BUMP = (update(_REVISION).where(_REVISION.c.id == 1)
+         .values(revision=_REVISION.c.revision + 1, changed_at=bindparam("now")).returning(_REVISION.c.revision))
+
+
 def _reason(exc: DBAPIError) -> str:
     original = getattr(exc, "orig", None) or exc
     first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
@@ -233,6 +246,7 @@ class Writer:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.changed = False
+        self.revision: int | None = None  # the store revision this transaction committed (set on commit)
 
     # --- look-ups -------------------------------------------------------------------------------
     def dataset(self, namespace: str, name: str) -> Dataset | None:

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request, Response, status
 
 from api.confinement import data_roots
-from api.deps import StoreDep, Writer
+from api.deps import Writer
 from api.intake import ingest
 from catalog.openlineage import IngestResult
 
@@ -24,10 +24,12 @@ router = APIRouter(prefix="/api/v1", tags=["openlineage"])
 
 
 @router.post("/lineage", response_model=IngestResult, status_code=status.HTTP_201_CREATED, dependencies=[Writer])
-async def post_lineage(request: Request, store: StoreDep,
+async def post_lineage(request: Request,
                        event: Any = Body(..., description="one event, or a JSON array of events")) -> Response:
     """Validated here (a bad event fails only its own request), committed with whatever else is queued
-    (`api.group_commit`); the 201 is sent after the commit."""
+    (`api.group_commit`); the 201 is sent after the commit. The store is the app's own, read from its
+    state rather than through `StoreDep` (a sync dependency: a thread-pool hop on every event)."""
+    store = request.app.state.store
     result = await ingest(event, store=store, state=request.app.state,
                           roots=lambda: data_roots(request.app.state.settings, store))
     # serialised once: returned as a model, FastAPI would validate it again and walk it through its encoder

@@ -13,14 +13,14 @@ rows it carries from step to step would have to be passed around instead of read
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from catalog import reads
-from catalog.bulk import Bulk
 from catalog.errors import InvalidEvent, LineageCycle, LookalikeName
 from catalog.ids import DEFAULT_VERSION, Key, ModelKey
 from catalog.names import how_they_differ
@@ -29,7 +29,7 @@ from catalog.openlineage.cycles import closed_cycle, describe_cycle
 from catalog.openlineage.events import ParsedEvent
 from catalog.openlineage.facets import DatasetChanges, JobChanges
 from catalog.openlineage.limits import check_fan_out
-from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun
+from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun, utcnow
 from catalog.store import Writer
 
 SOURCE = "openlineage"  # the `source` of every derivation and feed that events wrote
@@ -74,6 +74,49 @@ class Known(NamedTuple):
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+_RUN_VALUES = ("state", "event_time", "lineage_time", "has_outputs", "inputs", "outputs", "models")
+
+
+@dataclass(eq=False)
+class _Run:
+    """A `lineage_runs` row as plain values: read, folded and written with Core statements.
+
+    Through the ORM, each run of a batch cost an object, its change tracking and a statement of its
+    own at the flush; a routine START or COMPLETE is little more than this row and its raw event.
+    `stored` keeps the values as read, so only a run that changed is written.
+    """
+
+    job_id: int
+    run_id: str
+    state: str | None
+    event_time: datetime
+    lineage_time: datetime | None = None
+    has_outputs: bool = False
+    inputs: list[Any] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    models: list[Any] = field(default_factory=list)
+    id: int | None = None  # None: not stored yet
+    stored: tuple[Any, ...] | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _RUN_VALUES)
+
+
+_RUNS, _EVENTS, _EDGES = LineageRun.__table__, LineageEvent.__table__, Derivation.__table__
+# Pairs are looked up as `a IN (...) AND b IN (...)`, then matched exactly in Python: SQLite plans
+# `(a, b) IN (VALUES ...)` as a scan of the whole index, which grows with every run ever stored.
+_READ_RUNS = select(_RUNS.c.id, _RUNS.c.job_id, _RUNS.c.run_id, *(_RUNS.c[name] for name in _RUN_VALUES)).where(
+    _RUNS.c.job_id.in_(bindparam("jobs", expanding=True)), _RUNS.c.run_id.in_(bindparam("runs", expanding=True)))
+_UPDATE_RUN = update(_RUNS).where(_RUNS.c.id == bindparam("_id")).values(
+    {name: bindparam(name) for name in (*_RUN_VALUES, "updated_at")})
+_CANDIDATE_RUNS = select(_RUNS.c.job_id, _RUNS.c.run_id, _RUNS.c.lineage_time, _RUNS.c.outputs, _RUNS.c.models).where(
+    _RUNS.c.job_id.in_(bindparam("jobs", expanding=True)), _RUNS.c.has_outputs.is_(True),
+    _RUNS.c.lineage_time >= bindparam("since"))
+_KNOWN_EVENTS = select(_EVENTS.c.payload_hash).where(_EVENTS.c.payload_hash.in_(bindparam("hashes", expanding=True)))
+_EDGES_INTO = select(_EDGES.c.id, _EDGES.c.input_id, _EDGES.c.output_id, _EDGES.c.job_id, _EDGES.c.source).where(
+    _EDGES.c.output_id.in_(bindparam("outputs", expanding=True)))
 
 
 class Ingestion:
@@ -128,8 +171,9 @@ class Ingestion:
     def _store_raw(self) -> list[ParsedEvent]:
         hashes = [e.digest for e in self.events]
         known: set[str] = set()
+        connection = self.session.connection()
         for chunk in _chunks(sorted(set(hashes))):
-            known.update(self.session.scalars(select(LineageEvent.payload_hash).where(LineageEvent.payload_hash.in_(chunk))))
+            known.update(connection.execute(_KNOWN_EVENTS, {"hashes": list(chunk)}).scalars())
         new, rows = [], []
         for event, digest in zip(self.events, hashes, strict=True):
             if digest in known:
@@ -145,7 +189,7 @@ class Ingestion:
                 "payload": event.raw, "payload_hash": digest,
             })
         for chunk in _chunks(rows):
-            self.session.execute(insert(LineageEvent), list(chunk))
+            connection.execute(insert(_EVENTS), list(chunk))
         self.result.stored = len(rows)
         return new
 
@@ -210,33 +254,27 @@ class Ingestion:
             self.result.datasets_created += 1
 
     # --- runs ------------------------------------------------------------------------------------
-    def _fold_runs(self, events: list[ParsedEvent]) -> list[LineageRun]:
+    def _fold_runs(self, events: list[ParsedEvent]) -> list[_Run]:
         """Fold each run's events into its `lineage_runs` row; return the rows whose lineage changed."""
-        pairs = {(self.jobs[e.job.key].id, e.lineage_run_id) for e in events if e.job is not None}
-        runs: dict[tuple[int, str], LineageRun] = {}
-        for chunk in _chunks(sorted(pairs)):
-            for row in self.session.scalars(select(LineageRun).where(tuple_(LineageRun.job_id, LineageRun.run_id).in_(chunk))):
-                runs[(row.job_id, row.run_id)] = row
-        touched: dict[tuple[int, str], LineageRun] = {}
+        pairs = {(self.jobs[e.job.key].id, e.lineage_run_id or "") for e in events if e.job is not None}
+        runs = _read_runs(self.session.connection(), pairs)
+        touched: dict[tuple[int, str], _Run] = {}
         for event in events:
             if event.job is None:
                 continue
             key = (self.jobs[event.job.key].id, event.lineage_run_id or "")
             row = runs.get(key)
             if row is None:
-                row = LineageRun(job_id=key[0], run_id=key[1], event_time=event.event_time, state=event.event_type,
-                                 has_outputs=False, inputs=[], outputs=[], models=[])
-                self.session.add(row)
-                runs[key] = row
+                row = runs[key] = _Run(job_id=key[0], run_id=key[1], state=event.event_type, event_time=event.event_time)
             if event.event_time >= row.event_time:
                 row.event_time, row.state = event.event_time, event.event_type
             if event.carries_lineage and _fold_lineage(row, event):
                 self._check_run_fan_out(row, event)
                 touched[key] = row
-        self.session.flush()
+        _write_runs(self.session.connection(), runs.values())
         return [row for row in touched.values() if row.has_outputs]
 
-    def _check_run_fan_out(self, row: LineageRun, event: ParsedEvent) -> None:
+    def _check_run_fan_out(self, row: _Run, event: ParsedEvent) -> None:
         """A run writes every input x every output of its events together: bound the union, not only each event."""
         assert event.job is not None
         try:
@@ -245,37 +283,36 @@ class Ingestion:
         except InvalidEvent as exc:
             raise InvalidEvent(exc.path, exc.reason, index=event.index) from None
 
-    def _defining_runs(self, touched: list[LineageRun]) -> tuple[dict[tuple[int, Key], LineageRun], dict[tuple[int, Key], LineageRun]]:
+    def _defining_runs(self, touched: list[_Run]) -> tuple[dict[tuple[int, Key], _Run], dict[tuple[int, Key], _Run]]:
         """(job id, output) -> the touched run that now defines it: the job's newest run that wrote it.
 
         Returned separately for dataset outputs and for model outputs. A touched run that an even newer
-        run of its job supersedes for some output defines nothing for that output.
+        run of its job supersedes for some output defines nothing for that output. The touched runs
+        are already written, so the stored runs read here include them.
         """
         job_ids = sorted({run.job_id for run in touched})
         since = min(run.lineage_time for run in touched)  # type: ignore[type-var]
-        candidates = self.session.scalars(select(LineageRun).where(
-            LineageRun.job_id.in_(job_ids), LineageRun.has_outputs.is_(True), LineageRun.lineage_time >= since,
-        )).all()
-        newest_outputs: dict[tuple[int, Key], LineageRun] = {}
-        newest_models: dict[tuple[int, ModelKey], LineageRun] = {}
-        for run in candidates:
-            rank = (run.lineage_time, run.run_id)
-            for output in run.outputs:
-                key = (run.job_id, (output[0], output[1]))
+        candidates = self.session.connection().execute(_CANDIDATE_RUNS, {"jobs": job_ids, "since": since})
+        newest_outputs: dict[tuple[int, Key], tuple[Any, str]] = {}
+        newest_models: dict[tuple[int, ModelKey], tuple[Any, str]] = {}
+        for job_id, run_id, lineage_time, outputs, models in candidates:
+            rank = (lineage_time, run_id)
+            for output in outputs:
+                key = (job_id, (output[0], output[1]))
                 best = newest_outputs.get(key)
-                if best is None or rank > (best.lineage_time, best.run_id):
-                    newest_outputs[key] = run
-            for model in run.models:
-                key = (run.job_id, _model_key(model))
+                if best is None or rank > best:
+                    newest_outputs[key] = rank
+            for model in models:
+                key = (job_id, _model_key(model))
                 best = newest_models.get(key)
-                if best is None or rank > (best.lineage_time, best.run_id):
-                    newest_models[key] = run
-        mine = {id(run) for run in touched}
-        return ({k: r for k, r in newest_outputs.items() if id(r) in mine},
-                {k: r for k, r in newest_models.items() if id(r) in mine})
+                if best is None or rank > best:
+                    newest_models[key] = rank
+        mine = {(run.job_id, run.run_id): run for run in touched}
+        return ({k: mine[(k[0], rank[1])] for k, rank in newest_outputs.items() if (k[0], rank[1]) in mine},
+                {k: mine[(k[0], rank[1])] for k, rank in newest_models.items() if (k[0], rank[1]) in mine})
 
     # --- derivations and models ------------------------------------------------------------------
-    def _apply_lineage(self, touched: list[LineageRun]) -> None:
+    def _apply_lineage(self, touched: list[_Run]) -> None:
         outputs, models = self._defining_runs(touched)
         needed: set[Key] = {key for _, key in outputs}
         for run in {id(r): r for r in [*outputs.values(), *models.values()]}.values():
@@ -289,14 +326,15 @@ class Ingestion:
             inputs = {self.datasets[(i["namespace"], i["name"])].id for i in run.inputs}
             wanted.setdefault(output.id, {})[job_id] = inputs - {output.id}
         before: dict[int, set[tuple[int, int | None]]] = {output_id: set() for output_id in wanted}
+        edge_ids: dict[tuple[int, int, int | None], int] = {}  # (output, input, job) -> id, of our edges
         linked: set[tuple[int, int]] = set()  # (input, output) joined by any edge already, whoever declared it
+        connection = self.session.connection()
         for chunk in _chunks(sorted(wanted)):
-            rows = self.session.execute(select(Derivation.input_id, Derivation.output_id, Derivation.job_id,
-                                               Derivation.source).where(Derivation.output_id.in_(chunk)))
-            for input_id, output_id, job_id, source in rows:
+            for edge_id, input_id, output_id, job_id, source in connection.execute(_EDGES_INTO, {"outputs": list(chunk)}):
                 linked.add((input_id, output_id))
                 if source == SOURCE:
                     before[output_id].add((input_id, job_id))
+                    edge_ids[(output_id, input_id, job_id)] = edge_id
         rewired: dict[int, set[tuple[int, int | None]]] = {}
         for output_id in sorted(wanted):
             jobs = wanted[output_id]
@@ -308,7 +346,7 @@ class Ingestion:
             self.result.derivations_added += len(after - before[output_id])
             self.result.derivations_removed += len(before[output_id] - after)
         if rewired:  # every output's edges in a few statements, not a few per output
-            Bulk(self.writer).replace_derivations(rewired, source=SOURCE)
+            self._rewire(rewired, before, edge_ids)
             # only an edge between two datasets not yet joined can close a cycle; checked on what is now written
             joined = {(i, o) for o, after in rewired.items() for i, _job in after - before[o]} - linked
             if joined:
@@ -317,7 +355,23 @@ class Ingestion:
             spec = next(m for m in run.models if _model_key(m) == key)
             self._apply_model(spec, run)
 
-    def _refuse_cycles(self, joined: set[tuple[int, int]], outputs: dict[tuple[int, Key], LineageRun]) -> None:
+    def _rewire(self, rewired: dict[int, set[tuple[int, int | None]]], before: dict[int, set[tuple[int, int | None]]],
+                edge_ids: dict[tuple[int, int, int | None], int]) -> None:
+        """Make each rewired output's OpenLineage edges exactly `rewired[output]`, from the edges just
+        read (`before`, `edge_ids`): what `Bulk.replace_derivations` does, without reading them again."""
+        now = utcnow()
+        stale = sorted(edge_ids[(output, i, j)] for output, after in rewired.items() for i, j in before[output] - after)
+        new = [{"input_id": i, "output_id": output, "job_id": j, "source": SOURCE, "created_at": now, "updated_at": now}
+               for output, after in rewired.items()
+               for i, j in sorted(after - before[output], key=lambda edge: (edge[0], edge[1] or 0))]
+        connection = self.session.connection()
+        for chunk in _chunks(stale):
+            connection.execute(delete(_EDGES).where(_EDGES.c.id.in_(chunk)))
+        for chunk in _chunks(new, 5000):
+            connection.execute(insert(_EDGES), list(chunk))
+        self.writer.changed = True
+
+    def _refuse_cycles(self, joined: set[tuple[int, int]], outputs: dict[tuple[int, Key], _Run]) -> None:
         """Raise LineageCycle (the transaction then rolls back whole) when a new edge closes a cycle."""
         cycle = closed_cycle(self.session, joined)
         if cycle is None:
@@ -334,7 +388,7 @@ class Ingestion:
         raise LineageCycle(path, describe_cycle(self.session, cycle, closing=(closing_input, closing_output)),
                            index=blamed.index if blamed is not None else None)
 
-    def _apply_model(self, spec: dict[str, Any], run: LineageRun) -> None:
+    def _apply_model(self, spec: dict[str, Any], run: _Run) -> None:
         key = _model_key(spec)
         row = self.writer.model(*key)
         fields: dict[str, Any] = {}
@@ -385,12 +439,64 @@ def _load(session: Any, table: Any, into: dict[Key, Any], keys: Iterable[Key], i
         session.flush()  # the light query goes past the ORM, which would otherwise flush pending rows first
     connection = session.connection()
     for chunk in _chunks(light):
-        for row_id, namespace, name in connection.execute(
-                select(table.id, table.namespace, table.name).where(tuple_(table.namespace, table.name).in_(chunk))):
-            into[(namespace, name)] = Known(row_id)
+        exact = set(chunk)
+        for row_id, namespace, name in connection.execute(_IDS_NAMED[table], _named(chunk)):
+            if (namespace, name) in exact:
+                into[(namespace, name)] = Known(row_id)
     for chunk in _chunks(whole):
-        for row in session.scalars(select(table).where(tuple_(table.namespace, table.name).in_(chunk))):
-            into[(row.namespace, row.name)] = row
+        exact = set(chunk)
+        for row in session.scalars(_ROWS_NAMED[table], _named(chunk)):
+            if (row.namespace, row.name) in exact:
+                into[(row.namespace, row.name)] = row
+
+
+def _where_named(table: Any) -> tuple[Any, Any]:
+    """Conditions matching at least the rows `_named` names (namespace IN ... AND name IN ..., matched
+    exactly by the caller): an index search on both columns, where SQLite scans the whole index for
+    `(namespace, name) IN (VALUES ...)`."""
+    return (table.namespace.in_(bindparam("namespaces", expanding=True)),
+            table.name.in_(bindparam("names", expanding=True)))
+
+
+def _named(keys: Sequence[Key]) -> dict[str, list[str]]:
+    return {"namespaces": sorted({k[0] for k in keys}), "names": sorted({k[1] for k in keys})}
+
+
+_IDS_NAMED = {table: select(table.__table__.c.id, table.__table__.c.namespace, table.__table__.c.name)
+              .where(*_where_named(table.__table__.c)) for table in (Dataset, Job)}
+_ROWS_NAMED = {table: select(table).where(*_where_named(table)) for table in (Dataset, Job)}
+
+
+def _read_runs(connection: Any, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _Run]:
+    """The stored runs among `pairs` ((job id, run id)), by pair."""
+    runs: dict[tuple[int, str], _Run] = {}
+    ordered = sorted(pairs)
+    for chunk in _chunks(ordered):
+        jobs, ids = sorted({job for job, _ in chunk}), sorted({run for _, run in chunk})
+        for row in connection.execute(_READ_RUNS, {"jobs": jobs, "runs": ids}):
+            key = (row.job_id, row.run_id)
+            if key in pairs:
+                run = _Run(job_id=row.job_id, run_id=row.run_id, id=row.id,
+                           **{name: getattr(row, name) for name in _RUN_VALUES})
+                run.stored = run.values()
+                runs[key] = run
+    return runs
+
+
+def _write_runs(connection: Any, runs: Iterable[_Run]) -> None:
+    """Insert the new runs and update the changed ones, a statement for each kind (executemany)."""
+    now = utcnow()
+    new, changed = [], []
+    for run in runs:
+        values = dict(zip(_RUN_VALUES, run.values()))
+        if run.id is None:
+            new.append({"job_id": run.job_id, "run_id": run.run_id, **values, "created_at": now, "updated_at": now})
+        elif run.values() != run.stored:
+            changed.append({"_id": run.id, **values, "updated_at": now})
+    for chunk in _chunks(new, 5000):
+        connection.execute(insert(_RUNS), list(chunk))
+    for chunk in _chunks(changed, 5000):
+        connection.execute(_UPDATE_RUN, list(chunk))
 
 
 def _model_key(spec: dict[str, Any]) -> ModelKey:
@@ -398,7 +504,7 @@ def _model_key(spec: dict[str, Any]) -> ModelKey:
     return (spec["namespace"], spec["name"], spec.get("version") or DEFAULT_VERSION)
 
 
-def _fold_lineage(row: LineageRun, event: ParsedEvent) -> bool:
+def _fold_lineage(row: _Run, event: ParsedEvent) -> bool:
     """Add a lineage-carrying event's inputs, outputs and models to its run; True if that changed it."""
     at = event.event_time
     stamp = at.astimezone(timezone.utc).isoformat()
