@@ -45,3 +45,31 @@ def load(store: Store, tmp_path: Path):
         return path
 
     return write_and_load
+
+
+def fingerprinted(monkeypatch) -> list[str]:
+    """Every location `run_checks` fingerprints from now on (its calls of `service.observe`), in order:
+    empty when a run reused what the change signal vouched for."""
+    from checks import service
+
+    seen: list[str] = []
+    real = service.observe
+
+    def counted(location):
+        seen.append(location.value)
+        return real(location)
+
+    monkeypatch.setattr(service, "observe", counted)
+    return seen
+
+
+def recorded_signals(store: Store) -> list[str | None]:
+    """The change signal each check run recorded, oldest run first."""
+    from sqlalchemy import select
+
+    from catalog.schema import CheckRun
+    from checks import service
+
+    with store.read() as session:
+        return [(run.digests or {}).get(service.TABLE_SIGNAL) for run in session.scalars(select(CheckRun).order_by(CheckRun.id))]
+

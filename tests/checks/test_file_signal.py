@@ -12,13 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 import catalog.fingerprint as fingerprint
 from catalog.fingerprint import file_signal
-from catalog.schema import CheckRun
 from checks import service
-from tests.checks.conftest import write_people_csv
+from tests.checks.conftest import fingerprinted, recorded_signals, write_people_csv
 
 SUITE = """\
     catalog: t
@@ -39,22 +37,6 @@ def settled(monkeypatch):
     monkeypatch.setattr(fingerprint, "SETTLE_SECONDS", 0.0)
 
 
-def _hashes(monkeypatch) -> list[str]:
-    """Every content hash run_checks computes from now on, counted."""
-    hashed: list[str] = []
-    real = service.observe
-
-    def counted(location):
-        hashed.append(location.value)
-        return real(location)
-
-    monkeypatch.setattr(service, "observe", counted)
-    return hashed
-
-
-def _signals(store) -> list[str | None]:
-    with store.read() as session:
-        return [(run.digests or {}).get(service.TABLE_SIGNAL) for run in session.scalars(select(CheckRun).order_by(CheckRun.id))]
 
 
 def _after_a_clock_tick(path: Path, tmp_path: Path) -> None:
@@ -79,13 +61,13 @@ def test_an_unchanged_file_carries_its_hash_and_verdict_without_reading_it(store
     load(SUITE)
     (first,) = service.run_checks(store).runs
     assert first.outcome == "passed" and first.fingerprint == _sha256(data)
-    hashed = _hashes(monkeypatch)
+    hashed = fingerprinted(monkeypatch)
     report = service.run_checks(store)
     (second,) = report.runs
     assert hashed == [] and report.reused == 1 and second.reused_from == first.id
     assert second.fingerprint == first.fingerprint == _sha256(data)  # the content hash, as before
     assert second.modified_at == first.modified_at
-    signals = _signals(store)
+    signals = recorded_signals(store)
     assert signals[0] is not None and signals[0].startswith("file-stat:") and signals == [signals[0]] * 2
 
     service.run_checks(store, force=True)  # --force hashes whatever the signal says
@@ -108,7 +90,7 @@ def test_a_same_size_write_with_its_modification_time_put_back_is_hashed(store, 
     after = os.stat(data)
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
 
-    hashed = _hashes(monkeypatch)
+    hashed = fingerprinted(monkeypatch)
     (second,) = service.run_checks(store).runs
     assert hashed == [str(data)]
     assert second.fingerprint == _sha256(data) != first.fingerprint
@@ -124,7 +106,7 @@ def test_a_file_replaced_by_a_copy_with_the_same_bytes_and_times_is_hashed_again
     stat = os.stat(data)
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     os.replace(copy, data)  # another inode
-    hashed = _hashes(monkeypatch)
+    hashed = fingerprinted(monkeypatch)
     report = service.run_checks(store)
     (second,) = report.runs
     assert hashed == [str(data)]
@@ -137,8 +119,8 @@ def test_a_freshly_written_file_gives_no_signal(store, load, tmp_path, monkeypat
     assert file_signal(data) is None
     load(SUITE)
     service.run_checks(store)
-    assert _signals(store) == [None]  # nothing to carry over: the next run hashes
-    hashed = _hashes(monkeypatch)
+    assert recorded_signals(store) == [None]  # nothing to carry over: the next run hashes
+    hashed = fingerprinted(monkeypatch)
     service.run_checks(store)
     assert hashed == [str(data)]
 

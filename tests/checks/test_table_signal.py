@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 
 import catalog.fingerprint as fingerprint
 from catalog.fingerprint import table_signal
-from catalog.schema import CheckRun
 from checks import service
+from tests.checks.conftest import fingerprinted, recorded_signals
 
 SUITE = """\
     catalog: t
@@ -130,22 +130,6 @@ def test_the_signal_names_its_table_and_refuses_what_is_not_a_plain_file(tmp_pat
 
 # --- run_checks on SQLite --------------------------------------------------------------------------------
 
-def _signals(store) -> list[str | None]:
-    with store.read() as session:
-        return [(run.digests or {}).get(service.TABLE_SIGNAL) for run in session.scalars(select(CheckRun).order_by(CheckRun.id))]
-
-
-def _no_scans(monkeypatch) -> list[str]:
-    scans: list[str] = []
-    real = service.observe
-
-    def counted(location):
-        scans.append(location.value)
-        return real(location)
-
-    monkeypatch.setattr(service, "observe", counted)
-    return scans
-
 
 def test_an_unchanged_table_carries_its_fingerprint_and_verdict_without_a_scan(store, load, tmp_path, settled,
                                                                                 monkeypatch):
@@ -154,13 +138,13 @@ def test_an_unchanged_table_carries_its_fingerprint_and_verdict_without_a_scan(s
     load(SUITE.format(location="sqlite:///crm.db#people"))
     (first,) = service.run_checks(store).runs
     assert first.outcome == "failed"
-    scans = _no_scans(monkeypatch)
+    scans = fingerprinted(monkeypatch)
     report = service.run_checks(store)
     (second,) = report.runs
     assert scans == [] and report.reused == 1
     assert second.fingerprint == first.fingerprint and second.reused_from == first.id
     assert second.fingerprint_observed_at > first.fingerprint_observed_at
-    signals = _signals(store)
+    signals = recorded_signals(store)
     assert signals[0] is not None and signals == [signals[0]] * 2
 
     _execute(path, "UPDATE people SET age = 40 WHERE id = 2")
@@ -168,7 +152,7 @@ def test_an_unchanged_table_carries_its_fingerprint_and_verdict_without_a_scan(s
     (third,) = report.runs
     assert len(scans) == 1 and report.validated == 1
     assert third.fingerprint != first.fingerprint and third.outcome == "passed"
-    assert _signals(store)[2] not in (None, signals[0])
+    assert recorded_signals(store)[2] not in (None, signals[0])
 
 
 def test_force_always_scans_and_a_signal_that_moved_during_the_read_is_not_kept(store, load, tmp_path, settled,
@@ -176,14 +160,14 @@ def test_force_always_scans_and_a_signal_that_moved_during_the_read_is_not_kept(
     _sqlite(tmp_path / "crm.db")
     load(SUITE.format(location="sqlite:///crm.db#people"))
     service.run_checks(store)
-    scans = _no_scans(monkeypatch)
+    scans = fingerprinted(monkeypatch)
     service.run_checks(store, force=True)
     assert len(scans) == 1
 
     looks = iter(["before", "after"])
     monkeypatch.setattr(service, "_signal", lambda location: next(looks))
     service.run_checks(store, force=True)
-    assert _signals(store)[-1] is None  # the two looks disagreed: this fingerprint carries nothing over
+    assert recorded_signals(store)[-1] is None  # the two looks disagreed: this fingerprint carries nothing over
     monkeypatch.setattr(service, "_signal", lambda location: "after")
     service.run_checks(store)
     assert len(scans) == 3  # so the next run scans
@@ -196,7 +180,7 @@ def test_a_moved_location_never_carries_the_old_tables_fingerprint(store, load, 
     load(SUITE.format(location="sqlite:///crm.db#people"))
     (first,) = service.run_checks(store).runs
     load(SUITE.format(location="sqlite:///other.db#people"))
-    scans = _no_scans(monkeypatch)
+    scans = fingerprinted(monkeypatch)
     (second,) = service.run_checks(store).runs
     assert len(scans) == 1 and second.fingerprint != first.fingerprint  # the signal is only trusted for its own place
 
@@ -293,8 +277,8 @@ def test_postgres_table_carries_its_fingerprint_until_a_writer_commits(pg_url, t
         path.write_text(textwrap.dedent(SUITE.format(location=f"{pg_url}#people")))
         load_catalog(store, [path])
         (first,) = service.run_checks(store).runs
-        assert first.outcome == "failed" and _signals(store)[0] is not None
-        scans = _no_scans(monkeypatch)
+        assert first.outcome == "failed" and recorded_signals(store)[0] is not None
+        scans = fingerprinted(monkeypatch)
         (second,) = service.run_checks(store).runs
         assert scans == [] and second.reused_from == first.id and second.fingerprint == first.fingerprint
 
