@@ -123,8 +123,8 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
         build_s, graph = clock(build_graph, rows)
 
         def csr_from_rows() -> Any:
-            edges = np.array([(r["input_id"], r["output_id"]) for r in rows.derivations]
-                             + [(r["dataset_id"] + 10**9, r["model_id"]) for r in rows.feeds], dtype=np.int64)
+            feeds = np.array([(row[0], row[1] + 10**9) for row in rows.feeds], dtype=np.int64).reshape(-1, 2)
+            edges = np.concatenate([np.column_stack([rows.derivations.input_id, rows.derivations.output_id]), feeds])
             ids, inverse = np.unique(edges, return_inverse=True)
             inverse = inverse.reshape(edges.shape)
             return sparse.csr_matrix((np.ones(len(edges), dtype=np.int8), (inverse[:, 0], inverse[:, 1])),
