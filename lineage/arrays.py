@@ -14,6 +14,7 @@ rebuilt, never edited, when the store revision moves) and kept in `graph.graph`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,7 @@ import networkx as nx
 import numpy as np
 
 KIND_CODES = {"dataset": 0, "job": 1, "model": 2}
-LIMB = 32  # path counts are kept in base-2**32 digits: a hub's counts on the reference graph reach 2**118
-EXACT_FAN_IN = 2**21  # a float64 sum of this many 32-bit digits is still exact
+LIMB = 44  # the widest digit of a path count (see path_counts): a hub's counts on the reference graph reach 2**118
 
 
 @dataclass
@@ -39,13 +39,16 @@ class Topology:
 
 @dataclass
 class Levels:
-    """Nodes and edges grouped by (target) level, for sums a level at a time."""
+    """Nodes grouped by level, and each node's in-edges as rows of one CSR matrix over the nodes'
+    places in that order (its "positions"), for sums a level at a time: a level's rows, and its
+    sums, are one contiguous slice."""
 
     nodes: np.ndarray  # node numbers, by level
     node_starts: np.ndarray  # where each level's nodes begin in `nodes` (one more entry than levels)
-    src: np.ndarray  # edge sources, edges ordered by their target's level
-    local: np.ndarray  # each edge's target, as its place among its level's nodes
-    edge_starts: np.ndarray
+    position: np.ndarray  # each node's place in `nodes`
+    in_ptr: np.ndarray  # CSR row pointers: row p holds the in-edges of nodes[p]
+    src: np.ndarray  # CSR columns: each in-edge's source, as its position
+    ones: np.ndarray  # CSR values (float64 ones)
     max_fan_in: int
 
 
@@ -84,15 +87,16 @@ def _build(graph: nx.DiGraph) -> Topology:
 def _by_level(level: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> Levels:
     bounds = np.arange(int(level.max(initial=0)) + 2)
     nodes = np.argsort(level, kind="stable")
-    local = np.empty(len(level), dtype=np.int64)
-    node_starts = np.searchsorted(level[nodes], bounds)
-    local[nodes] = np.arange(len(level)) - node_starts[level[nodes]]
-    src = np.repeat(np.arange(len(level), dtype=np.int64), np.diff(indptr))
-    dst = indices.astype(np.int64)
-    order = np.argsort(level[dst], kind="stable")
-    src, dst = src[order], dst[order]
-    fan_in = int(np.bincount(dst, minlength=1).max(initial=0)) if len(dst) else 0
-    return Levels(nodes, node_starts, src, local[dst], np.searchsorted(level[dst], bounds), fan_in)
+    position = np.empty(len(level), dtype=indices.dtype)
+    position[nodes] = np.arange(len(level))
+    src = np.repeat(position, np.diff(indptr))
+    target = position[indices]
+    order = np.argsort(target, kind="stable")
+    fan_in = np.bincount(target, minlength=len(level))
+    in_ptr = np.zeros(len(level) + 1, dtype=indices.dtype)
+    np.cumsum(fan_in, out=in_ptr[1:])
+    return Levels(nodes, np.searchsorted(level[nodes], bounds), position, in_ptr, src[order], np.ones(len(order)),
+                  int(fan_in.max(initial=0)))
 
 
 def levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
@@ -125,59 +129,120 @@ def neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.
 
 
 def reach(topo: Topology, start: int, direction: str, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The nodes up- or downstream of `start` (without it) and their distances, by scipy's
-    breadth-first search; distances by pointer doubling up its tree (log2(depth) vector steps)."""
+    """The nodes up- or downstream of `start` (without it), nearest first, and their distances, by
+    scipy's breadth-first search.
+
+    The distances come from the search's own order: a breadth-first queue holds the nodes a level at
+    a time, and each node's parent sits earlier in it, never out of order, so the parents' places
+    rise along the queue and each level ends where the parents stop being in the level before
+    (one binary search per level, no Python step per node).
+    """
     from scipy.sparse import csgraph
 
     matrix = topo.down if direction == "downstream" else topo.up
     order, parent = csgraph.breadth_first_order(matrix, start, directed=True, return_predecessors=True)
-    jump = np.where(parent < 0, start, parent)
-    steps = (np.arange(len(parent)) != start).astype(np.int64)
-    while (jump[order] != start).any():
-        steps, jump = steps + steps[jump], jump[jump]
-    found = order[1:]
-    if depth is not None:
-        found = found[steps[found] <= depth]
-    return found, steps[found]
+    place = np.empty(len(parent), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    parent_place = place[parent[order[1:]]]  # nondecreasing, see above
+    ends = [1]
+    while ends[-1] < len(order) and (depth is None or len(ends) <= depth):
+        ends.append(1 + int(np.searchsorted(parent_place, ends[-1], side="left")))
+    steps = np.repeat(np.arange(1, len(ends), dtype=np.int64), np.diff(ends))
+    return order[1:ends[-1]], steps
+
+
+class Walk(Mapping[str, int]):
+    """What `reach` found, as the read-only {node id: distance} mapping `lineage.queries` returns.
+
+    A hub's downstream is 50,000 nodes: turning them into a dict cost five times the search, and
+    most callers only iterate it or make a set of it. The ids are made once, on first use; the dict
+    only when a distance is looked up by id. Iteration runs nearest first.
+    """
+
+    def __init__(self, topo: Topology, found: np.ndarray, steps: np.ndarray) -> None:
+        self.topo, self.found, self.steps = topo, found, steps
+        self._ids: list[str] | None = None
+        self._index: dict[str, int] | None = None
+
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self.topo.nodes[self.found].tolist()
+        return self._ids
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids())
+
+    def __contains__(self, node: object) -> bool:
+        return self._lookup().__contains__(node)
+
+    def __getitem__(self, node: str) -> int:
+        return self._lookup()[node]
+
+    def items(self) -> Any:
+        return zip(self.ids(), self.steps.tolist(), strict=True)
+
+    def _lookup(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = dict(zip(self.ids(), self.steps.tolist(), strict=True))
+        return self._index
 
 
 class PathCounts:
-    """Exact path counts from one node, as base-2**32 digits (`digits[i, node]`, float64 integers)."""
+    """Exact path counts from one node, as digits of `bits` bits (`digits[position[node], i]`,
+    float64 integers)."""
 
-    def __init__(self, digits: np.ndarray) -> None:
-        self.digits = digits
+    def __init__(self, digits: np.ndarray, bits: int, position: np.ndarray) -> None:
+        self.digits, self.bits, self.position = digits, bits, position
 
     def of(self, node: int) -> int:
-        return sum(int(d) << (LIMB * i) for i, d in enumerate(self.digits[:, node].tolist()))
+        row = self.digits[self.position[node]].tolist()
+        return sum(int(d) << (self.bits * i) for i, d in enumerate(row))
 
 
 def path_counts(topo: Topology, start: int) -> PathCounts | None:
     """Number of paths from `start` to every node (0 where it does not reach), exact, a level at a time:
-    a node's count is the sum of its predecessors', all on lower levels. None on a cycle."""
+    a node's count is the sum of its predecessors', all on lower levels. None on a cycle.
+
+    Counts outgrow any machine integer (2**118 on the reference graph), so they are kept as float64
+    digits, each small enough that a level's sum of them stays below 2**53 and so exact. A level is
+    one sparse product written straight into its own rows (scipy's C kernel, called directly: a
+    level is often a few hundred nodes, and the Python around each call was most of the cost), then
+    a carry from each digit to the next.
+    """
+    from scipy.sparse import _sparsetools
+
     levels = topo.by_level
-    if levels is None or topo.level is None or levels.max_fan_in >= EXACT_FAN_IN:
+    if levels is None or topo.level is None:
         return None
-    base = float(2**LIMB)
-    digits = np.zeros((2, len(topo.nodes)))  # float64 digits below 2**32: bincount sums them exactly, no casts
-    digits[0, start] = 1.0
-    for level in range(int(topo.level[start]) + 1, len(levels.edge_starts) - 1):
-        e0, e1 = levels.edge_starts[level], levels.edge_starts[level + 1]
-        if e0 == e1:
+    bits = min(LIMB, 52 - max(1, levels.max_fan_in).bit_length())
+    if bits < 1:
+        return None  # a fan-in of 2**51: no float64 digit sums it exactly
+    base, scale = float(2**bits), 1.0 / 2**bits  # a power of two: multiplying by its inverse is exact
+    n = len(topo.nodes)
+    digits = np.zeros((n, 1))  # by position, row-major: a level's rows are one slice
+    digits[levels.position[start], 0] = 1.0
+    ptr, src, ones, starts = levels.in_ptr, levels.src, levels.ones, levels.node_starts
+    for level in range(int(topo.level[start]) + 1, len(starts) - 1):
+        n0, n1 = int(starts[level]), int(starts[level + 1])
+        if ptr[n0] == ptr[n1]:
             continue
-        n0, n1 = levels.node_starts[level], levels.node_starts[level + 1]
-        src, local = levels.src[e0:e1], levels.local[e0:e1]
-        block = np.stack([np.bincount(local, weights=row[src], minlength=n1 - n0) for row in digits])
-        i = 0
-        while i < len(block) - 1 or block[-1].max(initial=0) >= base:
-            if i == len(block) - 1:  # the counts outgrew the digits: one more for every node
-                block = np.vstack([block, np.zeros((1, block.shape[1]))])
-                digits = np.vstack([digits, np.zeros((1, digits.shape[1]))])
-            carry = np.floor(block[i] / base)
-            block[i] -= carry * base
-            block[i + 1] += carry
-            i += 1
-        digits[:, levels.nodes[n0:n1]] = block
-    return PathCounts(digits)
+        # rows n0..n1 of the product, from the rows of lower levels (disjoint, so one buffer serves both)
+        _sparsetools.csr_matvecs(n1 - n0, n, digits.shape[1], ptr[n0:n1 + 1], src, ones, digits.ravel(),
+                                 digits[n0:n1].ravel())
+        block = digits[n0:n1]
+        while True:
+            carry = np.floor(block * scale)
+            if not carry.any():
+                break
+            if carry[:, -1].any():  # the counts outgrew the digits: one more for every node
+                digits = np.hstack([digits, np.zeros((n, 1))])
+                block, carry = digits[n0:n1], np.hstack([carry, np.zeros((n1 - n0, 1))])
+            block -= carry * base
+            block[:, 1:] += carry[:, :-1]
+    return PathCounts(digits, bits, levels.position)
 
 
 def first_shortest_path(topo: Topology, start: int, target: int, distance: np.ndarray) -> list[int]:

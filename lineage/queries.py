@@ -7,6 +7,7 @@ job that produced it as a leaf, and downstream of a job you find everything its 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 import networkx as nx
 
@@ -86,8 +87,9 @@ def _neighbours(graph: nx.DiGraph, direction: Direction):
 ARRAY_WALK_NODES = 20_000  # from this size a walk runs on arrays (a hub's downstream is half the graph)
 
 
-def reachable(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None = None) -> dict[str, int]:
-    """Every node upstream or downstream of `node`, with its distance in edges."""
+def reachable(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None = None) -> Mapping[str, int]:
+    """Every node upstream or downstream of `node`, with its distance in edges (a dict, or on a large
+    graph a read-only mapping over arrays)."""
     if len(graph) >= ARRAY_WALK_NODES:
         return _reachable_on_arrays(graph, node, direction, depth)
     step = _neighbours(graph, direction)
@@ -107,22 +109,21 @@ def reachable(graph: nx.DiGraph, node: str, direction: Direction, depth: int | N
     return distance
 
 
-def _reachable_on_arrays(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None) -> dict[str, int]:
+def _reachable_on_arrays(graph: nx.DiGraph, node: str, direction: Direction, depth: int | None) -> Mapping[str, int]:
     """`reachable` by scipy's breadth-first search on the graph's arrays (`lineage.arrays`): the same
-    nodes and distances, in C instead of a Python step per edge."""
+    nodes and distances, in C instead of a Python step per edge, as a mapping over the arrays."""
     from lineage import arrays
 
     _neighbours(graph, direction)  # an unknown direction raises the usual error
     topo = arrays.topology(graph)
-    found, steps = arrays.reach(topo, topo.number[node], direction, depth)
-    return dict(zip(topo.nodes[found].tolist(), steps.tolist(), strict=True))
+    return arrays.Walk(topo, *arrays.reach(topo, topo.number[node], direction, depth))
 
 
-def upstream(graph: nx.DiGraph, node: str, depth: int | None = None) -> dict[str, int]:
+def upstream(graph: nx.DiGraph, node: str, depth: int | None = None) -> Mapping[str, int]:
     return reachable(graph, node, "upstream", depth)
 
 
-def downstream(graph: nx.DiGraph, node: str, depth: int | None = None) -> dict[str, int]:
+def downstream(graph: nx.DiGraph, node: str, depth: int | None = None) -> Mapping[str, int]:
     return reachable(graph, node, "downstream", depth)
 
 

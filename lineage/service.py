@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from contextvars import ContextVar
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import networkx as nx
+from pydantic import TypeAdapter
 
 from catalog import service as catalog
 from catalog.ids import Kind, NodeId
@@ -21,7 +23,15 @@ from lineage.results import (
     AffectedModel, ImpactResult, LineageResult, LineageSummary, ModelSummary, NodeRef, PathResult, Reached, TreeNode,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lineage.arrays import Topology
+
 DEFAULT_PATH_LIMIT = 10
+# Validating a list of plain dicts runs in pydantic's Rust core: three times faster than
+# `model_construct` per item, for the thousand datasets an impact lists.
+_REACHED = TypeAdapter(list[Reached])
 
 
 def graph_of(store: Store, as_of: datetime | None = None) -> nx.DiGraph:
@@ -68,12 +78,21 @@ def resolve(store: Store, reference: str, kind: Kind) -> NodeId:
 
 
 def ref(graph: nx.DiGraph, node: str) -> NodeRef:
-    """How an answer names a node: its id with its kind, namespace and name spelt out."""
-    attrs = graph.nodes[node]
-    # constructed, not validated: every field comes from the graph, which the store's schema already
-    # holds to these types, and validating hundreds of refs per answer was a fifth of a request's time
-    return NodeRef.model_construct(id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"],
-                                   version=attrs.get("version") if attrs["kind"] == MODEL else None)
+    """How an answer names a node: its id with its kind, namespace and name spelt out. Made once per
+    graph (which is rebuilt, never edited, when the store changes) and shared by every answer naming
+    the node: an impact lists a thousand of them."""
+    refs = graph.graph.get("_refs")
+    if refs is None:
+        refs = graph.graph["_refs"] = {}
+    found = refs.get(node)
+    if found is None:
+        attrs = graph._node[node]
+        # constructed, not validated: every field comes from the graph, which the store's schema already
+        # holds to these types, and validating hundreds of refs per answer was a fifth of a request's time
+        found = refs[node] = NodeRef.model_construct(
+            id=node, kind=attrs["kind"], namespace=attrs["namespace"], name=attrs["name"],
+            version=attrs.get("version") if attrs["kind"] == MODEL else None)
+    return found
 
 
 def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int | None = None,
@@ -155,14 +174,8 @@ def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
     start = topo.number[root]
     found, steps = arrays.reach(topo, start, "downstream")
     kinds = topo.kind[found]
-    by_kind = {}
-    for kind in (MODEL, DATASET):
-        mine = kinds == arrays.KIND_CODES[kind]
-        nodes, distance = found[mine], steps[mine]
-        order = np.lexsort((topo.rank[nodes], distance))  # by distance, then id
-        by_kind[kind] = (nodes[order], distance[order])
-    models_found, model_distance = by_kind[MODEL]
     stop = None if limit is None else offset + limit
+    models_found, model_distance, models_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[MODEL], stop)
     page, page_distance = models_found[offset:stop].tolist(), model_distance[offset:stop].tolist()
     counts = arrays.path_counts(topo, start) if page else None
     exact = None
@@ -188,12 +201,29 @@ def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
             path_count=counts.of(number) if counts is not None else (exact.get(node) if exact is not None else None),
             paths=paths,
         ))
-    datasets_found, dataset_distance = by_kind[DATASET]
-    listed = slice(None, dataset_limit)
-    datasets = [Reached.model_construct(node=ref(graph, n), distance=d)
-                for n, d in zip(topo.nodes[datasets_found[listed]].tolist(), dataset_distance[listed].tolist(), strict=True)]
+    datasets_found, dataset_distance, datasets_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[DATASET],
+                                                                dataset_limit)
+    datasets = _REACHED.validate_python([{"node": ref(graph, n), "distance": d} for n, d in
+                                         zip(topo.nodes[datasets_found].tolist(), dataset_distance.tolist(), strict=True)])
     return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
-                        models_total=len(models_found), datasets_total=len(datasets_found), offset=offset, limit=limit)
+                        models_total=models_total, datasets_total=datasets_total, offset=offset, limit=limit)
+
+
+def _nearest(topo: Topology, found: np.ndarray, steps: np.ndarray, mine: np.ndarray,
+             stop: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The first `stop` of the nodes selected by `mine`, by distance then id, and how many there are.
+
+    `found` comes nearest first (a breadth-first order), so only the distances up to the one at
+    `stop` need sorting by id: the thousand nearest of a hub's 45,000 datasets, not all of them.
+    """
+    import numpy as np
+
+    nodes, distance = found[mine], steps[mine]
+    if stop is not None and stop < len(nodes):
+        cut = int(np.searchsorted(distance, distance[stop - 1], side="right")) if stop > 0 else 0
+        nodes, distance = nodes[:cut], distance[:cut]
+    order = np.lexsort((topo.rank[nodes], distance))[:stop]
+    return nodes[order], distance[order], int(mine.sum())
 
 
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT,

@@ -130,3 +130,20 @@ def test_the_arrays_are_built_once_per_graph_and_not_shared_with_a_copy():
     copy.add_node("dataset:t:extra", kind="dataset", namespace="t", name="extra")
     assert "dataset:t:extra" in arrays.topology(copy).number
     assert "dataset:t:extra" not in arrays.topology(graph).number
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_walk_on_arrays_reads_as_the_dict_it_replaces(seed):
+    """`queries.reachable` on a large graph returns an `arrays.Walk`: every way a caller reads the
+    dict (length, membership, lookup, items, equality) gives the dict walk's answer, nearest first."""
+    graph = lineage_graph(seed, cycle=seed == 3)
+    topo = arrays.topology(graph)
+    for node in list(graph)[::7]:
+        for direction in ("upstream", "downstream"):
+            want = python_reach(graph, node, direction, None)
+            walk = arrays.Walk(topo, *arrays.reach(topo, topo.number[node], direction))
+            assert len(walk) == len(want) and walk == want and dict(walk.items()) == want
+            assert [want[n] for n in walk] == sorted(want.values())  # nearest first (ties in search order)
+            assert all(walk[n] == d for n, d in want.items()) and node not in walk
+            with pytest.raises(KeyError):
+                walk["dataset:t:nowhere"]
