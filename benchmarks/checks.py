@@ -54,6 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import memory, reset_peak
 from benchmarks.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,21 +336,6 @@ def gx_startup_in_fresh_interpreter() -> dict[str, float]:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["process_wall_s"] = time.perf_counter() - start
     return figures
-
-
-def memory() -> dict[str, int]:
-    """This process's resident set now and its peak (KiB), from /proc/self/status.
-
-    Not ru_maxrss: on Linux a child inherits its parent's peak across fork and exec, so a subprocess
-    of this (GX-loaded) benchmark would report the parent's footprint. VmHWM belongs to the
-    process's own address space, and writing 5 to /proc/self/clear_refs resets it to the current RSS.
-    """
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return {"rss_kib": int(fields["VmRSS"].split()[0]), "peak_kib": int(fields["VmHWM"].split()[0])}
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def memory_phase(spec: dict[str, Any], folder: Path) -> dict[str, Any]:

@@ -84,6 +84,24 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def memory() -> dict[str, int]:
+    """This process's resident set now and its peak (KiB), from /proc/self/status.
+
+    Not ru_maxrss: on Linux a child inherits its parent's peak across fork and exec, so a subprocess
+    of a (GX-loaded) benchmark would report the parent's footprint. VmHWM belongs to the process's
+    own address space, and writing 5 to /proc/self/clear_refs resets it to the current RSS.
+    """
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {"rss_kib": int(fields["VmRSS"].split()[0]), "peak_kib": int(fields["VmHWM"].split()[0])}
+
+
+def reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:  # not every kernel lets a process reset its own peak
+        pass
+
+
 @contextmanager
 def postgres() -> Iterator[str]:
     """A throwaway PostgreSQL server (tests/postgres.py); yields its server URL."""

@@ -69,6 +69,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from benchmarks.common import memory, reset_peak
 from benchmarks.machine import describe_machine
 from benchmarks.reference import describe, reference_graph
 from lineage.bitsets import Index, cached_index, index_of
@@ -82,19 +83,6 @@ TARGET_RATIO = 3.0
 
 
 # --- measurement helpers --------------------------------------------------------------------------
-
-def memory() -> dict[str, int]:
-    """Resident set now and peak (KiB) of this process, from /proc/self/status (VmRSS, VmHWM)."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return {"rss_kib": int(fields["VmRSS"].split()[0]), "peak_kib": int(fields["VmHWM"].split()[0])}
-
-
-def reset_peak() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
 
 def load() -> list[float]:
     try:
