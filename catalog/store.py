@@ -9,7 +9,7 @@ API workers over one PostgreSQL) know that its cached lineage graph is stale.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from catalog.changes import Change
 from catalog.errors import ConfigurationError, StoreUnavailable
 from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
+from catalog.write_lock import WriteLock
 from catalog.schema import (
     Dataset, Derivation, Feed, HistoryChange, Incident, Job, Model, Setting, StoreRevision, utcnow,
 )
@@ -79,6 +80,14 @@ def _engine(url: str) -> Engine:
     raise ConfigurationError(f"unsupported database {backend!r} in {mask_url(url)}; expected sqlite or postgresql")
 
 
+def _write_lock(engine: Engine) -> WriteLock | None:
+    """The cross-process writer lock of a SQLite file (`catalog.write_lock`); none for memory or PostgreSQL."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return WriteLock(Path(database).expanduser().resolve())
+
+
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     """Foreign keys on, WAL for concurrent readers, and BEGIN IMMEDIATE for writes.
 
@@ -113,6 +122,7 @@ class Store:
         self.clock = clock
         self.engine = _engine(url)
         self._writer_engine = self.engine.execution_options(headwater_write=True)
+        self._write_lock = _write_lock(self.engine)
         if migrate:
             self.migrate()
 
@@ -143,6 +153,8 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._write_lock:
+            self._write_lock.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -176,7 +188,8 @@ class Store:
         from catalog.history import chain
         from catalog.history.actor import current_actor
 
-        with Session(self._writer_engine, expire_on_commit=False, autoflush=True) as session:
+        with self._write_lock.held() if self._write_lock else nullcontext(), \
+                Session(self._writer_engine, expire_on_commit=False, autoflush=True) as session:
             writer = Writer(session)
             try:
                 if self.dialect == "postgresql":
