@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import LOOPBACK_HOSTS, Settings
 from api.errors import classify
+from api.routine_ingest import RoutineIngest
 from api.tokens import parse_tokens
 from catalog.errors import ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent
 from catalog.store import Store
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.settings = settings
     app.state.store = store or Store(settings.db)
 
+    app.add_middleware(RoutineIngest)  # innermost of these: after the Host check and the body limit
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.allowed_hosts is not None:  # added last: runs first, before the body is read
         app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
