@@ -9,12 +9,10 @@ made here, once for every route, and say what they refuse the same way everywher
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 import hashlib
 import hmac
 import math
-import threading
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -24,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.config import Settings
+from api.read_threads import ReadJob
 from api.tokens import Scope, Token, parse_tokens
 from catalog.history.actor import set_actor
 from catalog.ids import NodeId
@@ -35,8 +34,8 @@ _bearer = HTTPBearer(auto_error=False, description="A token from HEADWATER_TOKEN
                                                    "when HEADWATER_READS=token")
 
 
-def get_store(request: Request) -> Store:
-    """The app's one Store: its engine pools connections for every request."""
+async def get_store(request: Request) -> Store:
+    """The app's one Store: its engine pools connections for every request. Async, as `get_settings`."""
     return request.app.state.store
 
 
@@ -113,101 +112,6 @@ Reader = Depends(require_reader)
 
 # --- the read budget ---------------------------------------------------------------------------------
 
-class ReadAbandoned(BaseException):
-    """Raised inside a read's worker thread to stop it: its client left, its time ran out, or the
-    server is shutting down. A BaseException, so library code's `except Exception` cannot swallow it."""
-
-
-def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
-    """Schedule `exception` in another thread (None clears one still pending). CPython delivers it at
-    the next bytecode the thread runs, so pure-Python work (networkx, the propagation) stops within
-    milliseconds; a thread inside one long C call stops when that call returns."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                               ctypes.py_object(exception) if exception else None)
-
-
-class _Job:
-    """One read in its own daemon thread, which `stop()` interrupts.
-
-    Its own thread rather than the shared pool: an exception raised into a pool thread after the
-    work returned would land in the pool's own loop. `running` (under `lock`) is the only window in
-    which an exception is raised into the thread; leaving it clears one still pending, so nothing
-    fires after the work is done. The exception is raised again every 0.1 s until the thread ends:
-    one that lands in a garbage-collector callback is printed and dropped by CPython, not raised.
-    `prepare` runs first and is never interrupted: it builds what later reads share (the lineage
-    graph), which would otherwise never get built on a platform where building it takes longer
-    than one request's budget. Daemon, so a thread stuck in a C call never holds up the exit.
-    """
-
-    def __init__(self, work: Callable[[], Any], loop: asyncio.AbstractEventLoop,
-                 prepare: Callable[[], Any] | None = None) -> None:
-        self.work, self.loop, self.prepare = work, loop, prepare
-        self.future: asyncio.Future[Any] = loop.create_future()
-        self.lock = threading.Lock()
-        self.running = self.stopped = False
-        self.thread = threading.Thread(target=self._run, name="headwater-read", daemon=True)
-
-    def stop(self) -> None:
-        with self.lock:
-            if self.stopped:
-                return
-            self.stopped = True
-        self.future.cancel()  # nobody waits for the answer any more
-        threading.Thread(target=self._keep_stopping, name="headwater-read-stopper", daemon=True).start()
-
-    def _keep_stopping(self, attempts: int = 600) -> None:
-        for _ in range(attempts):
-            with self.lock:
-                if not self.running:
-                    return  # the work is over, or has not begun (then it sees `stopped` and never does)
-                _raise_in(self.thread.ident, ReadAbandoned)  # type: ignore[arg-type]  # running: started
-            self.thread.join(0.1)
-            if not self.thread.is_alive():
-                return
-
-    def _run(self) -> None:
-        try:
-            try:
-                if self.prepare is not None:
-                    self.prepare()
-                with self.lock:
-                    if self.stopped:
-                        raise ReadAbandoned
-                    self.running = True
-                outcome: tuple[bool, Any] = (True, self.work())
-            finally:
-                self._leave()
-        except BaseException as error:  # noqa: BLE001 - handed to the request's coroutine, or dropped when abandoned
-            outcome = (False, error)
-        try:
-            self.loop.call_soon_threadsafe(self._settle, outcome)
-        except RuntimeError:  # the event loop closed (server gone): nobody to tell
-            pass
-
-    def _leave(self) -> None:
-        """Close the window; an exception that fires while doing so is caught and the window closed
-        again (another one is raised only 0.1 s later, long after this loop is done)."""
-        while True:
-            try:
-                with self.lock:
-                    self.running = False
-                    _raise_in(threading.get_ident(), None)
-                return
-            except ReadAbandoned:
-                continue
-
-    def _settle(self, outcome: tuple[bool, Any]) -> None:
-        if self.future.done():
-            return
-        ok, value = outcome
-        if ok:
-            self.future.set_result(value)
-        elif isinstance(value, ReadAbandoned):
-            self.future.cancel()
-        else:
-            self.future.set_exception(value)
-
-
 async def _client_gone(request: Request) -> None:
     """Returns when the client disconnects (uvicorn then answers `receive()` with http.disconnect).
     A read has no body, so nothing the endpoint needs is consumed here."""
@@ -236,9 +140,9 @@ class ReadBudget:
         from lineage.service import pin_graph
 
         loop = asyncio.get_running_loop()
-        job = _Job(functools.partial(work, *args, **kwargs), loop, prepare=functools.partial(pin_graph, self.store))
+        job = ReadJob(functools.partial(work, *args, **kwargs), loop, prepare=functools.partial(pin_graph, self.store))
         gone = asyncio.ensure_future(_client_gone(self.request))
-        job.thread.start()
+        job.start()
         try:
             done, _ = await asyncio.wait({job.future, gone}, timeout=self.seconds, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled: the server is shutting down
@@ -267,11 +171,13 @@ async def read_budget(request: Request) -> ReadBudget:
 BudgetDep = Annotated[ReadBudget, Depends(read_budget)]
 
 
-def json_response(result: BaseModel) -> Response:
-    """A service's pydantic answer serialised once. Returned as a model, FastAPI would validate it a
-    second time against the response model and walk it through jsonable_encoder: on a lineage of a
-    thousand nodes that took twice as long as answering the question."""
-    return Response(result.model_dump_json(), media_type="application/json")
+def json_response(result: BaseModel | str | bytes) -> Response:
+    """A service's pydantic answer serialised once, or an answer a service wrote as JSON itself
+    (`lineage.lineage_json`). Returned as a model, FastAPI would validate it a second time against
+    the response model and walk it through jsonable_encoder: on a lineage of a thousand nodes that
+    took twice as long as answering the question."""
+    body = result if isinstance(result, (str, bytes)) else result.model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 # --- parameters several routers share ----------------------------------------------------------------

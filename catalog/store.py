@@ -14,19 +14,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
 from catalog import DEFAULT_URL
 from catalog.bulk import Bulk
 from catalog.changes import Change
-from catalog.errors import ConfigurationError, StoreUnavailable
+from catalog.errors import StoreUnavailable
 from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
-from catalog.write_lock import WriteLock
+from catalog.engine import engine_for, mask_url, write_lock_for
+from catalog.revision_watch import RevisionWatch
 from catalog.schema import (
     Dataset, Derivation, Feed, HistoryChange, Incident, Job, Model, Setting, StoreRevision, utcnow,
 )
@@ -40,78 +39,6 @@ _MIGRATION_LOCK = 0x4EAD_3A7E  # pg advisory lock id: one migrator at a time acr
 _WRITE_LOCK = 0x4EAD_3A7F  # pg advisory lock id: one write transaction at a time per database
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password (and any other credential) hidden, for every message a user or a
-    log may see: `catalog.secrets.mask_secrets`, the one masking every output goes through."""
-    from catalog.secrets import mask_secrets
-
-    return mask_secrets(url)
-
-
-def _engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigurationError(
-            f"invalid database URL {mask_url(url)!s}; expected e.g. sqlite:///headwater.db "
-            "or postgresql+psycopg://user:password@host/dbname"
-        ) from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        memory = parsed.database in (None, "", ":memory:")
-        if not memory:
-            folder = Path(parsed.database).expanduser().resolve().parent
-            if not folder.is_dir():
-                raise ConfigurationError(f"cannot create the store {mask_url(url)}: folder {folder} does not exist")
-        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-        if memory:
-            options["poolclass"] = StaticPool
-        engine = create_engine(parsed, **options)
-        _configure_sqlite(engine, wal=not memory)
-        return engine
-    if backend == "postgresql":
-        try:
-            return create_engine(parsed, pool_pre_ping=True)
-        except (NoSuchModuleError, ModuleNotFoundError):
-            raise ConfigurationError(
-                "PostgreSQL needs the psycopg driver: pip install 'headwater[postgres]' "
-                "and use a postgresql+psycopg:// URL"
-            ) from None
-    raise ConfigurationError(f"unsupported database {backend!r} in {mask_url(url)}; expected sqlite or postgresql")
-
-
-def _write_lock(engine: Engine) -> WriteLock | None:
-    """The cross-process writer lock of a SQLite file (`catalog.write_lock`); none for memory or PostgreSQL."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
-        return None
-    return WriteLock(Path(database).expanduser().resolve())
-
-
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
-    """Foreign keys on, WAL for concurrent readers, and BEGIN IMMEDIATE for writes.
-
-    pysqlite's own transaction handling starts writes lazily, which turns two concurrent writers
-    into a "database is locked" error instead of a short wait; we issue BEGIN ourselves.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get("headwater_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
 class Store:
     """A catalog store at one database URL. Cheap to keep open; open one per process."""
 
@@ -120,9 +47,10 @@ class Store:
         """`clock` stamps the history's entries (tests give a fixed one to tell the past from the present)."""
         self.url = url
         self.clock = clock
-        self.engine = _engine(url)
+        self.engine = engine_for(url)
         self._writer_engine = self.engine.execution_options(headwater_write=True)
-        self._write_lock = _write_lock(self.engine)
+        self._write_lock = write_lock_for(self.engine)
+        self._revision_watch = RevisionWatch(self.engine, _READ_REVISION) if self._write_lock is not None else None  # a SQLite file
         if migrate:
             self.migrate()
 
@@ -152,6 +80,8 @@ class Store:
             raise StoreUnavailable(f"cannot open the store at {self.display_url}: {_reason(exc)}") from None
 
     def close(self) -> None:
+        if self._revision_watch is not None:
+            self._revision_watch.close()
         self.engine.dispose()
         if self._write_lock:
             self._write_lock.close()
@@ -219,8 +149,14 @@ class Store:
             return connection.execute(select(Setting.value).where(Setting.key == key)).scalar_one_or_none()
 
     def revision(self) -> int:
+        """The store revision, asked by every API read: on a SQLite file a `PRAGMA data_version` in the
+        common case (`catalog.revision_watch`), elsewhere one prebuilt statement (no construct built per call)."""
+        if self._revision_watch is not None:
+            found = self._revision_watch.revision()
+            if found is not None:
+                return found
         with self.engine.connect() as connection:
-            return int(connection.execute(select(StoreRevision.revision).where(StoreRevision.id == 1)).scalar_one())
+            return int(connection.execute(_READ_REVISION).scalar_one())
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
@@ -239,6 +175,9 @@ class Store:
 
 
 _REVISION = StoreRevision.__table__
+_READ_REVISION = select(_REVISION.c.revision).where(_REVISION.c.id == 1)
+
+
 # The newest history change's id (where a transaction's own changes begin) and the store revision.
 _MARK = select(select(func.max(HistoryChange.__table__.c.id)).scalar_subquery(),
                _REVISION.c.revision).where(_REVISION.c.id == 1)

@@ -81,9 +81,7 @@ def ref(graph: nx.DiGraph, node: str) -> NodeRef:
     """How an answer names a node: its id with its kind, namespace and name spelt out. Made once per
     graph (which is rebuilt, never edited, when the store changes) and shared by every answer naming
     the node: an impact lists a thousand of them."""
-    refs = graph.graph.get("_refs")
-    if refs is None:
-        refs = graph.graph["_refs"] = {}
+    refs = graph.graph.setdefault("_refs", {})
     found = refs.get(node)
     if found is None:
         attrs = graph._node[node]
@@ -100,7 +98,11 @@ def lineage(store: Store, node: str, *, direction: str = "upstream", depth: int 
     """Everything up- or downstream of `node` to `depth` levels, twice: a flat list with distances (for
     tables) and a tree (for drawing), in which a node reached again is marked `repeated`, not expanded."""
     graph = graph_of(store, as_of)
-    root = queries.resolve(graph, node)
+    return lineage_on(graph, queries.resolve(graph, node), direction, depth)
+
+
+def lineage_on(graph: nx.DiGraph, root: str, direction: str, depth: int | None) -> LineageResult:
+    """`lineage` on a graph, from a resolved root: what `lineage.lineage_json` must write byte for byte."""
     reached = queries.reachable(graph, root, direction, depth)
 
     refs: dict[str, NodeRef] = {}

@@ -1,0 +1,89 @@
+"""How a store URL becomes an engine: SQLite configured for one writer and many readers, or
+PostgreSQL; and the file lock SQLite writers of one file share (`catalog.write_lock`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from catalog.errors import ConfigurationError
+from catalog.write_lock import WriteLock
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and any other credential) hidden, for every message a user or a
+    log may see: `catalog.secrets.mask_secrets`, the one masking every output goes through."""
+    from catalog.secrets import mask_secrets
+
+    return mask_secrets(url)
+
+
+def engine_for(url: str) -> Engine:
+    """The engine of a store URL: SQLite (a file, or memory) or PostgreSQL through psycopg; a bad URL,
+    a missing folder or a missing driver is a ConfigurationError naming it (password masked)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"invalid database URL {mask_url(url)!s}; expected e.g. sqlite:///headwater.db "
+            "or postgresql+psycopg://user:password@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        if not memory:
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigurationError(f"cannot create the store {mask_url(url)}: folder {folder} does not exist")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            options["poolclass"] = StaticPool
+        engine = create_engine(parsed, **options)
+        configure_sqlite(engine, wal=not memory)
+        return engine
+    if backend == "postgresql":
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (NoSuchModuleError, ModuleNotFoundError):
+            raise ConfigurationError(
+                "PostgreSQL needs the psycopg driver: pip install 'headwater[postgres]' "
+                "and use a postgresql+psycopg:// URL"
+            ) from None
+    raise ConfigurationError(f"unsupported database {backend!r} in {mask_url(url)}; expected sqlite or postgresql")
+
+
+def write_lock_for(engine: Engine) -> WriteLock | None:
+    """The cross-process writer lock of a SQLite file (`catalog.write_lock`); none for memory or PostgreSQL."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return WriteLock(Path(database).expanduser().resolve())
+
+
+def configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Foreign keys on, WAL for concurrent readers, and BEGIN IMMEDIATE for writes.
+
+    pysqlite's own transaction handling starts writes lazily, which turns two concurrent writers
+    into a "database is locked" error instead of a short wait; we issue BEGIN ourselves.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get("headwater_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
