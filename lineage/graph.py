@@ -286,6 +286,14 @@ def present_graph(store: Store) -> nx.DiGraph:
     return graph
 
 
+def keep_for_the_revision() -> None:
+    """Freeze what a graph-wide cache just built (the name index, the arrays): like the graph, it
+    lives until the next revision, and the collector should not walk it again and again. After
+    `gc.freeze()` the collector's full runs come often (it counts what is left unfrozen), and each
+    walked the 400,000 objects of the reference graph's name index: 40 ms at the API's p99."""
+    gc.freeze()
+
+
 class PastGraphs:
     """Graphs of past moments, by store and the last change they include: an audit asks about the
     same few dates again and again, and the past never changes. A few kept; the present is `CACHE`'s."""

@@ -13,6 +13,7 @@ import networkx as nx
 
 from catalog.errors import AmbiguousName, NotFound
 from catalog.ids import encode_name, node_id, qualified_name, version_key
+from lineage.graph import keep_for_the_revision
 
 Direction = str  # "upstream" | "downstream"
 
@@ -73,6 +74,7 @@ def _name_index(graph: nx.DiGraph) -> dict[str, list[str]]:
             for key in keys:
                 index.setdefault(key, []).append(node)
         graph.graph["_name_index"] = index
+        keep_for_the_revision()
     return index
 
 

@@ -187,12 +187,13 @@ def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
     distance = np.full(len(topo.nodes), -1, dtype=np.int64)
     distance[found], distance[start] = steps, 0
     within_set: set[str] | None = None
+    firsts = arrays.first_shortest_paths(topo, start, page, distance) if path_limit == 1 else []
     models = []
-    for number, d in zip(page, page_distance, strict=True):
+    for i, (number, d) in enumerate(zip(page, page_distance, strict=True)):
         node = topo.nodes[number]
         attrs = graph.nodes[node]
         if path_limit == 1:
-            paths = [topo.nodes[arrays.first_shortest_path(topo, start, number, distance)].tolist()]
+            paths = [topo.nodes[firsts[i]].tolist()]
         else:
             if within_set is None:
                 within_set = set(topo.nodes[found].tolist())

@@ -147,3 +147,18 @@ def test_a_walk_on_arrays_reads_as_the_dict_it_replaces(seed):
             assert all(walk[n] == d for n, d in want.items()) and node not in walk
             with pytest.raises(KeyError):
                 walk["dataset:t:nowhere"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_first_shortest_paths_at_once_are_each_targets_first_path(seed):
+    graph = lineage_graph(seed, edges=180)
+    topo = arrays.topology(graph)
+    for source in list(graph)[:8]:
+        start = topo.number[source]
+        found, steps = arrays.reach(topo, start, "downstream")
+        distance = np.full(len(topo.nodes), -1, dtype=np.int64)
+        distance[found], distance[start] = steps, 0
+        targets = [*found.tolist(), start, *[n for n in range(len(topo.nodes)) if distance[n] < 0][:3]]
+        together = arrays.first_shortest_paths(topo, start, targets, distance)
+        assert together == [arrays.first_shortest_path(topo, start, t, distance) for t in targets]
+        assert any(len(p) > 2 for p in together) or len(found) < 3  # long paths are among those compared
