@@ -106,6 +106,7 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
     from benchmarks.reference_catalog import load_into_store, reference_incidents
     from catalog.store import Store
     from lineage import queries, service
+    from lineage.lineage_json import lineage_json
     from lineage.graph import DATASET, MODEL, present_graph
 
     scale = scale if scale is not None else (0.02 if quick else 1.0)
@@ -197,8 +198,9 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
             return [clock(call, n)[0] for n in picked[:100] if time.perf_counter() < end]
 
         in_process = {
-            "lineage": in_process_times(lambda n: service.lineage(store, n, direction="upstream", depth=3)),
-            "impact": in_process_times(lambda n: service.impact(store, n, path_limit=1, limit=100, dataset_limit=1000)),
+            # what each route runs, answer serialised: the lineage route writes its JSON directly
+            "lineage": in_process_times(lambda n: lineage_json(store, n, direction="upstream", depth=3)),
+            "impact": in_process_times(lambda n: service.impact(store, n, path_limit=1, limit=100, dataset_limit=1000).model_dump_json()),
         }
         with serving(url) as base:
             _latency(base, lineage_paths[:32] + impact_paths[:32], 4, budget)  # warm-up: the server builds its graph
