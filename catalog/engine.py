@@ -1,5 +1,5 @@
 """How a store URL becomes an engine: SQLite configured for one writer and many readers, or
-PostgreSQL; and the file lock SQLite writers of one file share (`catalog.write_lock`)."""
+PostgreSQL; and which file a SQLite engine works on."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from catalog.errors import ConfigurationError
-from catalog.write_lock import WriteLock
 
 
 def mask_url(url: str) -> str:
@@ -57,12 +56,13 @@ def engine_for(url: str) -> Engine:
     raise ConfigurationError(f"unsupported database {backend!r} in {mask_url(url)}; expected sqlite or postgresql")
 
 
-def write_lock_for(engine: Engine) -> WriteLock | None:
-    """The cross-process writer lock of a SQLite file (`catalog.write_lock`); none for memory or PostgreSQL."""
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine; None for memory and PostgreSQL (where the writer lock and
+    the revision watch, which work on the file, do not apply)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
         return None
-    return WriteLock(Path(database).expanduser().resolve())
+    return Path(database).expanduser().resolve()
 
 
 def configure_sqlite(engine: Engine, *, wal: bool) -> None:

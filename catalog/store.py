@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session
 from catalog import DEFAULT_URL
 from catalog.bulk import Bulk
 from catalog.changes import Change
+from catalog.engine import engine_for, mask_url, sqlite_file
 from catalog.errors import StoreUnavailable
 from catalog.ids import Key, ModelKey
 from catalog.names import key_skeleton
-from catalog.engine import engine_for, mask_url, write_lock_for
 from catalog.revision_watch import RevisionWatch
 from catalog.schema import (
     Dataset, Derivation, Feed, HistoryChange, Incident, Job, Model, Setting, StoreRevision, utcnow,
 )
+from catalog.write_lock import WriteLock
 
 if TYPE_CHECKING:
     from catalog.lineage_rows import LineageRows
@@ -49,8 +50,9 @@ class Store:
         self.clock = clock
         self.engine = engine_for(url)
         self._writer_engine = self.engine.execution_options(headwater_write=True)
-        self._write_lock = write_lock_for(self.engine)
-        self._revision_watch = RevisionWatch(self.engine, _READ_REVISION) if self._write_lock is not None else None  # a SQLite file
+        database = sqlite_file(self.engine)
+        self._write_lock = WriteLock(database) if database is not None else None
+        self._revision_watch = RevisionWatch(self.engine, _READ_REVISION) if database is not None else None
         if migrate:
             self.migrate()
 

@@ -249,34 +249,15 @@ def path_counts(topo: Topology, start: int) -> PathCounts | None:
 
 
 def first_shortest_path(topo: Topology, start: int, target: int, distance: np.ndarray) -> list[int]:
-    """The shortest path from `start` to `target` that comes first in node-id order, as node numbers.
-
-    `distance`: every node's distance from `start` (-1 where unreached). The nodes that lie on some
-    shortest path are found by walking back from the target one distance at a time; the path is then
-    the smallest-id choice at each step forward among them.
-    """
-    d = int(distance[target])
-    if d <= 0:
-        return []
-    on_path = [np.array([target])]
-    up = topo.up
-    for r in range(1, d):
-        before = neighbours(up.indptr, up.indices, on_path[-1])
-        on_path.append(np.unique(before[distance[before] == d - r]))
-    path = [start]
-    current = start
-    down = topo.down
-    for r in range(d - 1, -1, -1):
-        nxt = down.indices[down.indptr[current]:down.indptr[current + 1]]
-        allowed = nxt[np.isin(nxt, on_path[r], assume_unique=True)] if r else np.array([target])
-        current = int(allowed[np.argmin(topo.rank[allowed])])
-        path.append(current)
-    return path
+    """The shortest path from `start` to `target` that comes first in node-id order, as node numbers
+    ([] when the target is the start or unreached). `distance`: every node's distance from `start`
+    (-1 where unreached)."""
+    return first_shortest_paths(topo, start, [target], distance)[0]
 
 
 def first_shortest_paths(topo: Topology, start: int, targets: list[int], distance: np.ndarray) -> list[list[int]]:
-    """`first_shortest_path` to each of `targets` at once: the same paths, with the vector steps
-    shared by all targets (a page of 100 models far downstream cost 100 walks of its distance).
+    """`first_shortest_path` to each of `targets` at once, the vector steps shared by all of them (a
+    page of 100 models far downstream cost 100 walks of its distance, one at a time).
 
     Each (node, target) pair is one code, node * len(targets) + target's place. Walking back one
     distance at a time from the farthest target collects, per distance, the pairs whose node lies on

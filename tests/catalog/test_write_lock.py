@@ -91,3 +91,22 @@ def test_memory_stores_have_no_lock_file() -> None:
     assert store._write_lock is None
     with store.transaction():
         pass
+
+
+def test_a_writer_waits_no_longer_than_its_timeout_then_goes_on_without_the_lock(tmp_path: Path) -> None:
+    """A holder that never lets go (a stopped process) must not hang the next writer for ever: after
+    the timeout it goes on, to SQLite's own lock and its usual error, as it did before this lock."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url).close()
+    holder = _holder(url, 60)
+    try:
+        lock = WriteLock(tmp_path / "store.db", timeout=0.5)
+        started = time.monotonic()
+        with lock.held():
+            waited = time.monotonic() - started
+            assert _taken(lock.path)  # still the holder's: this writer did not get it
+        assert 0.5 <= waited < 3, waited
+        lock.close()
+    finally:
+        holder.kill()
+        holder.wait(30)
