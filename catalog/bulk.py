@@ -221,7 +221,8 @@ class Bulk:
         leaves a catalog row as it is. Returns the models whose feeds changed.
         """
         rows: dict[int, list[Any]] = {model: [] for model in wanted}
-        query = select(Feed.id, Feed.model_id, Feed.dataset_id, Feed.role, Feed.fingerprint, Feed.consumed_at, Feed.source)
+        query = select(Feed.id, Feed.model_id, Feed.dataset_id, Feed.role, Feed.fingerprint, Feed.consumed_at,
+                       Feed.features, Feed.source)
         for chunk in chunks(sorted(wanted)):
             for row in self.session.execute(query.where(Feed.model_id.in_(chunk))):
                 rows[row.model_id].append(row)
@@ -249,14 +250,15 @@ class Bulk:
                     new.append({"dataset_id": key[0], "model_id": model, "role": key[1], "source": source, **values,
                                 "created_at": now, "updated_at": now})
                     changed.add(model)
-                elif (row.fingerprint, row.consumed_at) != (values["fingerprint"], values["consumed_at"]):
+                elif any(getattr(row, name) != value for name, value in values.items()):
                     updates.append({"_id": row.id, "source": source, **values, "updated_at": now})
                     changed.add(model)
             for key in existing.keys() - keep:
                 stale.append(existing[key].id)
                 changed.add(model)
         self._delete(Feed, stale)
-        self._update(Feed, ["source", "fingerprint", "consumed_at", "updated_at"], updates)
+        for names in {tuple(u) for u in updates}:  # callers that give features, and those that do not
+            self._update(Feed, [n for n in names if n != "_id"], [u for u in updates if tuple(u) == names])
         self._insert(Feed, new)
         if changed:
             self.writer.changed = True

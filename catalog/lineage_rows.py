@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision
+from catalog.schema import ColumnFlow, Dataset, DatasetColumn, Derivation, Feed, Incident, Job, Model, StoreRevision
 
 _OUT_OF_THE_GRAPH = {"created_at", "updated_at", "facets", "field_sources"}  # kept in the store only
 
@@ -27,6 +27,40 @@ COLUMNS: dict[str, list[str]] = {
 }
 
 
+# Column-level lineage (issue 21), in rows of their own: most stores have none, and the graph build
+# stays as fast without it.
+COLUMN_TABLES: dict[str, Any] = {"dataset_columns": DatasetColumn, "column_flows": ColumnFlow, "features": Feed}
+COLUMN_COLUMNS: dict[str, list[str]] = {
+    "dataset_columns": ["dataset_id", "name", "type", "description", "classifications", "position", "source"],
+    "column_flows": ["input_id", "input_column", "output_id", "output_column", "kind", "subtype", "masking", "source"],
+    "features": ["dataset_id", "model_id", "features"],
+}
+
+
+@dataclass
+class ColumnRows:
+    """Columns, column flows and feed features, as tuples in `COLUMN_COLUMNS` order (decoded)."""
+
+    dataset_columns: list[tuple[Any, ...]] = field(default_factory=list)
+    column_flows: list[tuple[Any, ...]] = field(default_factory=list)
+    features: list[tuple[Any, ...]] = field(default_factory=list)  # only feeds that name their features
+
+    def __bool__(self) -> bool:
+        return bool(self.dataset_columns or self.column_flows or self.features)
+
+
+def read_column_rows(connection: Connection) -> ColumnRows:
+    """The column-level rows as they are now (in the transaction that reads the lineage rows)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for name, table in COLUMN_TABLES.items():
+        columns = [table.__table__.c[column] for column in COLUMN_COLUMNS[name]]
+        query = select(*columns)
+        if name == "features":
+            query = query.where(Feed.features.is_not(None))
+        found[name] = [tuple(row) for row in connection.execute(query.order_by(table.__table__.c.id))]
+    return ColumnRows(**found)
+
+
 @dataclass
 class LineageRows:
     """Each table's rows as tuples, in `COLUMNS[table]` order: a million derivations as dicts held
@@ -39,6 +73,7 @@ class LineageRows:
     derivations: "Derivations"
     feeds: list[tuple[Any, ...]]
     incidents: list[tuple[Any, ...]]
+    columns: ColumnRows = field(default_factory=ColumnRows)
     # per table, the processors still to apply to its raw rows (`decode` or `lineage.row_attrs`);
     # a table not named here came decoded
     decoders: dict[str, list[Any]] = field(default_factory=dict)
@@ -101,7 +136,7 @@ def read_lineage_rows(connection: Connection) -> LineageRows:
         else:
             tables[name] = _decode(_driver_rows(connection, query), decoders_for(columns, connection.dialect))
     return LineageRows(revision=int(connection.execute(select(StoreRevision.revision)).scalar_one()),
-                       decoders=decoders, **tables)
+                       decoders=decoders, columns=read_column_rows(connection), **tables)
 
 
 _DECODED_LATER = {"datasets"}

@@ -25,8 +25,25 @@ from catalog.expectations import ExpectationProblem, normalise, read_suite_file
 from catalog.ids import DEFAULT_VERSION, Key, ModelKey, NodeId, version_key
 from catalog.locations import parse_location
 from catalog.names import how_they_differ, key_skeleton
-from catalog.spec import CatalogFileSpec, DatasetSpec, FeedSpec, IncidentSpec, ModelSpec
+from catalog.spec import CatalogFileSpec, DatasetSpec, DerivationSpec, FeedSpec, IncidentSpec, ModelSpec
 from catalog.store import Store, Writer
+
+
+@dataclass(frozen=True)
+class DeclaredFlow:
+    """A column flow a `derived_from` entry declares into its dataset (`output_column` '' for the whole)."""
+
+    input: Key
+    input_column: str
+    output_column: str
+    kind: str  # DIRECT | INDIRECT
+
+
+def declared_flows(ref: Key, entry: DerivationSpec) -> list[DeclaredFlow]:
+    flows = [DeclaredFlow(ref, source, output, "DIRECT") for output, sources in entry.columns.items()
+             for source in sources]
+    return flows + [DeclaredFlow(ref, source, "", "INDIRECT") for source in entry.indirect]
+
 
 @dataclass
 class Declared:
@@ -104,6 +121,7 @@ class Plan:
         for key in self.known_models:
             self.family_versions.setdefault(key[:2], []).append(key[2])
         self.derived_from: dict[Key, list[Key]] = {}
+        self.column_flows: dict[Key, list[DeclaredFlow]] = {}  # per output: its catalog-declared column flows
         self.feeds: dict[ModelKey, list[tuple[Key, FeedSpec]]] = {}
         self.base_models: dict[ModelKey, ModelKey | None] = {}
         self.incidents: list[tuple[Key, IncidentSpec]] = []
@@ -154,10 +172,17 @@ class Plan:
     def _resolve(self) -> None:
         for key, declared in self.datasets.items():
             dataset: DatasetSpec = declared.spec
-            self.derived_from[key] = [
-                ref for i, name in enumerate(dataset.derived_from)
-                if (ref := self._dataset_ref(name, declared, "derived_from", i)) is not None
-            ]
+            self.derived_from[key] = []
+            self.column_flows[key] = []
+            for i, entry in enumerate(dataset.derived_from):
+                mapped = not isinstance(entry, str)
+                ref = self._dataset_ref(entry.dataset if mapped else entry, declared, "derived_from", i,
+                                        *(("dataset",) if mapped else ()))
+                if ref is None:
+                    continue
+                self.derived_from[key].append(ref)
+                if mapped:
+                    self.column_flows[key].extend(declared_flows(ref, entry))
             if key in self.derived_from[key]:
                 self.problems.append(declared.problem("a dataset cannot be derived from itself", "derived_from"))
         for key, declared in self.models.items():

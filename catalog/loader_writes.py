@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.bulk import Bulk
+from catalog.bulk_columns import ColumnValues, replace_columns, replace_flows
 from catalog.columns import stored_columns
 from catalog.changes import Change
 from catalog.loader_plan import Declared, Plan
@@ -38,6 +39,12 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
         job = jobs[(key[0], declared.spec.job)] if declared.spec.job else None
         wanted[ids[key]] = {(ids[ref], job) for ref in plan.derived_from[key]}
     rewired = bulk.replace_derivations(wanted, source="catalog")
+    rewired |= replace_columns(bulk, {ids[key]: [ColumnValues(c.name, c.type, c.description, tuple(c.classifications),
+                                                              position) for position, c in enumerate(d.spec.columns)]
+                                      for key, d in plan.datasets.items()}, source="catalog")
+    rewired |= replace_flows(bulk, {ids[key]: [(ids[f.input], f.input_column, f.output_column, f.kind, None, False)
+                                               for f in plan.column_flows[key]] for key in plan.datasets},
+                             source="catalog")
     for key in plan.datasets:
         change = "updated" if changes[key] == "unchanged" and ids[key] in rewired else changes[key]
         count("datasets", change)
@@ -49,7 +56,8 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
     rebased = bulk.set_column(Model, {model_ids[key]: model_ids[base] if base else None
                                       for key, base in plan.base_models.items()}, "base_model_id")
     fed = bulk.replace_feeds({
-        model_ids[key]: {(ids[ref], feed.role): {"fingerprint": feed.fingerprint, "consumed_at": feed.at}
+        model_ids[key]: {(ids[ref], feed.role): {"fingerprint": feed.fingerprint, "consumed_at": feed.at,
+                                                 "features": feed.features}
                          for ref, feed in plan.feeds[key]}
         for key in plan.models
     }, source="catalog")
@@ -88,7 +96,7 @@ def _dataset_fields(plan: Plan, declared: Declared) -> dict[str, Any]:
     normalised, the file's defaults, and where the entry was declared."""
     spec: DatasetSpec = declared.spec
     defaults = plan.file_spec(declared.doc).defaults
-    fields = stored_columns(spec, skip={"namespace", "name", "derived_from", "job"})
+    fields = stored_columns(spec, skip={"namespace", "name", "derived_from", "job", "columns"})
     for name in ("owner", "origin", "retention", "freshness"):
         fields[name] = fields[name] or getattr(defaults, name)
     fields.update(

@@ -171,6 +171,7 @@ class Feed(Timestamped, Base):
     fingerprint: Mapped[str | None] = mapped_column(String(80))
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(32), default="catalog")
+    features: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))  # the columns the model read; None: all of them
 
 
 class Derivation(Timestamped, Base):
@@ -389,3 +390,8 @@ class CatalogFileLoad(Base):
     revision: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_change: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+from catalog.schema_columns import ColumnFlow, DatasetColumn  # noqa: E402  (registers the column tables)
+
+__all__ = ["ColumnFlow", "DatasetColumn"]

@@ -31,6 +31,13 @@ SpecialCategory = Literal[
     "sex_life", "sexual_orientation", "criminal_offences",
 ]
 
+# What a column can be marked as: personal data in general, its kinds, and each special category.
+Classification = Literal[
+    "personal_data", "direct_identifier", "pseudonymous", "free_text",
+    "ethnicity", "political_opinions", "religion", "trade_union", "genetic", "biometric", "health",
+    "sex_life", "sexual_orientation", "criminal_offences",
+]
+
 Day = date  # a second name for `date`, for models that have a field called `date`
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -152,6 +159,43 @@ class DefaultsSpec(Strict):
         default=None, description="the retention of every dataset in this file that sets none")
 
 
+class ColumnSpec(Strict):
+    """One column of a dataset; its classifications refine the dataset's own flags (issue 21)."""
+
+    name: Name = Field(description="the column's name, as the data names it (a nested field as a.b)")
+    type: ShortText | None = Field(default=None, description="its type, as the source system names it")
+    description: LongText | None = Field(default=None, description="what the column holds, in free text")
+    classifications: list[Classification] = Field(
+        default_factory=list, description="personal_data, direct_identifier, pseudonymous, free_text, or a special "
+                                          "category such as health; privacy findings travel only through the columns "
+                                          "marked so, where column lineage is known")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`- ward` is short for `- {name: ward}`."""
+        return {"name": value} if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
+
+class DerivationSpec(Strict):
+    """A `derived_from` entry that says which input columns each output column comes from."""
+
+    dataset: Name = Field(description="the input dataset: a name, or a full id such as dataset:NAMESPACE:NAME")
+    columns: dict[Name, list[Name]] = Field(
+        default_factory=dict, description="output column -> the input columns its values come from (one name or a "
+                                          "list): DIRECT flows")
+    indirect: list[Name] = Field(
+        default_factory=list, description="input columns that shape every row of the output (filters, join keys, "
+                                          "group-bys): INDIRECT flows")
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
 class DatasetSpec(Strict):
     name: Name = Field(description="the dataset's name, unique in its namespace")
     namespace: Name | None = Field(default=None, description="the namespace it belongs to; default: the file's catalog")
@@ -200,9 +244,13 @@ class DatasetSpec(Strict):
                                   "or mitigated")
     tags: list[Text] = Field(
         default_factory=list, description="free labels; GET /api/v1/datasets?tag= filters on them")
-    derived_from: list[Name] = Field(
-        default_factory=list, description="the datasets this one is derived from, one name or a list; replaces "
-                                          "what earlier catalog loads declared")
+    columns: list[ColumnSpec] = Field(
+        default_factory=list, description="the dataset's columns (a name, or name, type, description and "
+                                          "classifications); replaces the columns earlier catalog loads declared")
+    derived_from: list[Name | DerivationSpec] = Field(
+        default_factory=list, description="the datasets this one is derived from, one name or a list; an entry may be "
+                                          "{dataset, columns, indirect} to give its column lineage; replaces what "
+                                          "earlier catalog loads declared")
     job: Name | None = Field(default=None, description="the job that derives this dataset; needs derived_from")
     expectations: list[Any] = Field(default_factory=list, description="Great Expectations, by their GX names")
     expectations_file: str | None = Field(default=None, description="a suite JSON exported from GX")
@@ -211,6 +259,19 @@ class DatasetSpec(Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @property
+    def inputs(self) -> list[str]:
+        """The names of the datasets it is derived from, with or without a column mapping."""
+        return [entry if isinstance(entry, str) else entry.dataset for entry in self.derived_from]
+
+    @model_validator(mode="after")
+    def _unique_columns(self) -> "DatasetSpec":
+        names = [column.name for column in self.columns]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"column {', '.join(repr(n) for n in twice)} is listed twice")
+        return self
 
     @model_validator(mode="after")
     def _job_needs_inputs(self) -> "DatasetSpec":
@@ -228,6 +289,9 @@ class FeedSpec(Strict):
     at: Timestamp | None = Field(
         default=None, description="when the model consumed it; omitted, a time-scoped condition "
                                   "(poisoning, tampering) is taken to reach the model")
+    features: list[Name] | None = Field(
+        default=None, description="the columns the model read from it; omitted, every column (privacy findings "
+                                  "then reach the model through any column that carries them)")
 
 
 class ModelSpec(Strict):

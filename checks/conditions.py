@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, get_args
 
 import networkx as nx
 
 from catalog.durations import format_duration
 from catalog.ids import short_name
+from catalog.spec import SpecialCategory
 from lineage.graph import DATASET, MODEL
 
 MLFLOW_DIGEST = "mlflow:"  # a feed fingerprint that is MLflow's digest of the logged dataset (checks/mlflow_digest.py)
@@ -114,6 +115,7 @@ def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: dateti
     """
     found: list[Condition] = []
     today = as_of.date()
+    classes = column_classes(graph)
     for node, attrs in graph.nodes(data=True):
         if attrs["kind"] == MODEL and attrs.get("risk_tier") is None:
             found.append(Condition(node, "risk_tier_unknown", detail=(
@@ -125,7 +127,7 @@ def detect(graph: nx.DiGraph, observed: dict[str, dict[str, Any]], as_of: dateti
         found += _quality(node, seen)
         found += _fingerprints(graph, node, attrs, seen)
         found += _incidents(node, attrs, as_of, settings)
-        found += _privacy(node, attrs, as_of, today, settings)
+        found += _privacy(node, _with_column_flags(attrs, classes.get(node)), as_of, today, settings)
         # graph._pred/_succ/_node: the plain dicts, not views built per call (100,000 datasets here)
         derived = any(edge.get("kind") == "derivation" for edge in graph._pred[node].values())
         found += _rights(node, attrs, today, derived=derived)
@@ -261,6 +263,34 @@ def shifted(moment: datetime, delta: timedelta) -> datetime:
     except OverflowError:
         end = datetime.max if delta > timedelta(0) else datetime.min
         return end.replace(tzinfo=moment.tzinfo)
+
+
+PERSONAL_CLASSES = frozenset({"personal_data", "direct_identifier", "pseudonymous", "free_text"})
+SPECIAL_CLASSES = frozenset(get_args(SpecialCategory))
+
+
+def column_classes(graph: nx.DiGraph) -> dict[str, set[str]]:
+    """Per dataset, the classifications its columns carry (empty for most stores: no column rows)."""
+    rows = graph.graph.get("column_rows")
+    found: dict[str, set[str]] = {}
+    for dataset, _name, _type, _description, classes, *_ in (rows.dataset_columns if rows else ()):
+        if classes:
+            found.setdefault(dataset, set()).update(classes)
+    return found
+
+
+def _with_column_flags(attrs: Any, classes: set[str] | None) -> Any:
+    """The dataset's flags with what its columns say added: a column marked health makes the
+    dataset hold health data, one marked personal (or any special category) makes it personal."""
+    if not classes:
+        return attrs
+    special = sorted(set(attrs.get("special_categories") or ()) | (classes & SPECIAL_CLASSES))
+    personal = attrs.get("personal_data") or bool(classes & (PERSONAL_CLASSES | SPECIAL_CLASSES))
+    if special == list(attrs.get("special_categories") or ()) and personal == attrs.get("personal_data"):
+        return attrs
+    merged = dict(attrs)
+    merged.update(special_categories=special, personal_data=personal)
+    return merged
 
 
 def _privacy(node: str, attrs: dict, as_of: datetime, today: date, settings: Any) -> list[Condition]:

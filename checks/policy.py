@@ -62,6 +62,9 @@ class Rule(PolicyModel):
     variants: dict[str, BySeverity] = Field(default_factory=dict)
     propagate: Propagation
     anonymisation: Literal["stops", "review", "none"] = "none"
+    # which columns carry the condition: where a dataset's columns are classified and column lineage
+    # is known, the condition travels only through those (none: the whole table, as integrity does)
+    columns: Literal["personal", "special_category", "none"] = "none"
     time_scoped: bool = False
     applies_from: dict[Tier, date] = Field(default_factory=dict)
     citations: list[str] = Field(min_length=1)

@@ -92,6 +92,11 @@ class TrainingManifest(BaseModel):
     feeds: list[ManifestEntry]
 
 
+class ColumnStep(BaseModel):
+    node: str
+    column: str | None = Field(description="the column; '' for the whole dataset; null for a model")
+
+
 class Finding(BaseModel):
     """One condition as it affects one node: the unit of every risk answer."""
 
@@ -111,6 +116,12 @@ class Finding(BaseModel):
     detail: str
     paths: list[list[str]] = Field(default_factory=list)
     path_count: int | None = None
+    column_lineage: Literal["column", "indirect", "assumed"] | None = Field(
+        default=None, description="for a privacy condition carried by classified columns: column when column "
+                                  "lineage shows the values reaching the node, indirect when only filters, joins or "
+                                  "group-bys do, assumed when some hop has no column lineage (the table-level rule)")
+    column_paths: list[list[ColumnStep]] = Field(
+        default_factory=list, description="the column paths that justify the finding, from the classified columns")
     citations: list[str]
     note: str
     actions: list[str]

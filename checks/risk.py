@@ -20,6 +20,7 @@ import networkx as nx
 from catalog.runs import newest_run_id, observations
 from catalog.store import Store
 from checks.assessment_cache import KeyedAnswers
+from checks.column_findings import ColumnScope, describe, refine
 from checks.conditions import ANONYMISING, Condition, detect, model_tiers_downstream, start_of
 from checks.policy import Policy, load_policy, lower
 from checks.results import Finding, RiskReport
@@ -55,6 +56,7 @@ class Assessment:
     roots: list[Root]
     reach: Reach
     tiers_below: dict[str, set[str]]
+    columns: ColumnScope = field(default_factory=ColumnScope)  # privacy roots narrowed by column lineage
     memo: dict[Any, Any] = field(default_factory=dict)  # answers derived from this assessment (it never changes)
 
     @cached_property
@@ -128,8 +130,9 @@ def _assess(store: Store, graph: nx.DiGraph, as_of: datetime, policy: Policy) ->
         and as_of - start_of(attrs["deid_verified"]) <= policy.settings.deidentification_max_age
     }
     reach = propagate(graph, roots, anonymised=anonymised)
+    columns = refine(graph, conditions, roots, reach, policy)
     return Assessment(graph=graph, as_of=as_of, policy=policy, conditions=conditions, roots=roots, reach=reach,
-                      tiers_below=model_tiers_downstream(graph, policy.tier_of))
+                      tiers_below=model_tiers_downstream(graph, policy.tier_of), columns=columns)
 
 
 def _digest(policy: Policy) -> str:
@@ -231,12 +234,15 @@ def _finding(assessment: Assessment, node: str, key: str, mode: str, path_limit:
         members, counts = per_root[key]
         path_count = counts.get(node)
         paths = queries.paths_between(graph, root.dataset, node, path_limit, members)
+    label = assessment.columns.label(key, node)
     return Finding(
         node=node, node_kind=graph.nodes[node]["kind"], tier=tier, root=root.dataset,
         condition=condition.condition if priced.own else "upstream_tainted", root_condition=condition.condition,
         title=priced.title, severity=priced.severity, mode=mode, applies=priced.applies,  # type: ignore[arg-type]
-        applies_from=priced.applies_from, since=condition.since, detail=condition.detail,
-        paths=paths, path_count=path_count, citations=priced.citations, note=priced.note, actions=priced.actions,
+        applies_from=priced.applies_from, since=condition.since, detail=describe(label, condition.detail),
+        paths=paths, path_count=path_count, column_lineage=label,  # type: ignore[arg-type]
+        column_paths=assessment.columns.paths(key, node, path_limit) if label in ("column", "indirect") else [],
+        citations=priced.citations, note=priced.note, actions=priced.actions,
     )
 
 

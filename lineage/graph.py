@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 from catalog.ids import node_id
-from catalog.lineage_rows import COLUMNS, Derivations, LineageRows
+from catalog.lineage_rows import COLUMNS, ColumnRows, Derivations, LineageRows
 from catalog.store import Store
 from lineage.row_attrs import RowAttrs, RowLayout
 
@@ -109,7 +109,21 @@ def _build(rows: LineageRows) -> nx.DiGraph:
         if not attrs.incidents:
             attrs.incidents = []
         attrs.incidents.append(dict(zip(INCIDENT_KEYS, incident, strict=True)))
+    if rows.columns:
+        graph.graph["column_rows"] = _column_rows(rows.columns, datasets, models, names)
     return graph
+
+
+def _column_rows(rows: ColumnRows, datasets: dict[int, int], models: dict[int, int], names: list[str]) -> ColumnRows:
+    """The column-level rows with node ids for store ids (`lineage.columns` indexes them when asked)."""
+    def dataset(i: int) -> str:
+        return names[datasets[i]]
+
+    return ColumnRows(
+        dataset_columns=[(dataset(d), *rest) for d, *rest in rows.dataset_columns if d in datasets],
+        column_flows=[(dataset(i), ic, dataset(o), *rest) for i, ic, o, *rest in rows.column_flows
+                      if i in datasets and o in datasets],
+        features=[(dataset(d), names[models[m]], f) for d, m, f in rows.features if d in datasets and m in models])
 
 
 INCIDENT_KEYS = tuple(COLUMNS["incidents"][1:])

@@ -32,6 +32,8 @@ from lineage.graph import DATASET, JOB, MODEL
 from lineage.roots import Mode, Root, trained_before
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lineage.bitsets import Planes
 
 STRENGTH = {"review": 1, "hard": 2, "direct": 3}
@@ -123,6 +125,34 @@ class Reach:
             nodes = packed.index.nodes
             return {nodes[r] for r in rows}
         return {node for node, modes in self.modes.items() if key in modes}
+
+
+    def restrict(self, key: str, rows: "np.ndarray", number: dict[str, int], keep: str) -> None:
+        """Let root `key` reach only the nodes allowed (`rows`: a flag per node in graph order, as
+        `number` numbers them) and `keep` (its own dataset): what column lineage says a condition
+        cannot reach is taken away."""
+        if self._modes is None and self._packed:
+            import numpy as np
+
+            packed = self._packed
+            j = packed.keys.index(key)
+            index = packed.index
+            allowed_rows = rows[index.order] if getattr(index, "order", None) is not None else rows
+            if keep in index.number:
+                allowed_rows = allowed_rows.copy()
+                allowed_rows[index.number[keep]] = True
+            clear = ~(np.uint64(1) << np.uint64(j & 63))
+            for word in range(j >> 6, packed.bits.shape[1], packed.words):
+                packed.bits[~allowed_rows, word] &= clear
+            for row, roots in packed.direct.items():
+                if j in roots and not allowed_rows[row]:
+                    roots.discard(j)
+            return
+        for node, here in self.modes.items():
+            if key in here and node != keep and not (node in number and rows[number[node]]):
+                del here[key]
+        for node in [n for n, here in self.modes.items() if not here]:
+            del self.modes[node]
 
 
 def _weaker(a: str, b: str) -> str:

@@ -25,6 +25,7 @@ STORE_MODULES = {
     "catalog.openlineage.mapping", "catalog.openlineage.cycles", "catalog.imports", "catalog.lineage_rows",
     "catalog.history.chain", "catalog.history.changes", "catalog.history.past", "catalog.history.recent",
     "catalog.history.triggers", "catalog.loader_fingerprints", "catalog.engine", "catalog.revision_watch",
+    "catalog.bulk_columns",
 }
 # Modules that query the user's own data sources, never the store (they read what is being catalogued).
 DATA_SOURCE_MODULES = {"catalog.fingerprint"}

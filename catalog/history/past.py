@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, Date, Interval, func, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import BeforeHistory
-from catalog.lineage_rows import COLUMNS, TABLES, Derivations, LineageRows
+from catalog.lineage_rows import COLUMN_COLUMNS, COLUMNS, TABLES, ColumnRows, Derivations, LineageRows
 from catalog.schema import HistoryChange, HistoryEntry, UTCDateTime
 
 
@@ -63,7 +63,7 @@ def rows_at(session: Session, moment: datetime) -> LineageRows | None:
     if covered is None:
         return None
     until, revision = covered
-    images = images_at(session, list(TABLES), until)
+    images = images_at(session, [*TABLES, "dataset_columns", "column_flows"], until)
     dialect = session.get_bind().dialect.name
     tables = {name: [decode(TABLES[name], image, COLUMNS[name], dialect) for _, image in
                      sorted(images[name].items(), key=lambda item: int(item[0]))] for name in TABLES}
@@ -82,7 +82,29 @@ def rows_at(session: Session, moment: datetime) -> LineageRows | None:
             row["base_model_id"] = None
     as_tuples = {name: [tuple(row[column] for column in COLUMNS[name]) for row in rows] for name, rows in tables.items()}
     as_tuples["derivations"] = Derivations.from_rows(as_tuples["derivations"])  # type: ignore[assignment]
-    return LineageRows(revision=revision, **as_tuples)  # type: ignore[arg-type]
+    return LineageRows(revision=revision, columns=_column_rows(images, tables, datasets, dialect),
+                       **as_tuples)  # type: ignore[arg-type]
+
+
+def _column_rows(images: dict[str, dict[str, dict[str, Any]]], tables: dict[str, list[dict[str, Any]]],
+                 datasets: set[int], dialect: str) -> ColumnRows:
+    """The column-level rows at that moment, from the same images (a dataset's gone, its columns too)."""
+    from catalog.schema import ColumnFlow, DatasetColumn, Feed
+
+    def rows(table: Any, entity: str, keep: Any) -> list[tuple[Any, ...]]:
+        decoded = [decode(table, image, COLUMN_COLUMNS[entity], dialect)
+                   for _, image in sorted(images[entity].items(), key=lambda item: int(item[0]))]
+        return [tuple(row[c] for c in COLUMN_COLUMNS[entity]) for row in decoded if keep(row)]
+
+    features = [(feed["dataset_id"], feed["model_id"], feed["features"])
+                for feed in (decode(Feed, image, ["dataset_id", "model_id", "features"], dialect)
+                             for _, image in sorted(images["feeds"].items(), key=lambda item: int(item[0])))
+                if feed["features"]]
+    kept = {(r["dataset_id"], r["model_id"]) for r in tables["feeds"]}
+    return ColumnRows(
+        dataset_columns=rows(DatasetColumn, "dataset_columns", lambda r: r["dataset_id"] in datasets),
+        column_flows=rows(ColumnFlow, "column_flows", lambda r: {r["input_id"], r["output_id"]} <= datasets),
+        features=[f for f in features if (f[0], f[1]) in kept])
 
 
 # --- images back to Python values ------------------------------------------------------------------------

@@ -25,23 +25,27 @@ from sqlalchemy import Connection, inspect, text
 # check runs and raw OpenLineage events are append-only records with their own timestamps.
 TRACKED: dict[str, str] = {
     "datasets": "id", "jobs": "id", "models": "id", "feeds": "id", "derivations": "id", "incidents": "id",
-    "settings": "key",
+    "settings": "key", "dataset_columns": "id", "column_flows": "id",
 }
 _NOT_A_CHANGE = {"updated_at"}  # a row whose only difference is this was touched, not changed
 _PAIRS_PER_CALL = 40  # SQLite functions take at most 100 arguments in older builds
 
 
 def install(connection: Connection) -> None:
-    """(Re)create the history triggers on every tracked table."""
+    """(Re)create the history triggers on every tracked table the store has so far: a migration
+    that adds a tracked table or column installs them again (0008 ran before 0010's tables existed)."""
+    present = set(inspect(connection).get_table_names())
+    tables = {table: key for table, key in TRACKED.items() if table in present}
     if connection.dialect.name == "postgresql":
-        _install_postgresql(connection)
+        _install_postgresql(connection, tables)
     else:
-        _install_sqlite(connection)
+        _install_sqlite(connection, tables)
 
 
 def uninstall(connection: Connection) -> None:
     """Drop the history triggers (a downgrade; the benchmark's history-off baseline)."""
-    for table in TRACKED:
+    present = set(inspect(connection).get_table_names())
+    for table in (t for t in TRACKED if t in present):
         for op in ("insert", "update", "delete"):
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS headwater_history_{op} ON {table}")
@@ -49,9 +53,12 @@ def uninstall(connection: Connection) -> None:
                 connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS headwater_history_{table}_{op}")
 
 
-def record_baseline(connection: Connection) -> None:
+def record_baseline(connection: Connection, only: tuple[str, ...] | None = None) -> None:
     """Every row already in the store as a `baseline` change: where its history begins."""
+    present = set(inspect(connection).get_table_names())
     for table, key in TRACKED.items():
+        if table not in present or (only is not None and table not in only):
+            continue
         if connection.dialect.name == "postgresql":
             connection.execute(text(
                 f"INSERT INTO history_changes (entity, row_id, op, after) SELECT '{table}', r.{key}::text, "
@@ -91,8 +98,8 @@ def _sqlite_image(columns: list[dict[str, Any]], row: str) -> str:
     return image
 
 
-def _install_sqlite(connection: Connection) -> None:
-    for table, key in TRACKED.items():
+def _install_sqlite(connection: Connection, tables: dict[str, str]) -> None:
+    for table, key in tables.items():
         columns = _columns(connection, table)
         new, old = _sqlite_image(columns, "NEW"), _sqlite_image(columns, "OLD")
         changed = " OR ".join(f"OLD.{c['name']} IS NOT NEW.{c['name']}" for c in columns
@@ -130,18 +137,18 @@ def _pg_functions(key: str) -> dict[str, str]:
     }
 
 
-def _install_postgresql(connection: Connection) -> None:
-    for key in sorted(set(TRACKED.values())):
+def _install_postgresql(connection: Connection, tables: dict[str, str]) -> None:
+    for key in sorted(set(tables.values())):
         for op, body in _pg_functions(key).items():
             connection.exec_driver_sql(
                 f"CREATE OR REPLACE FUNCTION headwater_history_{op}_by_{key}() RETURNS trigger LANGUAGE plpgsql "
                 f"{_PG_SETTINGS} AS $$ BEGIN {body} RETURN NULL; END $$")
     transition = {"insert": "NEW TABLE AS new_rows", "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
                   "delete": "OLD TABLE AS old_rows"}
-    for table, key in TRACKED.items():
-        for op, tables in transition.items():
+    for table, key in tables.items():
+        for op, referencing in transition.items():
             name = f"headwater_history_{op}"
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             connection.exec_driver_sql(
-                f"CREATE TRIGGER {name} AFTER {op.upper()} ON {table} REFERENCING {tables} "
+                f"CREATE TRIGGER {name} AFTER {op.upper()} ON {table} REFERENCING {referencing} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION headwater_history_{op}_by_{key}()")
