@@ -170,12 +170,17 @@ def _values(kind: Kind, spec: type[BaseModel], row: Any, readers: dict[str, Call
     return values
 
 
-def dataset_public(row: Dataset, inputs: list[Input]) -> DatasetPublic:  # type: ignore[valid-type]
-    """`inputs` are the dataset's declared derivations (catalog.reads.declared_inputs)."""
+def dataset_public(row: Dataset, inputs: list[Input], columns: list[Any] | None = None,
+                   flows: dict[Key, list[tuple[str, str, str]]] | None = None) -> DatasetPublic:  # type: ignore[valid-type]
+    """`inputs` are the dataset's declared derivations (catalog.reads.declared_inputs), `columns` and
+    `flows` its declared columns and column flows (`declared_columns`, `declared_column_flows`)."""
+    flows = flows or {}
     readers: dict[str, Callable[[], Any]] = {
         "location": lambda: shown_location(row.location),
         "expectations": lambda: len(row.expectations or []),
-        "derived_from": lambda: [node_id("dataset", *key) for key, _job in inputs],
+        "columns": lambda: [{"name": c.name, "type": c.type, "description": c.description,
+                             "classifications": list(c.classifications or [])} for c in columns or ()],
+        "derived_from": lambda: [_derivation(key, flows.get(key)) for key, _job in inputs],
         "job": lambda: next((job for _key, job in inputs if job), None),
     }
     return DatasetPublic(**_values("dataset", DatasetSpec, row, readers), catalog_file=row.catalog_file,
@@ -190,8 +195,21 @@ def model_public(row: Model, *, base: ModelKey | None, feeds: list[dict[str, Any
     readers: dict[str, Callable[[], Any]] = {
         "base_model": lambda: node_id("model", *base) if base else None,
         "trained_on": lambda: [{"dataset": node_id("dataset", *feed["dataset"]), "role": feed["role"],
-                                "fingerprint": feed["fingerprint"], "at": feed["consumed_at"]} for feed in feeds],
+                                "fingerprint": feed["fingerprint"], "at": feed["consumed_at"],
+                                "features": feed.get("features")} for feed in feeds],
     }
     return ModelPublic(**_values("model", ModelSpec, row, readers), source=row.source, registered_at=row.registered_at,
                        versions=[node_id("model", row.namespace, row.name, version) for version in versions],
                        field_sources=row.field_sources or {}, created_at=row.created_at, updated_at=row.updated_at)
+
+
+def _derivation(key: Key, flows: list[tuple[str, str, str]] | None) -> Any:
+    """A `derived_from` entry as a PUT takes it: the input's id, or {dataset, columns, indirect}."""
+    if not flows:
+        return node_id("dataset", *key)
+    columns: dict[str, list[str]] = {}
+    for output, source, kind in flows:
+        if output:
+            columns.setdefault(output, []).append(source)
+    return {"dataset": node_id("dataset", *key), "columns": columns,
+            "indirect": [source for output, source, _ in flows if not output]}

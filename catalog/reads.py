@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from catalog.bulk import chunks
 from catalog.ids import Key, ModelKey, version_key
-from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model
+from catalog.schema import ColumnFlow, Dataset, DatasetColumn, Derivation, Feed, Incident, Job, Model
 
 CATALOG = "catalog"  # the `source` of what catalog files and PUTs declared (OpenLineage has its own)
 
@@ -138,13 +138,41 @@ def declared_feeds(session: Session, model_ids: Iterable[int]) -> dict[int, list
     """
     found: dict[int, list[dict[str, Any]]] = {}
     for part in chunks(list(model_ids)):
-        query = (select(Feed.model_id, Dataset.namespace, Dataset.name, Feed.role, Feed.fingerprint, Feed.consumed_at)
+        query = (select(Feed.model_id, Dataset.namespace, Dataset.name, Feed.role, Feed.fingerprint, Feed.consumed_at,
+                        Feed.features)
                  .join(Dataset, Dataset.id == Feed.dataset_id)
                  .where(Feed.model_id.in_(part), Feed.source == CATALOG)
                  .order_by(Feed.model_id, Dataset.namespace, Dataset.name, Feed.role))
-        for model_id, namespace, name, role, fingerprint, consumed_at in session.execute(query):
-            found.setdefault(model_id, []).append(
-                {"dataset": (namespace, name), "role": role, "fingerprint": fingerprint, "consumed_at": consumed_at})
+        for model_id, namespace, name, role, fingerprint, consumed_at, features in session.execute(query):
+            found.setdefault(model_id, []).append({"dataset": (namespace, name), "role": role, "fingerprint": fingerprint,
+                                                   "consumed_at": consumed_at, "features": features})
+    return found
+
+
+def declared_columns(session: Session, dataset_ids: Iterable[int]) -> dict[int, list[DatasetColumn]]:
+    """Per dataset id, the columns its entry's `columns` declared (catalog-sourced), in their order."""
+    found: dict[int, list[DatasetColumn]] = {}
+    for part in chunks(list(dataset_ids)):
+        query = (select(DatasetColumn).where(DatasetColumn.dataset_id.in_(part), DatasetColumn.source == CATALOG)
+                 .order_by(DatasetColumn.dataset_id, DatasetColumn.position, DatasetColumn.name))
+        for row in session.execute(query).scalars():
+            found.setdefault(row.dataset_id, []).append(row)
+    return found
+
+
+def declared_column_flows(session: Session, dataset_ids: Iterable[int]) -> dict[int, dict[Key, list[tuple[str, str, str]]]]:
+    """Per output dataset id, per input key, the column flows its `derived_from` entries declared:
+    (output column, input column, kind), '' as the output column for a whole-dataset (INDIRECT) flow."""
+    source = aliased(Dataset)
+    found: dict[int, dict[Key, list[tuple[str, str, str]]]] = {}
+    for part in chunks(list(dataset_ids)):
+        query = (select(ColumnFlow.output_id, source.namespace, source.name, ColumnFlow.output_column,
+                        ColumnFlow.input_column, ColumnFlow.kind)
+                 .join(source, source.id == ColumnFlow.input_id)
+                 .where(ColumnFlow.output_id.in_(part), ColumnFlow.source == CATALOG)
+                 .order_by(ColumnFlow.output_id, ColumnFlow.id))
+        for output_id, namespace, name, output_column, input_column, kind in session.execute(query):
+            found.setdefault(output_id, {}).setdefault((namespace, name), []).append((output_column, input_column, kind))
     return found
 
 

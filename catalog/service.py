@@ -41,9 +41,12 @@ def list_datasets(store: Store, *, namespace: str | None = None, owner: str | No
 def dataset_page(session: Session, rows: list[Dataset], *, total: int, limit: int, offset: int) -> DatasetPage:
     """A page of datasets already chosen (`rows`, the page only): their declared inputs are read in
     one query for the whole page, not one per dataset."""
-    inputs = reads.declared_inputs(session, [row.id for row in rows])
+    ids = [row.id for row in rows]
+    inputs, columns, flows = (reads.declared_inputs(session, ids), reads.declared_columns(session, ids),
+                              reads.declared_column_flows(session, ids))
     return DatasetPage(total=total, limit=limit, offset=offset,
-                       items=[dataset_public(row, inputs.get(row.id, [])) for row in rows])
+                       items=[dataset_public(row, inputs.get(row.id, []), columns.get(row.id), flows.get(row.id))
+                              for row in rows])
 
 
 def list_models(store: Store, *, namespace: str | None = None, limit: int = 100, offset: int = 0) -> ModelPage:
@@ -57,7 +60,9 @@ def get_dataset(store: Store, key: NodeId) -> DatasetPublic:  # type: ignore[val
         row = reads.dataset(session, key.key)
         if row is None:  # deleted since its name was resolved
             raise NotFound(f"no dataset {key.qualified}")
-        return dataset_public(row, reads.declared_inputs(session, [row.id]).get(row.id, []))
+        return dataset_public(row, reads.declared_inputs(session, [row.id]).get(row.id, []),
+                              reads.declared_columns(session, [row.id]).get(row.id),
+                              reads.declared_column_flows(session, [row.id]).get(row.id))
 
 
 def get_model(store: Store, key: NodeId) -> ModelPublic:  # type: ignore[valid-type]

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from catalog.errors import InvalidEvent
 from catalog.ids import DEFAULT_VERSION, Key, ModelKey
 from catalog.openlineage.facet_schemas import check_standard_facets
-from catalog.openlineage.limits import DEFAULT_LIMITS, EventLimits, check_event_time, check_fan_out, distinct_count, event_time_in_utc
+from catalog.openlineage.column_ingest import flow_count
+from catalog.openlineage.limits import DEFAULT_LIMITS, EventLimits, check_event_time, check_column_flows, check_fan_out, distinct_count, event_time_in_utc
 from catalog.openlineage.models import (
     EVENT_MODELS, EVENT_TIMES, FEED_FACET, LINEAGE_TYPES, MODEL_FACET, FeedFacet, Kind, ModelFacet, RunEventModel, parse_date_time,
 )
@@ -129,6 +130,7 @@ def parse_event(obj: Any, *, limits: EventLimits = DEFAULT_LIMITS, now: datetime
         _reserved(event.job.facets, "job.facets")
         if event.carries_lineage:
             check_fan_out(distinct_count(event.inputs), distinct_count(event.outputs), limits.max_edges_per_event)
+        check_column_flows([flow_count(ref.facets) for ref in event.outputs], limits.max_edges_per_event)
     else:
         event.dataset = _dataset_ref(obj["dataset"], "dataset", None, None)
     return event

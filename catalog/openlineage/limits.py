@@ -92,6 +92,16 @@ def check_fan_out(inputs: int, outputs: int, limit: int, *, what: str = "this ev
                                       f"({EDGES_VARIABLE}); split it into several jobs or events")
 
 
+def check_column_flows(per_output: list[int], limit: int) -> None:
+    """Refuse an event whose `columnLineage` facets state more than `limit` column flows in all."""
+    total = sum(per_output)
+    if total > limit:
+        worst = max(range(len(per_output)), key=per_output.__getitem__)
+        raise InvalidEvent(f"outputs[{worst}].facets.columnLineage",
+                           f"this event's columnLineage facets state {total:,} column flows; at most {limit:,} per "
+                           f"event ({EDGES_VARIABLE}); split it into several events")
+
+
 def distinct_count(refs: list[Any]) -> int:
     """Datasets named, each once (a dataset listed twice adds no edge)."""
     return len({(ref.namespace, ref.name) for ref in refs})

@@ -27,6 +27,7 @@ from catalog.names import how_they_differ
 from catalog.openlineage.assertions import assertion_runs
 from catalog.openlineage.cycles import closed_cycle, describe_cycle
 from catalog.openlineage.events import ParsedEvent
+from catalog.openlineage.column_ingest import COLUMN_FACETS, apply_columns
 from catalog.openlineage.facets import DatasetChanges, JobChanges
 from catalog.openlineage.limits import check_fan_out
 from catalog.schema import Dataset, Derivation, Feed, Job, LineageEvent, LineageRun, utcnow
@@ -205,6 +206,10 @@ class Ingestion:
                 dataset_changes.setdefault(ref.key, DatasetChanges()).fold(ref, event.event_time)
         self._apply_jobs(job_changes)
         self._apply_datasets(dataset_changes)
+        touched = [(key, set(change.times) & set(COLUMN_FACETS)) for key, change in sorted(dataset_changes.items())]
+        touched = [(key, names) for key, names in touched if names]
+        if touched:
+            apply_columns(self.writer, self.datasets, touched, self._rows_for)
         for run in assertion_runs(events, self.datasets):
             self.writer.add(run)
         touched = self._fold_runs(events)
@@ -243,6 +248,12 @@ class Ingestion:
             elif outcome == "updated":
                 self.result.datasets_updated += 1
         self.session.flush()
+
+    def _rows_for(self, keys: Iterable[Key]) -> dict[Key, Any]:
+        keys = set(keys)
+        self._ensure_datasets(keys)
+        self.session.flush()
+        return {key: self.datasets[key] for key in keys}
 
     def _ensure_datasets(self, keys: Iterable[Key]) -> None:
         """Rows for datasets a stored run names (created bare if someone deleted them since)."""
