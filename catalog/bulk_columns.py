@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from catalog.bulk import Bulk, chunks
-from catalog.schema import ColumnFlow, DatasetColumn, utcnow
+from catalog.schema import utcnow
+from catalog.schema_columns import ColumnFlow, DatasetColumn
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,10 @@ def replace_flows(bulk: Bulk, wanted: dict[int, Iterable[FlowValues]], *, source
     new, stale = [], []
     changed: set[int] = set()
     for output, flows in wanted.items():
-        flows = set(flows)
+        flows = list(dict.fromkeys(flows))  # in the order declared: a GET shows them so
         here = stored[output]
-        gone = [i for key, i in here.items() if key not in flows]
-        added = [key for key in sorted(flows, key=repr) if key not in here]
+        gone = [i for key, i in here.items() if key not in set(flows)]
+        added = [key for key in flows if key not in here]
         if gone or added:
             changed.add(output)
         stale.extend(gone)

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from catalog.schema import ColumnFlow, Dataset, DatasetColumn, Derivation, Feed, Incident, Job, Model, StoreRevision
+from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model, StoreRevision
+from catalog.schema_columns import ColumnFlow, DatasetColumn
 
 _OUT_OF_THE_GRAPH = {"created_at", "updated_at", "facets", "field_sources"}  # kept in the store only
 

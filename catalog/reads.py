@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, aliased
 
 from catalog.bulk import chunks
 from catalog.ids import Key, ModelKey, version_key
-from catalog.schema import ColumnFlow, Dataset, DatasetColumn, Derivation, Feed, Incident, Job, Model
+from catalog.schema import Dataset, Derivation, Feed, Incident, Job, Model
+from catalog.schema_columns import ColumnFlow, DatasetColumn
 
 CATALOG = "catalog"  # the `source` of what catalog files and PUTs declared (OpenLineage has its own)
 

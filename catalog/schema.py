@@ -391,7 +391,3 @@ class CatalogFileLoad(Base):
     last_change: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-
-from catalog.schema_columns import ColumnFlow, DatasetColumn  # noqa: E402  (registers the column tables)
-
-__all__ = ["ColumnFlow", "DatasetColumn"]

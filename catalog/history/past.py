@@ -89,7 +89,8 @@ def rows_at(session: Session, moment: datetime) -> LineageRows | None:
 def _column_rows(images: dict[str, dict[str, dict[str, Any]]], tables: dict[str, list[dict[str, Any]]],
                  datasets: set[int], dialect: str) -> ColumnRows:
     """The column-level rows at that moment, from the same images (a dataset's gone, its columns too)."""
-    from catalog.schema import ColumnFlow, DatasetColumn, Feed
+    from catalog.schema import Feed
+    from catalog.schema_columns import ColumnFlow, DatasetColumn
 
     def rows(table: Any, entity: str, keep: Any) -> list[tuple[Any, ...]]:
         decoded = [decode(table, image, COLUMN_COLUMNS[entity], dialect)

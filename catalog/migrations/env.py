@@ -3,6 +3,7 @@
 from alembic import context
 
 from catalog.schema import Base, UTCDateTime
+import catalog.schema_columns  # noqa: F401  (registers the column tables on Base.metadata)
 
 
 def render_item(kind, obj, autogen_context):

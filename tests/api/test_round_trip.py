@@ -54,7 +54,13 @@ def every_dataset_field(tmp_path: Path) -> dict[str, Any]:
         "tdm_reservation": {"status": "reserved", "method": "TDMRep header", "checked": "2026-06-30"},
         "deidentification": {"method": "pseudonymised", "verified": "2026-10-01"},
         "bias_examination": {"status": "passed", "date": "2026-09-20", "documentation": "https://wiki.example/bias/full"},
-        "tags": ["pii", "credit"], "derived_from": ["dataset:demo:raw"], "job": "build_full",
+        "tags": ["pii", "credit"], "job": "build_full",
+        "columns": [{"name": "applicant_id", "type": "string", "description": "who applied",
+                     "classifications": ["direct_identifier"]},
+                    {"name": "diagnosis", "type": None, "description": None, "classifications": ["health"]},
+                    {"name": "score", "type": "float", "description": None, "classifications": []}],
+        "derived_from": [{"dataset": "dataset:demo:raw", "columns": {"score": ["income", "age"]},
+                          "indirect": ["region"]}],
         "expectations": SUITE, "expectations_file": str(suite_file.resolve()),
     }
 
@@ -86,7 +92,7 @@ def test_get_returns_every_model_field_a_put_accepts(client):
         "purpose": "credit scoring", "owner": "ml@acme.example", "description": "every field set",
         "tags": ["credit"], "base_model": "model:demo:base@1",  # a version, as GET names it
         "trained_on": [{"dataset": "dataset:demo:raw", "role": "training", "fingerprint": "sha256:" + "a" * 64,
-                        "at": "2026-10-01T12:00:00Z"}],
+                        "at": "2026-10-01T12:00:00Z", "features": ["income", "age"]}],
     }
     assert set(body) == set(ModelSpec.model_fields), "the entry above must set every field of the spec"
     put = client.put("/api/v1/models/demo:scorer", json=body, headers=AUTH)
