@@ -69,6 +69,7 @@ class ColumnGraph:
     number: dict[str, int]
     columns: dict[str, dict[str, Column]]  # dataset -> name -> column, in position order
     flows_into: dict[str, list[Flow]]  # output dataset -> its flows
+    flows_from: dict[str, list[Flow]]  # input dataset -> the flows out of it
     features: dict[tuple[str, str], tuple[str, ...]]  # (dataset, model) -> columns the model read
     column_number: dict[tuple[str, str], int]  # (dataset, column) -> node number (2n + k)
     column_of: list[tuple[str, str]]  # k -> (dataset, column)
@@ -120,9 +121,11 @@ def _build(graph: nx.DiGraph, rows: ColumnRows) -> ColumnGraph:
             rows.dataset_columns, key=lambda r: (r[0], r[5] is None, r[5] or 0, r[1])):
         columns.setdefault(dataset, {})[name] = Column(name, type_, description, tuple(classes or ()), position, source)
     flows_into: dict[str, list[Flow]] = {}
+    flows_from: dict[str, list[Flow]] = {}
     for row in rows.column_flows:
         flow = Flow(*row[:6], bool(row[6]), row[7])
         flows_into.setdefault(flow.output, []).append(flow)
+        flows_from.setdefault(flow.input, []).append(flow)
     features = {(d, m): tuple(dict.fromkeys(str(c) for c in f)) for d, m, f in rows.features if f}
     column_number: dict[tuple[str, str], int] = {}
     column_of: list[tuple[str, str]] = []
@@ -203,6 +206,7 @@ def _build(graph: nx.DiGraph, rows: ColumnRows) -> ColumnGraph:
     in_ptr = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(b, minlength=size), out=in_ptr[1:])
     return ColumnGraph(n=n, nodes=topo.nodes, number=number, columns=columns, flows_into=flows_into,
+                       flows_from=flows_from,
                        features=features, column_number=column_number, column_of=column_of, out_ptr=out_ptr,
                        out_dst=out_dst, out_class=out_class, in_ptr=in_ptr, in_src=a[by_target],
                        in_class=c[by_target], level=levels(size, out_ptr, out_dst), known_hops=known)

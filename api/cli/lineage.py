@@ -21,16 +21,31 @@ def lineage(
     node: Annotated[str, typer.Argument(help="A node id (dataset:NS:NAME, model:NS:NAME) or an unambiguous name.")],
     upstream: Annotated[bool, typer.Option("--upstream/--downstream", help="Walk towards sources or towards models.")] = True,
     depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=0, help="Levels to walk (jobs do not count); default all.")] = None,
+    column: Annotated[Optional[str], typer.Option(
+        "--column", "-c", help="Walk the lineage of this column of the dataset (or write DATASET.COLUMN).")] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.text,
 ) -> None:
-    """Print the lineage tree of a dataset or model."""
-    from lineage import service
+    """Print the lineage tree of a dataset or model, or of one column (DATASET.COLUMN)."""
+    from lineage import column_service, service
 
     moment = parse_as_of(as_of)
+    direction = "upstream" if upstream else "downstream"
     with open_store(ctx) as store:
-        result = service.lineage(store, node, direction="upstream" if upstream else "downstream", depth=depth,
-                                 as_of=moment)
+        dataset, named = (node, column) if column is not None else column_service.split_reference(store, node, moment)
+        if named is not None:
+            columns = column_service.column_lineage(store, dataset, column=named, direction=direction, depth=depth,
+                                                    as_of=moment)
+        else:
+            result = service.lineage(store, node, direction=direction, depth=depth, as_of=moment)
+    if named is not None:
+        if fmt is Format.json:
+            emit_json(columns)
+        else:
+            from api.render.lineage import column_lineage_result
+
+            column_lineage_result(console(), columns)
+        return
     if fmt is Format.json:
         emit_json(result)
     else:

@@ -18,6 +18,7 @@ from catalog.ids import short_name
 
 if TYPE_CHECKING:
     from catalog.loader import LoadResult
+    from lineage.column_service import ColumnLineageResult
     from lineage.results import ImpactResult, LineageResult, LineageSummary, PathResult, TreeNode
 
 
@@ -44,6 +45,24 @@ def lineage_result(console: Console, result: "LineageResult") -> None:
     datasets = sum(1 for r in result.nodes if r.node.kind == "dataset")
     models = sum(1 for r in result.nodes if r.node.kind == "model")
     console.print(f"{datasets} {plural(datasets, 'dataset')}, {models} {plural(models, 'model')} {result.direction}")
+
+
+def column_lineage_result(console: Console, result: "ColumnLineageResult") -> None:
+    """The columns reached from one column, nearest first, and where column lineage is missing."""
+    arrow = "←" if result.direction == "upstream" else "→"
+    table = Table(title=f"{escape(short_name(result.dataset))}.{escape(result.column or '')}  {result.direction} {arrow}",
+                  title_justify="left")
+    for heading in ("distance", "dataset", "column", "flow"):
+        table.add_column(heading, justify="right" if heading == "distance" else "left")
+    for step in result.steps:
+        table.add_row(str(step.distance), escape(short_name(step.dataset)),
+                      escape(step.column) if step.column else "[dim](every row)[/]", step.kind.lower())
+    console.print(table)
+    unknown = result.unknown_inputs if result.direction == "upstream" else result.unknown_outputs
+    if unknown:
+        console.print(f"[yellow]no column lineage[/] from {', '.join(escape(short_name(n)) for n in unknown)}: "
+                      "the table lineage goes on there, the column walk cannot")
+    console.print(f"{len(result.steps)} {plural(len(result.steps), 'column')} {result.direction}")
 
 
 def _grow(branch: Tree, children: list["TreeNode"]) -> None:

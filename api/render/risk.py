@@ -41,6 +41,8 @@ def risk_report(console: Console, report: "RiskReport", *, model_only: bool = Fa
             line = branch.add(f"{severity(f.severity)} {escape(condition(f))}{extra} from {escape(short_name(f.root))} "
                               f"[dim]({f.mode}{since})[/]")
             line.add(f"[dim]{said(f.detail)}[/]")
+            for path in f.column_paths[:3]:
+                line.add("[dim]columns: " + escape(column_path(path)) + "[/]")
             if model_only:
                 line.add(escape(f.note))
                 line.add("[dim]" + escape("; ".join(f.citations)) + "[/]")
@@ -62,6 +64,13 @@ def risk_report(console: Console, report: "RiskReport", *, model_only: bool = Fa
         console.print(datasets)
     console.print(f"{len(report.findings)} findings ({len(models)} on models); "
                   f"`headwater risk --model NAME` adds notes, citations and actions")
+
+
+def column_path(path: list) -> str:
+    """`admissions.diagnosis → diagnosis_features.dx_code → readmission@1`."""
+    return " → ".join(short_name(step.node) + ("" if step.column is None else
+                                               f".{step.column}" if step.column else " (every row)")
+                      for step in path)
 
 
 def risk_summary(console: Console, summary: "RiskSummary") -> None:

@@ -13,7 +13,8 @@ from fastapi.responses import Response
 
 from api.deps import MAX_DEPTH, MAX_PATHS, BudgetDep, Offset, StoreDep, capped, json_response
 from catalog.spec import Timestamp
-from lineage import service
+from lineage import column_service, service
+from lineage.column_service import ColumnLineageResult
 from lineage.lineage_json import lineage_json
 from lineage.results import ImpactResult, LineageResult, PathResult
 
@@ -32,6 +33,17 @@ async def lineage(budget: BudgetDep, store: StoreDep, node: str, direction: Lite
     # written straight to JSON (lineage.lineage_json): the bytes of the LineageResult dumped, at a third of the CPU
     return await budget.run(lambda: json_response(lineage_json(store, node, direction=direction, depth=depth,
                                                                as_of=as_of)))
+
+
+@router.get("/column-lineage/{dataset:path}", response_model=ColumnLineageResult)
+async def column_lineage(budget: BudgetDep, store: StoreDep, dataset: str, column: str | None = None,
+                         direction: Literal["upstream", "downstream"] = "upstream",
+                         depth: Annotated[int | None, capped(MAX_DEPTH, "levels to follow; default all")] = None,
+                         as_of: Timestamp | None = None) -> Response:
+    """A dataset's columns and the column flows into and out of it; with `column`, every column up- or
+    downstream of that one along known flows (Marquez's /column-lineage, by dataset)."""
+    return await budget.run(lambda: json_response(column_service.column_lineage(
+        store, dataset, column=column, direction=direction, depth=depth, as_of=as_of)))
 
 
 @router.get("/impact/{dataset:path}", response_model=ImpactResult)
