@@ -160,7 +160,7 @@ class DefaultsSpec(Strict):
 
 
 class ColumnSpec(Strict):
-    """One column of a dataset; its classifications refine the dataset's own flags (issue 21)."""
+    """One column of a dataset; its classifications refine the dataset's own flags."""
 
     name: Name = Field(description="the column's name, as the data names it (a nested field as a.b)")
     type: ShortText | None = Field(default=None, description="its type, as the source system names it")

@@ -391,6 +391,10 @@ def type_text(annotation: Any, section_of: Callable[[type], str]) -> tuple[str, 
         return f"list of {kind}", [f"each: {w}" for w in words], descriptions
     if origin is typing.Literal:
         return "one of: " + ", ".join(f"`{v}`" for v in typing.get_args(annotation)), [], []
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [type_text(arg, section_of) for arg in typing.get_args(annotation)]
+        return " or ".join(kind for kind, _, _ in parts), [w for _, words, _ in parts for w in words], \
+            [d for _, _, descriptions in parts for d in descriptions]
     if annotation is Any:
         return "any", [], []
     from catalog.durations import EXPECTED
