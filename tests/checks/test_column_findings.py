@@ -156,3 +156,23 @@ def test_a_past_moment_is_judged_with_the_column_lineage_of_then(store_url, tmp_
         assert [f.column_lineage for f in now.findings if f.root_condition == "special_category_unbased"] == ["assumed"]
     finally:
         timed.close()
+
+
+def test_the_example_in_the_docs_gives_what_the_docs_say(store, tmp_path):
+    """docs/columns.md's catalog, pasted as it is: readmission is exposed through `diagnosis`, the
+    ward models are not, and the filter on `diagnosis` is indirect."""
+    from tests.conftest import ROOT
+
+    page = (ROOT / "docs" / "columns.md").read_text(encoding="utf-8")
+    block = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    load(store, tmp_path, yaml.safe_load(block))
+    (exposed,) = on(store, "readmission", "special_category_unbased")
+    assert exposed.column_lineage == "column"
+    assert [(s.node, s.column) for s in exposed.column_paths[0]] == [
+        ("dataset:clinic:admissions", "diagnosis"), ("dataset:clinic:diagnosis_features", "dx_code"),
+        ("model:clinic:readmission@1", None)]
+    assert on(store, "ward_occupancy", "special_category_unbased") == []
+    report = risk.evaluate(store, as_of=AS_OF)
+    counts = [f for f in report.findings if f.node == "dataset:clinic:ward_counts"
+              and f.root_condition == "special_category_unbased"]
+    assert [f.column_lineage for f in counts] == ["indirect"]
