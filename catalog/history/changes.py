@@ -22,13 +22,16 @@ from catalog.errors import AmbiguousName, NotFound
 from catalog.history.past import decode
 from catalog.ids import NodeId, node_id
 from catalog.schema import Dataset, Derivation, Feed, HistoryChange, HistoryEntry, Incident, Job, Model, Setting
+from catalog.schema_columns import ColumnFlow, DatasetColumn
 
 TABLES: dict[str, Any] = {"datasets": Dataset, "models": Model, "jobs": Job, "feeds": Feed, "derivations": Derivation,
-                          "incidents": Incident, "settings": Setting}
+                          "incidents": Incident, "settings": Setting, "dataset_columns": DatasetColumn,
+                          "column_flows": ColumnFlow}
 # bookkeeping, not what anyone changed (`catalog_line` moves when lines are added above an entry)
 _QUIET = {"id", "updated_at", "created_at", "skeleton", "field_sources", "catalog_line"}
 # the rows about a node, by the column that points at it
-_ABOUT = {"dataset": {"feeds": ["dataset_id"], "derivations": ["input_id", "output_id"], "incidents": ["dataset_id"]},
+_ABOUT = {"dataset": {"feeds": ["dataset_id"], "derivations": ["input_id", "output_id"], "incidents": ["dataset_id"],
+                      "dataset_columns": ["dataset_id"], "column_flows": ["input_id", "output_id"]},
           "model": {"feeds": ["model_id"], "models": ["base_model_id"]}}  # models: versions fine-tuned from it
 
 
@@ -210,6 +213,12 @@ def _describe(table: str, image: dict[str, Any], names: _Names, entity: str, ids
                 f"{names.of('datasets', image.get('output_id'))}")
     if table == "incidents":
         return f"incident ({image.get('kind')}) on {names.of('datasets', image.get('dataset_id'))}"
+    if table == "dataset_columns":
+        return f"column {image.get('name')} of {names.of('datasets', image.get('dataset_id'))}"
+    if table == "column_flows":
+        output = image.get("output_column") or "(every row)"
+        return (f"column flow ({str(image.get('kind')).lower()}): {names.of('datasets', image.get('input_id'))}."
+                f"{image.get('input_column')} -> {names.of('datasets', image.get('output_id'))}.{output}")
     if table == "models":
         return f"fine-tuned version {names.of('models', image.get('id'))}"
     return table

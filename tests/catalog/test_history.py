@@ -339,3 +339,30 @@ def test_a_reused_row_id_does_not_mix_two_datasets_histories(timed_store: Store,
     second = history.history(timed_store, "h:second", kind="dataset").changes
     assert [c.op for c in first] == ["deleted", "created"]
     assert [c.op for c in second] == ["created"] and second[0].fields["owner"].after == "b@h.example"
+
+
+def test_a_datasets_history_shows_its_columns_and_column_flows(timed_store: Store, clock: Clock, tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent("""\
+        catalog: h
+        datasets:
+          - {name: people, columns: [id, {name: email, classifications: [direct_identifier]}]}
+          - {name: contacts, derived_from: [{dataset: people, columns: {email_domain: email}}]}
+        """))
+    load_catalog(timed_store, [path])
+    clock.advance()
+    path.write_text(textwrap.dedent("""\
+        catalog: h
+        datasets:
+          - {name: people, columns: [id, {name: email, classifications: [direct_identifier, personal_data]}]}
+          - {name: contacts, derived_from: [people]}
+        """))
+    load_catalog(timed_store, [path])
+    rows = [(c.op, c.row) for c in history.history(timed_store, "h:people", kind="dataset").changes]
+    assert ("created", "column email of dataset:h:people") in rows
+    assert ("updated", "column email of dataset:h:people") in rows
+    assert ("deleted", "column flow (direct): dataset:h:people.email -> dataset:h:contacts.email_domain") in rows
+    updated = next(c for c in history.history(timed_store, "h:people", kind="dataset").changes
+                   if c.row == "column email of dataset:h:people" and c.op == "updated")
+    assert updated.fields["classifications"].model_dump() == {"before": ["direct_identifier"],
+                                                              "after": ["direct_identifier", "personal_data"]}
