@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from catalog.errors import NotFound
 from catalog.store import Store
 from lineage import queries
-from lineage.columns import ColumnGraph, column_graph, column_walk
+from lineage.columns import ColumnGraph, column_graph, column_walk, has_columns
 from lineage.graph import DATASET
 from lineage.service import graph_of
 
@@ -80,13 +80,18 @@ def split_reference(store: Store, reference: str, as_of: datetime | None = None)
         if not dot:
             raise
     node = queries.resolve(graph, head, kinds=(DATASET,))
-    if (node, tail) not in column_graph(graph).column_number:
+    if not has_columns(graph) or (node, tail) not in column_graph(graph).column_number:
         raise NotFound(f"{node} has no column {tail!r} (and no node is named {reference!r})")
     return node, tail
 
 
 def column_lineage_on(graph: nx.DiGraph, node: str, column: str | None, direction: str,
                       depth: int | None) -> ColumnLineageResult:
+    if not has_columns(graph) and column is None:  # nothing known at column level: no column graph to build
+        inputs = sorted(n for n in graph._pred[node] if graph._node[n]["kind"] == DATASET)
+        outputs = sorted(n for n in graph._succ[node] if graph._node[n]["kind"] == DATASET)
+        return ColumnLineageResult(dataset=node, revision=graph.graph["revision"], columns=[], inputs=[], outputs=[],
+                                   unknown_inputs=inputs, unknown_outputs=outputs)
     cg = column_graph(graph)
     if column is not None and (node, column) not in cg.column_number:
         raise NotFound(f"{node} has no column {column!r}; its columns: "
@@ -120,3 +125,39 @@ def _shown(flow) -> ColumnFlowShown:  # type: ignore[no-untyped-def]
     return ColumnFlowShown(input=flow.input, input_column=flow.input_column, output=flow.output,
                            output_column=flow.output_column, kind=flow.kind if flow.kind in ("DIRECT", "INDIRECT")
                            else "DIRECT", subtype=flow.subtype, masking=flow.masking, source=flow.source)
+
+
+class FeedFeatures(BaseModel):
+    dataset: str
+    columns: list[ColumnShown]
+    declared: Literal["features", "schema", "unknown"] = Field(
+        description="features: the feed names the columns the model read; schema: it names none, so the model read "
+                    "every column the dataset is known to have; unknown: neither is known")
+
+
+class ModelFeatures(BaseModel):
+    model: str
+    revision: int
+    feeds: list[FeedFeatures]
+
+
+def model_features(store: Store, model: str, *, as_of: datetime | None = None) -> ModelFeatures:
+    """The columns a model version read from each dataset it consumed: the feed's `features` when
+    it lists them, else the dataset's known columns (every one of them was read)."""
+    from lineage.graph import MODEL
+
+    graph = graph_of(store, as_of)
+    node = queries.resolve(graph, model, kinds=(MODEL,))
+    cg = column_graph(graph) if has_columns(graph) else None
+    feeds = []
+    for dataset in sorted(n for n in graph._pred[node] if graph._node[n]["kind"] == DATASET):
+        known = cg.columns.get(dataset, {}) if cg else {}
+        listed = cg.features.get((dataset, node)) if cg else None
+        names = list(listed) if listed else list(known)
+        feeds.append(FeedFeatures(
+            dataset=dataset, declared="features" if listed else "schema" if known else "unknown",
+            columns=[ColumnShown(name=n, type=known[n].type if n in known else None,
+                                 description=known[n].description if n in known else None,
+                                 classifications=list(known[n].classifications) if n in known else [],
+                                 source=known[n].source if n in known else None) for n in names]))
+    return ModelFeatures(model=node, revision=graph.graph["revision"], feeds=feeds)

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from api.deps import MAX_DEPTH, MAX_PATHS, BudgetDep, Offset, StoreDep, capped, json_response
 from catalog.spec import Timestamp
 from lineage import column_service, service
-from lineage.column_service import ColumnLineageResult
+from lineage.column_service import ColumnLineageResult, ModelFeatures
 from lineage.lineage_json import lineage_json
 from lineage.results import ImpactResult, LineageResult, PathResult
 
@@ -44,6 +44,13 @@ async def column_lineage(budget: BudgetDep, store: StoreDep, dataset: str, colum
     downstream of that one along known flows (Marquez's /column-lineage, by dataset)."""
     return await budget.run(lambda: json_response(column_service.column_lineage(
         store, dataset, column=column, direction=direction, depth=depth, as_of=as_of)))
+
+
+@router.get("/features/{model:path}", response_model=ModelFeatures)
+async def features(budget: BudgetDep, store: StoreDep, model: str, as_of: Timestamp | None = None) -> Response:
+    """The columns a model version read from each dataset it consumed (its feeds' `features`, else
+    the datasets' known columns), with their classifications."""
+    return await budget.run(lambda: json_response(column_service.model_features(store, model, as_of=as_of)))
 
 
 @router.get("/impact/{dataset:path}", response_model=ImpactResult)

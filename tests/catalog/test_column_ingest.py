@@ -133,3 +133,25 @@ def test_the_column_lineage_endpoint(store_url, tmp_path):
         assert body["steps"] == [{"dataset": f"dataset:file:{T1}", "column": "a", "kind": "DIRECT", "distance": 1}]
         missing = client.get(f"/api/v1/column-lineage/dataset:file:{T2}", params={"column": "zz"})
         assert missing.status_code == 404 and "no column 'zz'" in missing.text
+
+
+def test_a_models_features_are_its_feeds_list_else_the_datasets_columns(store_url, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"catalog": "f", "datasets": [
+        {"name": "people", "columns": ["id", {"name": "email", "classifications": ["direct_identifier"]}, "age"]},
+        {"name": "events"}],
+        "models": [{"name": "m", "risk_tier": "minimal", "trained_on": [
+            {"dataset": "people", "features": ["age", "id"]}, {"dataset": "events"}]},
+            {"name": "all", "risk_tier": "minimal", "trained_on": [{"dataset": "people"}]}]}))
+    from catalog.store import Store
+
+    store = Store(store_url)
+    load_catalog(store, [path])
+    store.close()
+    with TestClient(create_app(Settings(db=store_url))) as client:
+        body = client.get("/api/v1/features/f:m").json()
+        assert [(f["dataset"], f["declared"], [c["name"] for c in f["columns"]]) for f in body["feeds"]] == [
+            ("dataset:f:events", "unknown", []), ("dataset:f:people", "features", ["age", "id"])]
+        every = client.get("/api/v1/features/f:all").json()["feeds"][0]
+        assert every["declared"] == "schema" and [c["name"] for c in every["columns"]] == ["id", "email", "age"]
+        assert every["columns"][1]["classifications"] == ["direct_identifier"]
