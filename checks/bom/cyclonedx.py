@@ -71,7 +71,8 @@ def render(material: Material, *, tool_version: str) -> str:
 def _data(entry: DatasetEntry) -> dict[str, Any]:
     attrs = entry.attrs
     sensitive = (["personal data"] if attrs.get("personal_data") else []) + \
-        [f"special category: {c}" for c in attrs.get("special_categories") or []]
+        [f"special category: {c}" for c in attrs.get("special_categories") or []] + \
+        [f"column {name}: {', '.join(classes)}" for name, classes in entry.columns if classes]
     data: dict[str, Any] = {
         "type": "dataset", "name": attrs["name"],
         **({"contents": {"url": entry.location}} if entry.location and "://" in entry.location else {}),
@@ -91,6 +92,8 @@ def _data(entry: DatasetEntry) -> dict[str, Any]:
             ("headwater:origin", attrs.get("origin")), ("headwater:legal_basis", attrs.get("legal_basis")),
             ("headwater:location", entry.location), ("headwater:hash_basis", entry.hash_basis),
             *(("headwater:role", role) for role in entry.roles),
+            *(("headwater:column", name) for name, _ in entry.columns),
+            *(("headwater:feature", name) for name in entry.read or ()),
             *(("headwater:finding", finding_text(f)) for f in entry.findings),
         ]),
     }

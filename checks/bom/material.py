@@ -12,6 +12,7 @@ from catalog.store import Store
 from checks import risk
 from checks.results import Finding
 from lineage import queries
+from lineage.columns import column_graph, has_columns
 from lineage.graph import DATASET, MODEL
 from lineage.service import graph_of
 
@@ -28,6 +29,8 @@ class DatasetEntry:
     inputs: list[str]  # the datasets it is derived from, among the BOM's
     findings: list[Finding] = field(default_factory=list)  # the model's findings rooted here
     location: str | None = None
+    columns: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # known columns, classifications
+    read: list[str] | None = None  # the columns the model read (its feed's features); None: every column
 
 
 @dataclass
@@ -51,6 +54,7 @@ def gather(store: Store, model: str, *, as_of: datetime | None = None) -> Materi
     by_id = {graph.nodes[n]["store_id"]: n for n in upstream}
     with store.read() as session:
         seen = {by_id[k]: v for k, v in observations(session, as_of).items() if k in by_id}
+    cg = column_graph(graph) if has_columns(graph) else None
     entries = []
     for dataset in upstream:
         attrs = graph.nodes[dataset]
@@ -65,6 +69,8 @@ def gather(store: Store, model: str, *, as_of: datetime | None = None) -> Materi
             inputs=sorted(p for p in graph.predecessors(dataset) if p in members),
             findings=[f for f in report.findings if f.root == dataset],
             location=shown_location(attrs.get("location")),
+            columns=[(name, c.classifications) for name, c in cg.columns.get(dataset, {}).items()] if cg else [],
+            read=list(cg.features[(dataset, node)]) if cg and (dataset, node) in cg.features else None,
         ))
     base = next((p for p in graph.predecessors(node) if graph.nodes[p]["kind"] == MODEL), None)
     return Material(node=node, attrs=graph.nodes[node], base=base, datasets=entries,

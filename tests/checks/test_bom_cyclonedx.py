@@ -73,3 +73,24 @@ def test_cli_and_api_export_and_refuse_what_they_cannot(headwater, example_store
         assert answer.text == out.read_text()
         assert client.get("/api/v1/models/credit-scorer/bom", params={"format": "xml"}).status_code == 422
         assert client.get("/api/v1/models/nope/bom").status_code == 404
+
+
+def test_the_bom_names_the_columns_each_dataset_has_and_those_the_model_read(store, tmp_path):
+    import yaml
+
+    from catalog.loader import load_catalog
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"catalog": "clinic", "datasets": [
+        {"name": "patients", "owner": "o", "origin": "internal",
+         "columns": ["ward", {"name": "diagnosis", "classifications": ["health"]}]}],
+        "models": [{"name": "occupancy", "risk_tier": "high", "trained_on": [
+            {"dataset": "patients", "features": ["ward"]}]}]}))
+    load_catalog(store, [path])
+    text = export_bom(store, "occupancy", "cyclonedx")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    (data,) = [c for c in json.loads(text)["components"] if c["bom-ref"] == "dataset:clinic:patients"]
+    assert "column diagnosis: health" in data["data"][0]["sensitiveData"]
+    properties = [(p["name"], p["value"]) for p in data["properties"]]
+    assert [v for n, v in properties if n == "headwater:column"] == ["ward", "diagnosis"]
+    assert [v for n, v in properties if n == "headwater:feature"] == ["ward"]
