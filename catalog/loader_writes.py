@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.bulk import Bulk
-from catalog.bulk_columns import ColumnValues, replace_columns, replace_flows
+from catalog.bulk_columns import ColumnValues, replace_columns, replace_flows, trimmed
 from catalog.columns import stored_columns
 from catalog.changes import Change
 from catalog.loader_plan import Declared, Plan
 from catalog import field_sources
 from catalog.schema import Dataset, Model, utcnow
+from catalog.schema_columns import ColumnFlow, DatasetColumn
 from catalog.spec import DatasetSpec
 from catalog.store import Writer
 
@@ -39,12 +40,12 @@ def apply(plan: Plan, writer: Writer, count: Callable[[str, Change], None]) -> N
         job = jobs[(key[0], declared.spec.job)] if declared.spec.job else None
         wanted[ids[key]] = {(ids[ref], job) for ref in plan.derived_from[key]}
     rewired = bulk.replace_derivations(wanted, source="catalog")
-    rewired |= replace_columns(bulk, {ids[key]: [ColumnValues(c.name, c.type, c.description, tuple(c.classifications),
-                                                              position) for position, c in enumerate(d.spec.columns)]
-                                      for key, d in plan.datasets.items()}, source="catalog")
-    rewired |= replace_flows(bulk, {ids[key]: [(ids[f.input], f.input_column, f.output_column, f.kind, None, False)
-                                               for f in plan.column_flows[key]] for key in plan.datasets},
-                             source="catalog")
+    columns = {ids[key]: [ColumnValues(c.name, c.type, c.description, tuple(c.classifications), position)
+                          for position, c in enumerate(d.spec.columns)] for key, d in plan.datasets.items()}
+    rewired |= replace_columns(bulk, trimmed(bulk, DatasetColumn, columns, source="catalog"), source="catalog")
+    flows = {ids[key]: [(ids[f.input], f.input_column, f.output_column, f.kind, None, False)
+                        for f in plan.column_flows[key]] for key in plan.datasets}
+    rewired |= replace_flows(bulk, trimmed(bulk, ColumnFlow, flows, source="catalog"), source="catalog")
     for key in plan.datasets:
         change = "updated" if changes[key] == "unchanged" and ids[key] in rewired else changes[key]
         count("datasets", change)
