@@ -2,8 +2,9 @@
 
 Each writer (a catalog file, OpenLineage, dbt, a check run) replaces what it declared and leaves the
 rest alone, as derivations do. A column is one row per (dataset, name) whatever its source: a catalog
-file's declaration takes the row over (the file is the declaration of record, and the only place
-classifications come from), while a schema from a pipeline fills in what the row does not say yet.
+file's declaration takes the row over (the file is the declaration of record), while any other source
+only fills in what another's row does not say yet (a type, a description, classifications from dbt's
+`meta`), so two pipelines describing one column do not take it back and forth.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def trimmed(bulk: Bulk, table: Any, wanted: dict[int, list[Any]], *, source: str
 def replace_columns(bulk: Bulk, wanted: dict[int, list[ColumnValues]], *, source: str) -> set[int]:
     """Make each dataset's columns from `source` exactly `wanted[dataset]`; the datasets that changed.
 
-    `source` "catalog" takes over a row another source wrote; any other source leaves a catalog
-    row's classifications alone and fills only its empty type, description and position."""
+    `source` "catalog" takes over a row another source wrote; any other source fills only the empty
+    type, description, classifications and position of a row another source wrote."""
     session = bulk.session
     stored: dict[int, dict[str, Any]] = {dataset: {} for dataset in wanted}
     query = select(DatasetColumn.id, DatasetColumn.dataset_id, DatasetColumn.name, DatasetColumn.type,
@@ -72,9 +73,9 @@ def replace_columns(bulk: Bulk, wanted: dict[int, list[ColumnValues]], *, source
                             "created_at": now, "updated_at": now})
                 changed.add(dataset)
                 continue
-            if source != "catalog" and row.source == "catalog":
+            if source != "catalog" and row.source != source:  # another's row: fill in only what it lacks
                 values = {"type": row.type or column.type, "description": row.description or column.description,
-                          "classifications": list(row.classifications or ()),
+                          "classifications": list(row.classifications or ()) or list(column.classifications),
                           "position": row.position if row.position is not None else column.position}
                 keep_source = row.source
             else:

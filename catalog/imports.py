@@ -4,8 +4,9 @@ An importer (catalog/importers/) reads the other tool and describes what it foun
 `ImportPlan`, with no SQL; this module is the one that writes it, with the same rules for every
 tool: datasets found by their location first (the table OpenLineage or a catalog file already
 names is that dataset, not a new one), fields merged by source (catalog/field_sources.py: a
-catalog file's value wins; a tool clears only what it set), feeds and derivations replaced per
-source, check runs recorded once (a re-import of the same run writes nothing). Importing the same
+catalog file's value wins; a tool clears only what it set), feeds, derivations and columns
+replaced per source (a catalog file's column keeps its values: catalog/bulk_columns.py), check runs
+recorded once (a re-import of the same run writes nothing). Importing the same
 thing twice changes nothing, so the store revision stays where it was.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from catalog import field_sources, reads
 from catalog.bulk import Bulk
+from catalog.bulk_columns import ColumnValues, replace_columns
 from catalog.errors import ConfigurationError
 from catalog.ids import Key, ModelKey
 from catalog.names import name_problem
@@ -72,6 +74,7 @@ class ImportPlan:
     versions: list[ImportedVersion] = field(default_factory=list)
     derivations: dict[str, set[tuple[str, Key | None]]] = field(default_factory=dict)  # output -> (input, job)
     checks: list[ImportedCheck] = field(default_factory=list)
+    columns: dict[str, list[ColumnValues]] = field(default_factory=dict)  # handle -> its columns, in order
 
 
 MAX_NAME = 1000
@@ -94,6 +97,7 @@ class ImportResult(BaseModel):
     feeds_changed: int
     derivations_changed: int
     checks_recorded: int
+    columns_changed: int = 0  # datasets whose columns from this source changed
     revision: int
 
 
@@ -152,10 +156,12 @@ def apply_import(store: Store, plan: ImportPlan) -> ImportResult:
             derivations_changed = len(bulk.replace_derivations({
                 ids[output]: {(ids[inp], jobs[job] if job else None) for inp, job in edges}
                 for output, edges in plan.derivations.items()}, source=plan.source))
+        columns_changed = len(replace_columns(bulk, {ids[handle]: columns for handle, columns in plan.columns.items()},
+                                              source=plan.source)) if plan.columns else 0
         recorded = _checks(writer, plan, ids)
     return ImportResult(source=plan.source, datasets=counts["datasets"], versions=counts["versions"],
                         feeds_changed=feeds_changed, derivations_changed=derivations_changed,
-                        checks_recorded=recorded, revision=store.revision())
+                        checks_recorded=recorded, columns_changed=columns_changed, revision=store.revision())
 
 
 def _inherit_declared(writer: Any, version: ImportedVersion) -> None:

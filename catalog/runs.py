@@ -1,4 +1,5 @@
-"""Check-run history: the SQL that stores and reads runs and their per-expectation results."""
+"""Check-run history: the SQL that stores and reads runs and their per-expectation results, and the
+columns a run saw in the data (source "check", issue 21)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.bulk import Bulk
+from catalog.bulk_columns import ColumnValues, replace_columns
 from catalog.fingerprint import Observation
 from catalog.schema import CheckResult, CheckRun, Dataset
+from catalog.schema_columns import DatasetColumn
 
 
 TABLE_SIGNAL = "table_signal"  # the key of a run's `digests` that keeps the change signal seen with its fingerprint
+CHECK_COLUMNS = "check"  # the `source` of the dataset_columns rows a check run read from the data
 HEADWATER = "headwater"  # the `source` of the runs `headwater check` makes (GX); dbt's runs say "dbt"
 WORST = {"errored": 0, "failed": 1, "warning": 2, "passed": 3, "unchecked": 4}
 
@@ -96,6 +101,30 @@ def record_run(session: Session, run: CheckRun, results: list[dict[str, Any]]) -
     session.add(run)
     session.flush()
     return run
+
+
+def record_columns(writer: Any, dataset_id: int, columns: list[ColumnValues]) -> bool:
+    """Record the columns a check run read from the data's header or schema, in the run's transaction.
+
+    The data's header is the poorest statement of a column (a CSV has no types), so it only fills
+    in: a row a catalog file, OpenLineage or dbt wrote keeps what it says, and is left alone
+    entirely when the check adds nothing to it (it stays that source's row); the check replaces
+    only its own rows, so a column gone from the data goes from them. True if anything changed."""
+    stored = {row.name: row for row in writer.session.execute(
+        select(DatasetColumn.name, DatasetColumn.type, DatasetColumn.description, DatasetColumn.classifications,
+               DatasetColumn.position, DatasetColumn.source).where(DatasetColumn.dataset_id == dataset_id))}
+    wanted = []
+    for column in columns:
+        row = stored.get(column.name)
+        if row is None or row.source in (CHECK_COLUMNS, "catalog"):
+            wanted.append(column)  # replace_columns itself keeps a catalog row's values
+            continue
+        merged = ColumnValues(column.name, row.type or column.type, row.description or column.description,
+                              tuple(row.classifications or ()),
+                              row.position if row.position is not None else column.position)
+        if (merged.type, merged.description, merged.position) != (row.type, row.description, row.position):
+            wanted.append(merged)
+    return bool(replace_columns(Bulk(writer), {dataset_id: wanted}, source=CHECK_COLUMNS))
 
 
 def carried_fingerprint(before: CheckRun | None, where: str | None, signal: str | None) -> Observation | None:

@@ -6,7 +6,9 @@ tamper detection need the observation even when there is nothing to validate), t
 - same fingerprint and same suite as the last judged run: that verdict is reused (unless
   `force`), and Great Expectations is not even imported when every dataset is reused;
 - otherwise Great Expectations validates the real data.
-Each dataset's run is committed on its own, so an interrupted run keeps what it finished.
+Each dataset's run is committed on its own, so an interrupted run keeps what it finished. With it go
+the columns the data's header or schema names (catalog/data_columns.py, source "check"): a CSV
+header line, a Parquet footer, a table's columns from the database's catalog, never the rows.
 
 A table's fingerprint is a full scan, a file's a read of every byte; their change signal
 (catalog/fingerprint.py `table_signal`, `file_signal`) is a few milliseconds of metadata, one
@@ -35,7 +37,7 @@ from catalog.fingerprint import Observation, Unreadable, file_signal, observe, t
 from catalog.ids import Key, node_id
 from catalog.locations import Location, confine, local_path, parse_location
 from catalog.runs import (
-    TABLE_SIGNAL, carried_fingerprint, datasets_by_key, latest_runs, outcome_of, record_run, runs_of,
+    TABLE_SIGNAL, carried_fingerprint, datasets_by_key, latest_runs, outcome_of, record_columns, record_run, runs_of,
 )
 from catalog.schema import CheckRun, Dataset, utcnow
 from catalog.secrets import mask_secrets
@@ -135,6 +137,7 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
         run.evaluated = sum(1 for r in results if not r["errored"])
         run.failed = sum(1 for r in results if r["success"] is False)
         run.errored = sum(1 for r in results if r["errored"])
+        columns = _columns(location) if seen is not None else None
         run.finished_at = max(clock(), started)
         with store.transaction("check", {"dataset": label}) as writer:
             if not reads.dataset_exists(writer.session, dataset.id):  # deleted while it was checked: no row to point at
@@ -143,6 +146,8 @@ def run_checks(store: Store, names: list[str] | None = None, *, force: bool = Fa
                 report.skipped.append(Skipped(dataset=label, reason="deleted while it was being checked"))
                 continue
             record_run(writer.session, run, results)
+            if columns is not None:
+                record_columns(writer, dataset.id, columns)
             writer.changed = True
         report.runs.append(_run_result(run, label))
         if progress:
@@ -300,6 +305,17 @@ def _digests(location: Location, before: CheckRun | None, run: CheckRun) -> dict
 
     digest = mlflow_digest(location)
     return {"mlflow": digest} if digest else {}
+
+
+def _columns(location: Location) -> list[Any] | None:
+    """The columns the data's header or schema names (catalog/data_columns.py), None when it cannot
+    say: the run itself already reports what is wrong with the data."""
+    from catalog.data_columns import read_columns
+
+    try:
+        return read_columns(location)
+    except Unreadable:
+        return None
 
 
 def _signal(location: Location) -> str | None:
