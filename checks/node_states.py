@@ -18,11 +18,13 @@ from typing import Any
 
 import networkx as nx
 
+from catalog.ids import short_name
 from catalog.runs import latest_outcomes
 from catalog.secrets import mask_secrets
 from catalog.store import Store
-from checks.conditions import UNRECORDED
-from checks.risk import Assessment, Priced
+from checks.conditions import PERSONAL_CLASSES, SPECIAL_CLASSES, UNRECORDED
+from checks.risk import DEFAULT_PATH_LIMIT, Assessment, Priced
+from lineage.columns import ColumnGraph, column_graph, has_columns
 from lineage.graph import DATASET, JOB, MODEL
 from lineage.viewer import NodeInfo
 
@@ -31,6 +33,10 @@ SERIOUS = {"high", "critical"}
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MANY_IDS = 5_000  # past this, reading every newest run beats a long IN list
 PriceKey = tuple[int, str, str, bool]  # (root class, mode, node tier, the node's own): all a price depends on
+SENSITIVE = PERSONAL_CLASSES | SPECIAL_CLASSES
+MAX_COLUMNS = 500  # columns a node's panel lists at most
+SEEDED_ROOTS = 20  # column-scoped roots of one class asked for column paths at one node
+LINEAGE_RANK = {"column": 0, "indirect": 1, "assumed": 2}
 
 
 def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, details: bool = True) -> dict[str, NodeInfo]:
@@ -48,16 +54,54 @@ def node_info(store: Store, assessment: Assessment, nodes: Iterable[str], *, det
         runs = latest_outcomes(session, ids if len(ids) <= MANY_IDS else None)
     checked = {ids[k]: run for k, run in runs.items() if k in ids}
     prices: dict[PriceKey, Priced] = {}
+    seeded = [[k for k in class_keys if k in assessment.columns.seeds] for class_keys in keys] if details else None
+    cg = column_graph(graph) if details and has_columns(graph) else None
     info: dict[str, NodeInfo] = {}
     for node in wanted:
         attrs = graph.nodes[node]
         summary = summaries.get(node, []) if attrs["kind"] != JOB else []
-        findings = _findings(assessment, node, summary, at_root.get(node, set()), prices)
+        findings = _findings(assessment, node, summary, at_root.get(node, set()), prices, seeded)
         run = checked.get(node)
         info[node] = NodeInfo(state=state_of(attrs["kind"], findings, run),
                               fields=_fields(graph, node, attrs, run) if details else [],
-                              findings=findings if details else [])
+                              findings=findings if details else [],
+                              columns=_columns(cg, node) if cg is not None else [])
     return info
+
+
+def _columns(cg: ColumnGraph, node: str) -> list[dict[str, Any]]:
+    """A dataset's known columns as its panel lists them: those it declares, in order, then those
+    only column flows name (a derived table's outputs), each with the columns it comes from;
+    sensitive ones (personal or special category classifications) marked."""
+    sources: dict[str, list[str]] = {}
+    for flow in cg.flows_into.get(node, []):
+        if flow.output_column:
+            sources.setdefault(flow.output_column, []).append(f"{short_name(flow.input)}.{flow.input_column}")
+    declared = cg.columns.get(node, {})
+    listed = [{"name": c.name, "type": c.type, "classifications": list(c.classifications),
+               "sensitive": bool(SENSITIVE & set(c.classifications)), "from": sources.get(c.name, [])}
+              for c in declared.values()]
+    listed += [{"name": name, "type": None, "classifications": [], "sensitive": False, "from": inputs}
+               for name, inputs in sources.items() if name not in declared]
+    return listed[:MAX_COLUMNS]
+
+
+def _column_scope(assessment: Assessment, node: str, seeded: list[str]) -> tuple[str | None, list[list[list[Any]]]]:
+    """How column lineage carries a class's column-scoped roots to the node, and the column paths
+    (as [node, column] steps) that show it, as a finding's `column_lineage` and `column_paths` do."""
+    scope = assessment.columns
+    best: str | None = None
+    paths: list[list[list[Any]]] = []
+    for key in seeded[:SEEDED_ROOTS]:
+        label = scope.label(key, node)
+        if label is None:
+            continue
+        if best is None or LINEAGE_RANK[label] < LINEAGE_RANK[best]:
+            best = label
+        if label in ("column", "indirect") and len(paths) < DEFAULT_PATH_LIMIT:
+            paths += [[[step.node, step.column] for step in path]
+                      for path in scope.paths(key, node, DEFAULT_PATH_LIMIT - len(paths))]
+    return best, paths
 
 
 def _classes(assessment: Assessment) -> tuple[dict[tuple[str, str | None], int], list[list[str]]]:
@@ -73,13 +117,14 @@ def _classes(assessment: Assessment) -> tuple[dict[tuple[str, str | None], int],
 
 
 def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, int, str]], own: set[int],
-              prices: dict[PriceKey, Priced]) -> list[dict[str, Any]]:
+              prices: dict[PriceKey, Priced], seeded: list[list[str]] | None = None) -> list[dict[str, Any]]:
     """One entry per condition reaching the node, worst first, with how many roots it comes from.
 
     Severity and wording depend on the class, the mode, the node's tier and whether the node is the
     root, not on which root: each combination is priced once (`prices`) for the whole view."""
     tier = assessment.tier(node)
     by_condition: dict[str, dict[str, Any]] = {}
+    by_columns: dict[str, tuple[str | None, list[list[list[Any]]]]] = {}
     for j, mode, count, first in summary:
         price_key = (j, mode, tier, j in own or mode == "direct")
         priced = prices.get(price_key)
@@ -89,6 +134,12 @@ def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, i
         entry = {"severity": priced.severity, "title": priced.title, "condition": condition, "mode": mode,
                  "at_root": j in own, "root": assessment.by_key[first][0].dataset, "roots": count, "note": priced.note,
                  "citations": priced.citations, "unverified": priced.condition.variant == UNRECORDED}
+        if seeded and seeded[j]:
+            label, paths = _column_scope(assessment, node, seeded[j])
+            was_label, was_paths = by_columns.get(condition, (None, []))
+            if was_label is not None and (label is None or LINEAGE_RANK[was_label] < LINEAGE_RANK[label]):
+                label = was_label
+            by_columns[condition] = (label, (was_paths + paths)[:DEFAULT_PATH_LIMIT])
         best = by_condition.get(condition)
         if best is None:
             by_condition[condition] = entry
@@ -100,6 +151,7 @@ def _findings(assessment: Assessment, node: str, summary: list[tuple[int, str, i
             by_condition[condition] = entry
     ordered = sorted(by_condition.values(), key=lambda e: (SEVERITY_RANK[e["severity"]], e["condition"]))
     for entry in ordered:
+        entry["column_lineage"], entry["column_paths"] = by_columns.get(entry["condition"], (None, []))
         if entry["at_root"]:
             entry["root"] = node
         more = entry.pop("roots") - 1

@@ -264,4 +264,6 @@ def model_report(store: Store, model: str, *, as_of: datetime | None = None, pol
     by_id = {attrs["store_id"]: n for n, attrs in graph.nodes(data=True) if attrs["kind"] == DATASET}
     with store.read() as session:
         seen = {by_id[k]: v for k, v in observations(session, report.as_of).items() if k in by_id}
-    return render(graph, node, report, seen, datetime.now(timezone.utc))
+    from checks.exposure import exposure
+
+    return render(graph, node, report, seen, datetime.now(timezone.utc), exposure=exposure(assessment, node))

@@ -53,6 +53,7 @@ class NodeInfo:
     fields: list[tuple[str, str]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)  # severity, title, condition, root, mode, note, citations
     changes: list[dict[str, Any]] = field(default_factory=list)  # newest first: catalog/history/recent.py
+    columns: list[dict[str, Any]] = field(default_factory=list)  # name, type, classifications, sensitive, from
 
 
 @cache
@@ -81,8 +82,11 @@ def _minute(moment: str) -> str:
 
 
 def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
-    """The page's whole model: vis node and edge options, per-node details for hovering, and each
-    node's recent changes as [moment, actor, source, op, fields] (the first three index `texts`)."""
+    """The page's whole model: vis node and edge options, per-node details for hovering, each
+    node's recent changes as [moment, actor, source, op, fields] (the first three index `texts`),
+    a dataset's known columns as [name, type, classifications, sensitive, sources] and a finding's column
+    paths as lists of [view index or null, node (in `texts`), column] steps: column '' for a whole
+    dataset, null for a model."""
     from pyvis.edge import Edge
     from pyvis.node import Node
 
@@ -101,6 +105,7 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
                                                                    ((s, states[s]) for s in STATES) if n]
             findings: list[dict[str, Any]] = []
             changes: list[dict[str, Any]] = []
+            known: list[list[Any]] = []
             total = 0
         else:
             entry = info.get(node.key, NodeInfo(state="neutral"))
@@ -109,9 +114,15 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
             total = len(ordered)
             findings = [
                 {"severity": f["severity"], "title": f["title"], "condition": f["condition"], "root": f["root"],
-                 "mode": f["mode"], "note": text(f["note"]), "citations": [text(c) for c in f["citations"]]}
+                 "mode": f["mode"], "note": text(f["note"]), "citations": [text(c) for c in f["citations"]],
+                 "lineage": f.get("column_lineage"),
+                 "paths": [[[index.get(step), text(step), column] for step, column in path]
+                           for path in f.get("column_paths") or []]}
                 for f in ordered[:MAX_FINDINGS_SHOWN]
             ]
+            known = [[c["name"], c["type"], [text(k) for k in c["classifications"]], c["sensitive"],
+                      [text(k) for k in c.get("from") or []]]
+                     for c in entry.columns]  # classifications and sources repeat: sent once each
             changes = [[text(_minute(c["at"])), text(c["actor"]), text(c["source"]), c["op"], c["fields"]]
                        for c in entry.changes]  # 25,000 lines in a large view: a few moments, actors, sources
         shape, size = SHAPES[node.kind]
@@ -125,7 +136,8 @@ def page_data(view: View, info: dict[str, NodeInfo]) -> dict[str, Any]:
         details.append({"key": node.key, "kind": node.kind, "namespace": node.namespace, "state": state,
                         "aliases": node.aliases,
                         "group": node.is_group, "fields": [list(pair) for pair in fields],
-                        "findings": findings, "more": total - len(findings), "changes": changes})
+                        "findings": findings, "more": total - len(findings), "changes": changes,
+                        "columns": known})
     vis_edges = [
         Edge(index[e.source], index[e.target], directed=True, kind=e.kind, count=e.count,
              width=round(min(1 + (e.count - 1) ** 0.5 / 4, 8), 2)).options

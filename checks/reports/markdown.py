@@ -2,14 +2,15 @@
 
 The model report gathers what an AI Act Annex IV point 2(d) data section or a datasheet needs:
 the model's sources with their provenance, what it consumed and whether that still matches, the
-latest check results, and every finding with its note, citations and actions.
+latest check results, the sensitive columns it is exposed to (column lineage: `checks.exposure`),
+and every finding with its note, citations and actions.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -18,7 +19,11 @@ from catalog.secrets import mask_secrets
 from checks.reports.mermaid import SEVERE, flowchart
 from checks.results import Finding, RiskReport
 from lineage import queries
+from lineage.columns import has_columns
 from lineage.graph import DATASET
+
+if TYPE_CHECKING:
+    from checks.exposure import Exposure
 
 RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 
@@ -88,7 +93,9 @@ def _bom_links(model: str) -> str:
 
 
 def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: dict[str, dict[str, Any]],
-                 generated: datetime) -> str:
+                 generated: datetime, *, exposure: list[Exposure] | None = None) -> str:
+    """`exposure` (`checks.exposure.exposure` of the assessment) lists the sensitive columns the model is
+    exposed to; without it they are worked out from the report's findings and policy."""
     attrs = graph.nodes[model]
     findings = report.for_node(model)
     upstream = queries.upstream(graph, model)
@@ -149,6 +156,7 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
             licence += f" (expires {a['licence_expires']:%Y-%m-%d})"
         lines.append(f"| {cell(short(node, graph))} | {cell(a.get('origin'))} | {cell(a.get('owner'))} | {cell(personal)} | "
                      f"{cell(a.get('legal_basis'))} | {cell(licence)} | {cell(a.get('documentation'))} |")
+    lines += _exposure_section(graph, model, report, exposure)
     lines += ["", "## Data-quality checks (latest run of each dataset)", "",
               "| dataset | outcome | checked | failed or errored expectations |", "|---|---|---|---|"]
     for node in sorted(n for n in upstream if graph.nodes[n]["kind"] == DATASET):
@@ -165,6 +173,50 @@ def model_report(graph: nx.DiGraph, model: str, report: RiskReport, observed: di
     for finding in findings:
         lines += _finding_section(finding, graph)
     return "\n".join(lines) + "\n"
+
+
+HOW = {"column": "column: its values flow in",
+       "indirect": "indirect: through filters, joins or aggregations only",
+       "assumed": "assumed: column lineage incomplete, the table-level rule"}
+
+
+def _exposure_section(graph: nx.DiGraph, model: str, report: RiskReport, exposure: list[Exposure] | None) -> list[str]:
+    """The classified source columns behind each column-scoped privacy finding on the model."""
+    if exposure is None:
+        exposure = _exposure_of_report(graph, model, report)
+    lines = ["", "## Sensitive columns it is exposed to", ""]
+    if not exposure:
+        lines.append("No classified column reaches this model." if has_columns(graph) else
+                     "No columns are recorded for its sources: which columns reach it is not known.")
+        return lines
+    lines += ["| source column | classifications | finding | how it reaches the model | column path |",
+              "|---|---|---|---|---|"]
+    for found in exposure:
+        finding = f"{found.severity}: {found.condition}" + ("" if found.mode == "direct" else f" ({found.mode})")
+        for column in found.columns:
+            paths = "; ".join(" → ".join(_step(node, name, graph) for node, name in path) for path in column.paths)
+            lines.append(f"| {cell(short(column.dataset, graph))}.{cell(column.column)} | "
+                         f"{cell(', '.join(column.classifications))} | {cell(finding)} | {HOW[column.lineage]} | "
+                         f"{paths or '-'} |")
+    return lines
+
+
+def _step(node: str, column: str | None, graph: nx.DiGraph) -> str:
+    name = cell(short(node, graph))
+    return name if column is None else f"{name} (whole dataset)" if column == "" else f"{name}.{cell(column)}"
+
+
+def _exposure_of_report(graph: nx.DiGraph, model: str, report: RiskReport) -> list[Exposure]:
+    findings = [f for f in report.for_node(model) if f.column_lineage is not None]
+    if not findings:
+        return []
+    from pathlib import Path
+
+    from checks.exposure import exposure_of_findings
+    from checks.policy import load_policy
+
+    policy = load_policy(Path(report.policy[-1]) if len(report.policy) > 1 else None)
+    return exposure_of_findings(graph, model, findings, policy)
 
 
 def _fp(value: str | None) -> str:

@@ -20,7 +20,8 @@
   var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
   window.network = network; // as pyvis pages do: users' scripts and tests reach the vis.js Network here
 
-  var state = { drawnAt: null, highlighted: [], mode: null, selected: null };
+  var state = { drawnAt: null, highlighted: [], mode: null, selected: null, selectedIndex: null, finding: null,
+                columnPath: [], columnsShown: false };
   window.headwater = state;
   network.once("afterDrawing", function () {
     state.drawnAt = performance.now();
@@ -54,7 +55,8 @@
         var item = el("li");
         item.appendChild(el("span", f.severity, "hw-sev hw-sev-" + f.severity));
         item.appendChild(document.createTextNode(" " + f.title + " (" + f.condition +
-          (f.mode === "direct" ? "" : ", " + f.mode) + (f.root === d.key ? "" : ", from " + f.root) + ")"));
+          (f.mode === "direct" ? "" : ", " + f.mode) + (f.root === d.key ? "" : ", from " + f.root) +
+          (f.lineage ? "; column lineage: " + f.lineage : "") + ")"));
         item.appendChild(el("p", data.texts[f.note], "hw-note"));
         item.appendChild(el("p", f.citations.map(function (c) { return data.texts[c]; }).join("; "), "hw-cite"));
         items.appendChild(item);
@@ -114,8 +116,10 @@
       return { id: e.id, color: { color: on ? colour : data.dimmed, opacity: on ? 1 : 0.5 }, width: on ? Math.max(e.width, 2.5) : e.width };
     }));
     state.selected = details[index].key;
+    state.selectedIndex = index;
     state.mode = mode;
     showChanges(index);
+    showNode(index);
     state.highlighted = Array.from(lit, function (n) { return details[n].key; }).sort();
     var reached = state.highlighted.length - 1;
     document.getElementById("hw-selection").textContent = (mode === "paths"
@@ -140,9 +144,120 @@
     changesPanel.appendChild(items);
   }
 
+  // --- side panel: a dataset's columns, its findings, and a finding's column paths ----------------
+  var nodePanel = document.getElementById("hw-node");
+  var columnsBox = document.getElementById("hw-columns");
+  var columnsToggle = document.getElementById("hw-columns-toggle");
+  var columnsList = document.getElementById("hw-columns-list");
+  var findingsBox = document.getElementById("hw-node-findings");
+  var findingsList = document.getElementById("hw-findings-list");
+  var pathBox = document.getElementById("hw-column-path");
+  var PATH_COLOUR = "#ad1457";
+
+  function stepLabel(step) { // [view index or null, node (data.texts), column: '' whole dataset, null model]
+    var name = step[0] !== null ? data.nodes[step[0]].label : data.texts[step[1]];
+    if (step[2] === null) return name;
+    return step[2] === "" ? name + " (whole dataset)" : name + " \u203a " + step[2];
+  }
+
+  function setColumnsShown(shown) {
+    var total = columnsList.children.length;
+    columnsList.hidden = !shown;
+    columnsToggle.setAttribute("aria-expanded", shown ? "true" : "false");
+    columnsToggle.textContent = (shown ? "Hide " : "Show ") + total + " column" + (total === 1 ? "" : "s");
+    state.columnsShown = shown;
+  }
+
+  function showNode(index) {
+    var d = details[index], columns = d.columns || [], findings = d.findings || [];
+    columnsList.replaceChildren(); findingsList.replaceChildren(); pathBox.replaceChildren();
+    pathBox.hidden = true;
+    state.finding = null; state.columnPath = [];
+    columns.forEach(function (c) { // [name, type, classifications, sensitive, sources]: texts index data.texts
+      var item = el("li", null, c[3] ? "hw-column hw-sensitive" : "hw-column");
+      item.appendChild(el("span", c[0], "hw-column-name"));
+      if (c[1]) item.appendChild(el("span", c[1], "hw-column-type"));
+      if (c[2].length) item.appendChild(el("span", c[2].map(function (t) { return data.texts[t]; }).join(", "), "hw-column-classes"));
+      if (c[3]) item.appendChild(el("span", "sensitive", "hw-badge"));
+      if (c[4] && c[4].length) item.appendChild(el("span", "from " + c[4].map(function (t) { return data.texts[t]; }).join(", "), "hw-column-from"));
+      columnsList.appendChild(item);
+    });
+    columnsBox.hidden = !columns.length;
+    setColumnsShown(false);
+    findings.forEach(function (f, k) {
+      var item = el("li"), button = el("button", null, "hw-finding");
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.appendChild(el("span", f.severity, "hw-sev hw-sev-" + f.severity));
+      button.appendChild(document.createTextNode(" " + f.title + " (" + f.condition + ")"));
+      if (f.lineage) button.appendChild(el("span", "column lineage: " + f.lineage +
+        (f.paths.length ? " \u00b7 " + f.paths.length + " column path" + (f.paths.length === 1 ? "" : "s") : ""), "hw-lineage"));
+      button.addEventListener("click", function () { selectFinding(k); });
+      item.appendChild(button);
+      findingsList.appendChild(item);
+    });
+    findingsBox.hidden = !findings.length;
+    nodePanel.hidden = !columns.length && !findings.length;
+  }
+
+  function selectFinding(k) {
+    var index = state.selectedIndex;
+    if (index === null || index === undefined) return null;
+    var f = details[index].findings[k];
+    Array.prototype.forEach.call(findingsList.querySelectorAll("button"), function (b, j) {
+      b.setAttribute("aria-pressed", j === k ? "true" : "false");
+    });
+    state.finding = k;
+    pathBox.replaceChildren();
+    pathBox.hidden = false;
+    if (!f.paths.length) {
+      pathBox.appendChild(el("p", f.lineage === "assumed"
+        ? "Column lineage incomplete: assumed. Some hop has no column lineage, so the table-level rule applies and no column path can be shown."
+        : "No column path: this finding is not carried by classified columns."));
+      state.columnPath = [];
+      return [];
+    }
+    pathBox.appendChild(el("h3", f.title + ": column path" + (f.paths.length === 1 ? "" : "s")));
+    var lit = new Set([index]), joined = new Set();
+    f.paths.forEach(function (path) {
+      var steps = el("ol", null, "hw-path");
+      path.forEach(function (step, s) {
+        steps.appendChild(el("li", stepLabel(step)));
+        if (step[0] !== null) lit.add(step[0]);
+        var next = path[s + 1];
+        if (next && step[0] !== null && next[0] !== null) joined.add(step[0] + ">" + next[0]);
+      });
+      pathBox.appendChild(steps);
+    });
+    nodes.update(originalNodes.map(function (n) {
+      return lit.has(n.id) ? n : { id: n.id, color: { background: data.dimmed, border: data.dimmed }, borderWidth: 1 };
+    }));
+    edges.update(data.edges.map(function (e) {
+      var on = joined.has(e.from + ">" + e.to);
+      var colour = on ? PATH_COLOUR : data.dimmed; // the selected node's own edges take `highlight`
+      return { id: e.id, color: { color: colour, highlight: colour, opacity: on ? 1 : 0.5 }, width: on ? Math.max(e.width, 3) : e.width };
+    }));
+    if (pathBox.scrollIntoView) pathBox.scrollIntoView({ block: "nearest" });
+    state.mode = "columns";
+    state.columnPath = f.paths.map(function (path) {
+      return path.map(function (step) { return [data.texts[step[1]], step[2]]; });
+    });
+    state.highlighted = Array.from(lit, function (n) { return details[n].key; }).sort();
+    document.getElementById("hw-selection").textContent = "Column paths of \u201c" + f.title + "\u201d highlighted (" +
+      f.paths.length + " path" + (f.paths.length === 1 ? "" : "s") + ", " + lit.size + " node" + (lit.size === 1 ? "" : "s") + ").";
+    return state.columnPath;
+  }
+
+  columnsToggle.addEventListener("click", function () { setColumnsShown(columnsList.hidden); });
+  state.showColumns = function (shown) { setColumnsShown(shown === undefined ? columnsList.hidden : !!shown); return state.columnsShown; };
+  state.selectFinding = selectFinding;
+
   function clear() {
     changesPanel.replaceChildren();
     changesPanel.hidden = true;
+    nodePanel.hidden = true;
+    columnsList.replaceChildren(); findingsList.replaceChildren(); pathBox.replaceChildren();
+    state.selectedIndex = null; state.finding = null; state.columnPath = []; state.columnsShown = false;
     nodes.update(originalNodes);
     edges.update(originalEdges);
     state.selected = null; state.mode = null; state.highlighted = [];
