@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 
 from checks.conditions import PERSONAL_CLASSES, SPECIAL_CLASSES, Condition
 from checks.policy import Policy
@@ -57,19 +58,26 @@ def refine(graph: nx.DiGraph, conditions: list[Condition], roots: list[Root], re
         return ColumnScope()
     cg = column_graph(graph)
     seeds: dict[str, Seed] = {}
-    for root, condition in zip(roots, conditions, strict=True):
+    places: list[int] = []
+    for i, (root, condition) in enumerate(zip(roots, conditions, strict=True)):
         carriers = CARRIERS.get(policy.conditions[condition.condition].columns)
         if carriers is None:
             continue
         columns = classified(cg, root.dataset, carriers)
         if columns:
             seeds[root.key] = Seed(root.key, root.dataset, tuple(columns))
+            places.append(i)
     if not seeds:
         return ColumnScope()
-    found = reach_columns(cg, list(seeds.values()))
-    for key, seed in seeds.items():
-        reached, _known, _values = found.table_rows(key)
-        reach.restrict(key, reached, cg.number, keep=seed.dataset)
+    words = max(1, (len(roots) + 63) // 64)  # the bits of the table propagation: root i is bit i
+    found = reach_columns(cg, list(seeds.values()), places=places, words=words)
+    allowed = found.table.copy()
+    seeded = np.zeros(words, dtype=np.uint64)
+    for seed, i in zip(seeds.values(), places, strict=True):
+        bit = np.uint64(1) << np.uint64(i & 63)
+        seeded[i >> 6] |= bit
+        allowed[cg.number[seed.dataset], i >> 6] |= bit  # a root's own dataset keeps its own finding
+    reach.narrow(allowed, seeded, cg.number)
     return ColumnScope(found, seeds)
 
 

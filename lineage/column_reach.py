@@ -1,29 +1,35 @@
-"""Where a condition carried by certain columns travels: along the column graph, not the whole table.
+"""Where a condition carried by certain columns travels: along column lineage while it is known, then
+by the table rule.
 
-Each seed (one root condition and the columns of its dataset that carry it) is one bit, in three
-planes over the column graph's nodes (`lineage.columns`):
-- A, "reached": along every edge, the assumed hops (no column lineage) included;
-- P, "reached on known lineage": never across an assumed hop;
-- D, "reached by values": never across an assumed hop or an INDIRECT flow.
-A node in A but not in P was reached only because some hop's column lineage is unknown (the
-finding says so); one in P but not in D only through filters, joins or group-bys (noted indirect).
+Each seed (one root condition and the columns of its dataset that carry it) is one bit, at the
+place its caller gives it (`refine` uses the root's own bit, so the answer is a mask of the table
+propagation's planes as they are). The walk has three steps:
+1. along the column graph (`lineage.columns`), two planes: P, "reached on known lineage", and D,
+   "reached by values" (never across an INDIRECT flow). A flow between datasets the table lineage
+   does not join carries nothing;
+2. every derivation with no column flow at all (an assumed hop) out of a dataset that P reached
+   passes the seed to the whole of its output;
+3. from there on, the table rule: every table node downstream of those outputs is reached.
+The answer per table node: A ("reached") = P or step 3, so a node in A but not in P was reached only
+because some hop's column lineage is unknown (the finding says "assumed"), and one in P but not in D
+only through filters, joins or group-bys ("indirect").
 
-The walk pushes bits forward from the nodes that hold new ones, a topological level at a time, so
-its cost is the part of the column graph the seeds reach, not the whole graph; on a cycle (possible
-with OpenLineage input) it repeats until nothing changes, which reaches the same fixed point.
+Steps 1 and 3 push bits forward from the nodes that hold new ones, a topological level at a time,
+so their cost is the part of the graph the seeds reach; on a cycle (possible with OpenLineage input)
+they repeat until nothing changes, which reaches the same fixed point.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from lineage.columns import ASSUMED, DIRECT, INDIRECT, INTERNAL, ColumnGraph
+from lineage.columns import DIRECT, INDIRECT, INTERNAL, UNJOINED_DIRECT, UNJOINED_INDIRECT, ColumnGraph
 
-PLANES = 3  # A, P, D
+COLUMN_PLANES = 2  # P, D over the column graph
 
 
 @dataclass(frozen=True)
@@ -35,50 +41,53 @@ class Seed:
 
 @dataclass
 class ColumnReach:
-    """The three planes for every seed, over the column graph."""
+    """P and D over the column graph, A over the table nodes, one bit per seed (at `place[key]`)."""
 
     graph: ColumnGraph
     keys: list[str]
-    bits: np.ndarray  # (nodes, 3 * words) uint64
+    place: dict[str, int]  # key -> bit
+    bits: np.ndarray  # (column-graph nodes, 2 * words) uint64: P then D
+    table: np.ndarray  # (table nodes, words) uint64: A
     words: int
+    seed_nodes: dict[str, set[int]] = field(default_factory=dict)
 
-    def _column(self, key: str, plane: int) -> np.ndarray:
-        j = self.keys.index(key)
-        word = plane * self.words + (j >> 6)
-        return (self.bits[:, word] >> np.uint64(j & 63)) & np.uint64(1)
+    def _flag(self, array: np.ndarray, word: int, j: int) -> np.ndarray:
+        return ((array[:, word] >> np.uint64(j & 63)) & np.uint64(1)).astype(bool)
 
     def table_rows(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per table node (graph order): reached at all, reached on known lineage, reached by values."""
-        n = self.graph.n
-        return tuple(self._column(key, p)[:n].astype(bool) for p in range(PLANES))  # type: ignore[return-value]
+        j, n, w = self.place[key], self.graph.n, self.words
+        head = self.bits[:n]
+        return (self._flag(self.table, j >> 6, j), self._flag(head, j >> 6, j), self._flag(head, w + (j >> 6), j))
 
     def label(self, key: str, node: str) -> str | None:
         """'column', 'indirect' or 'assumed' for a node the seed reached; None when it did not."""
         x = self.graph.number.get(node)
         if x is None:
             return None
-        j = self.keys.index(key)
-        here = [bool((int(self.bits[x, p * self.words + (j >> 6)]) >> (j & 63)) & 1) for p in range(PLANES)]
-        if not here[0]:
+        j, w = self.place[key], self.words
+        bit = 1 << (j & 63)
+        if not int(self.table[x, j >> 6]) & bit:
             return None
-        return "column" if here[2] else "indirect" if here[1] else "assumed"
+        if int(self.bits[x, w + (j >> 6)]) & bit:
+            return "column"
+        return "indirect" if int(self.bits[x, j >> 6]) & bit else "assumed"
 
     def paths(self, key: str, node: str, limit: int) -> list[list[tuple[str, str | None]]]:
-        """Up to `limit` shortest column paths from the seed's columns to `node`, each a list of
-        (dataset or model, column) with the internal "any"/"whole" steps left out except where a
-        whole dataset was reached (column '')."""
+        """Up to `limit` shortest column paths on known lineage from the seed's columns to `node`,
+        each a list of (dataset or model, column), the datasets' internal "some column" steps left
+        out (column '' is the whole dataset)."""
         cg = self.graph
         target = cg.number.get(node)
         if target is None or limit <= 0:
             return []
-        j = self.keys.index(key)
-        word, bit = j >> 6, np.uint64(1) << np.uint64(j & 63)
-        reached = (self.bits[:, word] & bit) != 0
+        j = self.place[key]
+        reached = (self.bits[:, j >> 6] & (np.uint64(1) << np.uint64(j & 63))) != 0
         if not reached[target]:
             return []
         # backwards from the target over reached nodes, breadth first: the first arrivals at a seed
-        # column are the shortest paths; each node keeps the first predecessor that reached it
-        seeds = self._seed_nodes(key)
+        # column are the shortest paths; each node keeps the first successor that reached it
+        seeds = self.seed_nodes.get(key, set())
         following: dict[int, int] = {target: -1}
         frontier = [target]
         ends: list[int] = []
@@ -86,14 +95,11 @@ class ColumnReach:
             nxt = []
             for x in frontier:
                 lo, hi = cg.in_ptr[x], cg.in_ptr[x + 1]
-                for y in cg.in_src[lo:hi].tolist():
-                    if y in following or not reached[y]:
+                for y, c in zip(cg.in_src[lo:hi].tolist(), cg.in_class[lo:hi].tolist(), strict=True):
+                    if y in following or not reached[y] or c in (UNJOINED_DIRECT, UNJOINED_INDIRECT):
                         continue
                     following[y] = x
-                    if y in seeds:
-                        ends.append(y)
-                    else:
-                        nxt.append(y)
+                    (ends if y in seeds else nxt).append(y)
             frontier = nxt
         out = []
         for end in ends[:limit]:
@@ -101,61 +107,71 @@ class ColumnReach:
             while x != -1:
                 steps.append(cg.label(x))
                 x = following[x]
-            out.append(_shown(steps))
+            out.append([(name, column) for name, column in steps if column is not None or name.startswith("model:")])
         return out
 
-    def _seed_nodes(self, key: str) -> set[int]:
-        seeds = self.__dict__.setdefault("_seeds", {})
-        return seeds.get(key, set())
+
+EDGE_PASSES = {  # per edge class, which of P and D cross it
+    INTERNAL: (True, True), DIRECT: (True, True), INDIRECT: (True, False),
+    UNJOINED_DIRECT: (False, False), UNJOINED_INDIRECT: (False, False),
+}
 
 
-def _shown(steps: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
-    """A path without the datasets' internal "some column reached" steps: a column, a whole dataset
-    (column '') or a model says more."""
-    return [(name, column) for name, column in steps if column is not None or name.startswith("model:")]
-
-
-EDGE_PASSES = np.array([  # per edge class, which planes cross it
-    [True, True, True],  # INTERNAL
-    [True, True, True],  # DIRECT
-    [True, True, False],  # INDIRECT
-    [True, False, False],  # ASSUMED
-])
-assert [INTERNAL, DIRECT, INDIRECT, ASSUMED] == [0, 1, 2, 3]
-
-
-def reach_columns(cg: ColumnGraph, seeds: Sequence[Seed]) -> ColumnReach:
-    """Every seed at once over the column graph."""
-    words = max(1, (len(seeds) + 63) // 64)
-    size = cg.size
-    bits = np.zeros((size, PLANES * words), dtype=np.uint64)
-    masks = np.zeros((len(EDGE_PASSES), PLANES * words), dtype=np.uint64)
+def reach_columns(cg: ColumnGraph, seeds: Sequence[Seed], *, places: Sequence[int] | None = None,
+                  words: int | None = None) -> ColumnReach:
+    """Every seed at once; seed i is bit `places[i]` (default i) of `words` uint64 words."""
+    places = list(range(len(seeds))) if places is None else list(places)
+    words = words or max(1, (max(places, default=0) + 64) // 64)
     every = np.zeros(words, dtype=np.uint64)
-    for j in range(len(seeds)):
+    for j in places:
         every[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
-    for c, passes in enumerate(EDGE_PASSES):
+    masks = np.zeros((max(EDGE_PASSES) + 1, COLUMN_PLANES * words), dtype=np.uint64)
+    for c, passes in EDGE_PASSES.items():
         for p, yes in enumerate(passes):
             if yes:
                 masks[c, p * words:(p + 1) * words] = every
-    start_rows: list[int] = []
+    bits = np.zeros((cg.size, COLUMN_PLANES * words), dtype=np.uint64)
     seed_nodes: dict[str, set[int]] = {}
-    for j, seed in enumerate(seeds):
-        rows = [cg.column_number[(seed.dataset, c)] for c in seed.columns if (seed.dataset, c) in cg.column_number]
-        seed_nodes[seed.key] = set(rows)
+    start: set[int] = set()
+    for seed, j in zip(seeds, places, strict=True):
+        rows = {cg.column_number[(seed.dataset, c)] for c in seed.columns if (seed.dataset, c) in cg.column_number}
+        seed_nodes[seed.key] = rows
         for x in rows:
-            for p in range(PLANES):
+            for p in range(COLUMN_PLANES):
                 bits[x, p * words + (j >> 6)] |= np.uint64(1) << np.uint64(j & 63)
-        start_rows.extend(rows)
-    _spread(cg, bits, masks, np.array(sorted(set(start_rows)), dtype=np.int64))
-    reach = ColumnReach(cg, [s.key for s in seeds], bits, words)
-    reach.__dict__["_seeds"] = seed_nodes
-    return reach
+        start |= rows
+    _spread(cg.out_ptr, cg.out_dst, cg.out_class, cg.level, bits, masks, np.array(sorted(start), dtype=np.int64))
+    table = _table_rule(cg, bits[:cg.n, :words].copy(), words)
+    return ColumnReach(cg, [s.key for s in seeds], {s.key: j for s, j in zip(seeds, places, strict=True)}, bits,
+                       table, words, seed_nodes)
 
 
-def _spread(cg: ColumnGraph, bits: np.ndarray, masks: np.ndarray, start: np.ndarray) -> None:
-    """Push bits forward from `start` until nothing changes: a level at a time on a DAG (each node
-    pushes once, after everything before it), in rounds on a cycle."""
-    level = cg.level
+def _table_rule(cg: ColumnGraph, known: np.ndarray, words: int) -> np.ndarray:
+    """A: what P reached, and everything downstream of the outputs of assumed hops out of it."""
+    a_src, a_dst = cg.assumed_src, cg.assumed_dst
+    arriving = known[a_src]
+    live = np.flatnonzero(arriving.any(axis=1))
+    if not len(live):
+        return known
+    targets, arriving = a_dst[live], arriving[live]
+    order = np.argsort(targets, kind="stable")
+    targets, arriving = targets[order], arriving[order]
+    unique, first = np.unique(targets, return_index=True)
+    table = np.zeros_like(known)  # the table rule's own plane: a seed travels by it only from its assumed hops
+    table[unique] = np.bitwise_or.reduceat(arriving, first, axis=0)
+    topo = cg.topology
+    down = topo.down
+    classes = np.zeros(len(down.indices), dtype=np.int8)
+    _spread(down.indptr.astype(np.int64), down.indices.astype(np.int64), classes, topo.level, table,
+            np.full((1, words), np.iinfo(np.uint64).max, dtype=np.uint64), unique)
+    return known | table
+
+
+def _spread(out_ptr: np.ndarray, out_dst: np.ndarray, out_class: np.ndarray, level: np.ndarray | None,
+            bits: np.ndarray, masks: np.ndarray, start: np.ndarray) -> None:
+    """Push bits forward from `start` along a CSR until nothing changes: a level at a time on a DAG
+    (each node pushes once, after everything before it), in rounds on a cycle. `masks[class]` is
+    what an edge of that class lets through."""
     pending: dict[int, list[np.ndarray]] = {}
     heap: list[int] = []
 
@@ -163,31 +179,34 @@ def _spread(cg: ColumnGraph, bits: np.ndarray, masks: np.ndarray, start: np.ndar
         if not len(rows):
             return
         if level is None:
-            key_levels, groups = np.zeros(1, dtype=np.int64), [rows]
+            key_levels, groups = [0], [rows]
         else:
             at = level[rows]
             order = np.argsort(at, kind="stable")
             rows, at = rows[order], at[order]
-            key_levels, first = np.unique(at, return_index=True)
-            groups = np.split(rows, first[1:])
-        for lv, group in zip(key_levels.tolist(), groups, strict=True):
+            found, first = np.unique(at, return_index=True)
+            key_levels, groups = found.tolist(), np.split(rows, first[1:])
+        for lv, group in zip(key_levels, groups, strict=True):
             if lv not in pending:
                 pending[lv] = []
                 heapq.heappush(heap, lv)
             pending[lv].append(group)
 
     schedule(start)
-    out_ptr, out_dst, out_class = cg.out_ptr, cg.out_dst, cg.out_class
+    one_class = len(masks) == 1
     while heap:
         lv = heapq.heappop(heap)
-        rows = np.unique(np.concatenate(pending.pop(lv)))
+        parts = pending.pop(lv)
+        rows = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
         counts = out_ptr[rows + 1] - out_ptr[rows]
         total = int(counts.sum())
         if not total:
             continue
         offsets = np.repeat(out_ptr[rows] - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(total)
         targets = out_dst[offsets]
-        arriving = bits[np.repeat(rows, counts)] & masks[out_class[offsets]]
+        arriving = bits[np.repeat(rows, counts)]
+        if not one_class:
+            arriving &= masks[out_class[offsets]]
         order = np.argsort(targets, kind="stable")
         targets, arriving = targets[order], arriving[order]
         unique, first = np.unique(targets, return_index=True)
@@ -198,4 +217,4 @@ def _spread(cg: ColumnGraph, bits: np.ndarray, masks: np.ndarray, start: np.ndar
         schedule(unique[grown])  # on a cycle, a node that grew pushes again in the next round
 
 
-__all__ = ["ColumnReach", "Seed", "reach_columns", "DIRECT", "INDIRECT"]
+__all__ = ["ColumnReach", "Seed", "reach_columns"]

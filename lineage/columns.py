@@ -13,20 +13,23 @@ so that the table graph's own numbering (`lineage.arrays.topology`) is part of i
 Edges carry a class, which decides what crosses them (`lineage.column_reach`):
 - `INTERNAL`: whole -> each column and whole -> any, column -> any; a feed whose model read every
   column (any -> model), or the named `features` (column -> model) and whole -> model; base_model;
-- `DIRECT` / `INDIRECT`: a column flow as its producer stated it;
-- `ASSUMED`: a derivation between two datasets with no column flow between them at all: any ->
-  whole, the table-level rule, and the reason a finding says "column lineage incomplete: assumed".
+- `DIRECT` / `INDIRECT`: a column flow as its producer stated it.
+A derivation between two datasets with no column flow between them at all is not an edge here: it
+is kept as a pair of table nodes (`assumed_src`, `assumed_dst`), where the table-level rule takes
+over, and the reason a finding says "column lineage incomplete: assumed".
 
 A hop counts as known when at least one flow joins its two datasets: a producer that describes
 some of an output's columns and not the rest leaves the rest to whatever it did state, which is how
-Spark and dbt-ol send the facet. A flow between datasets the table graph does not join carries
-nothing on its own (a condition reaches only what the table rule lets it reach).
+Spark and dbt-ol send the facet. A flow between datasets the table graph does not join (dbt-ol names
+seeds in `columnLineage` but not among a run's inputs) is an `UNJOINED_*` edge: column walks show
+it, and it carries no condition (a condition reaches only what the table rule lets it reach).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -34,8 +37,11 @@ import numpy as np
 from catalog.lineage_rows import ColumnRows
 from lineage.graph import DATASET, MODEL
 
-INTERNAL, DIRECT, INDIRECT, ASSUMED = 0, 1, 2, 3
+INTERNAL, DIRECT, INDIRECT = 0, 1, 2
+# a flow between datasets the table lineage does not join: shown by column walks, carries no condition
+UNJOINED_DIRECT, UNJOINED_INDIRECT = 3, 4
 CLASS_OF_KIND = {"DIRECT": DIRECT, "INDIRECT": INDIRECT}
+FLOW_CLASSES = {DIRECT: "DIRECT", INDIRECT: "INDIRECT", UNJOINED_DIRECT: "DIRECT", UNJOINED_INDIRECT: "INDIRECT"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,10 @@ class ColumnGraph:
     in_src: np.ndarray  # sources of each node's in-edges (CSR by target)
     in_class: np.ndarray
     level: np.ndarray | None  # longest-path level; None on a cycle
+    assumed_src: np.ndarray  # the derivations without any column flow (table node numbers): where the
+    assumed_dst: np.ndarray  # table rule takes over (`lineage.column_reach`)
     known_hops: set[tuple[str, str]] = field(default_factory=set)
+    topology: Any = None  # the table graph's arrays (`lineage.arrays.Topology`) it was built on
 
     @property
     def size(self) -> int:
@@ -155,8 +164,11 @@ def _build(graph: nx.DiGraph, rows: ColumnRows) -> ColumnGraph:
             if flow.input not in number or output not in number:
                 continue
             target = n + number[output] if flow.output_column == "" else col(output, flow.output_column)
-            edge(col(flow.input, flow.input_column), target, CLASS_OF_KIND.get(flow.kind, DIRECT))
-            known.add((flow.input, output))
+            joined = output in graph._succ[flow.input]
+            kind = CLASS_OF_KIND.get(flow.kind, DIRECT)
+            edge(col(flow.input, flow.input_column), target, kind if joined else kind + 2)
+            if joined:
+                known.add((flow.input, output))
     for (dataset, model), wanted in features.items():
         if dataset in number and model in number:
             for name in wanted:
@@ -189,7 +201,6 @@ def _build(graph: nx.DiGraph, rows: ColumnRows) -> ColumnGraph:
         (n + is_dataset, is_dataset, INTERNAL),  # whole -> any
         (n + columns_at, 2 * n + np.arange(k, dtype=np.int64), INTERNAL),  # whole -> column
         (2 * n + np.arange(k, dtype=np.int64), columns_at, INTERNAL),  # column -> any
-        (t_src[derivation], n + t_dst[derivation], ASSUMED),  # any -> whole, lineage unknown
         (t_src[feed], t_dst[feed], INTERNAL),  # any -> model: the model read every column
         (*whole_feeds, INTERNAL),  # whole -> a model that read named columns
         (t_src[base], t_dst[base], INTERNAL),
@@ -209,7 +220,9 @@ def _build(graph: nx.DiGraph, rows: ColumnRows) -> ColumnGraph:
                        flows_from=flows_from,
                        features=features, column_number=column_number, column_of=column_of, out_ptr=out_ptr,
                        out_dst=out_dst, out_class=out_class, in_ptr=in_ptr, in_src=a[by_target],
-                       in_class=c[by_target], level=levels(size, out_ptr, out_dst), known_hops=known)
+                       in_class=c[by_target], level=levels(size, out_ptr, out_dst),
+                       assumed_src=t_src[derivation], assumed_dst=t_dst[derivation], known_hops=known,
+                       topology=topo)
 
 
 def classified(cg: ColumnGraph, dataset: str, wanted: Iterable[str]) -> list[str]:
@@ -247,7 +260,7 @@ def column_walk(cg: ColumnGraph, dataset: str, column: str, direction: str, dept
             for y, c in _flow_neighbours(cg, x, direction):
                 if y in seen:
                     continue
-                kind = "INDIRECT" if c == INDIRECT or seen[x][0] == "INDIRECT" else "DIRECT"
+                kind = "INDIRECT" if FLOW_CLASSES[c] == "INDIRECT" or seen[x][0] == "INDIRECT" else "DIRECT"
                 seen[y] = (kind, level)
                 node, name = cg.label(y)
                 if name != "" or direction == "downstream":  # upstream, a whole node is a step, not an answer
@@ -265,11 +278,11 @@ def _flow_neighbours(cg: ColumnGraph, x: int, direction: str) -> list[tuple[int,
     if direction == "downstream":
         lo, hi = cg.out_ptr[x], cg.out_ptr[x + 1]
         found = [(int(y), int(c)) for y, c in zip(cg.out_dst[lo:hi], cg.out_class[lo:hi], strict=True)
-                 if c in (DIRECT, INDIRECT)]
+                 if c in FLOW_CLASSES]
     else:
         lo, hi = cg.in_ptr[x], cg.in_ptr[x + 1]
         found = [(int(y), int(c)) for y, c in zip(cg.in_src[lo:hi], cg.in_class[lo:hi], strict=True)
-                 if c in (DIRECT, INDIRECT)]
+                 if c in FLOW_CLASSES]
         if x >= 2 * n:  # a column also depends on what shaped its whole dataset
             whole = n + cg.number[cg.column_of[x - 2 * n][0]]
             found.append((whole, INDIRECT))

@@ -46,9 +46,11 @@ class Reach:
     pair into dicts costs far more than computing them on a large graph.
     """
 
-    def __init__(self, modes: dict[str, dict[str, Mode]] | None = None, *, packed: Planes | None = None) -> None:
+    def __init__(self, modes: dict[str, dict[str, Mode]] | None = None, *, packed: Planes | None = None,
+                 keys: list[str] | None = None) -> None:
         self._modes = modes
         self._packed = packed
+        self._keys = keys  # the roots' keys in root order (the work list's answer), for `narrow`
 
     @property
     def modes(self) -> dict[str, dict[str, Mode]]:
@@ -127,30 +129,32 @@ class Reach:
         return {node for node, modes in self.modes.items() if key in modes}
 
 
-    def restrict(self, key: str, rows: "np.ndarray", number: dict[str, int], keep: str) -> None:
-        """Let root `key` reach only the nodes allowed (`rows`: a flag per node in graph order, as
-        `number` numbers them) and `keep` (its own dataset): what column lineage says a condition
-        cannot reach is taken away."""
+    def narrow(self, allowed: "np.ndarray", seeded: "np.ndarray", number: dict[str, int]) -> None:
+        """Let each root whose bit is set in `seeded` reach only the nodes whose row of `allowed`
+        (uint64 words per node in graph order, as `number` numbers them; bit i is root i) has its bit:
+        what column lineage says a condition cannot reach is taken away, every root at once."""
         if self._modes is None and self._packed:
-            import numpy as np
-
             packed = self._packed
-            j = packed.keys.index(key)
             index = packed.index
-            allowed_rows = rows[index.order] if getattr(index, "order", None) is not None else rows
-            if keep in index.number:
-                allowed_rows = allowed_rows.copy()
-                allowed_rows[index.number[keep]] = True
-            clear = ~(np.uint64(1) << np.uint64(j & 63))
-            for word in range(j >> 6, packed.bits.shape[1], packed.words):
-                packed.bits[~allowed_rows, word] &= clear
+            rows = allowed[index.order] if getattr(index, "order", None) is not None else allowed
+            mask = rows | ~seeded
+            words = packed.words
+            for start in range(0, packed.bits.shape[1], words):
+                packed.bits[:, start:start + words] &= mask
             for row, roots in packed.direct.items():
-                if j in roots and not allowed_rows[row]:
-                    roots.discard(j)
+                for j in [j for j in roots if int(seeded[j >> 6]) >> (j & 63) & 1]:
+                    if not int(rows[row, j >> 6]) >> (j & 63) & 1:
+                        roots.discard(j)
             return
+        place = {key: i for i, key in enumerate(self._keys or ())}
         for node, here in self.modes.items():
-            if key in here and node != keep and not (node in number and rows[number[node]]):
-                del here[key]
+            x = number.get(node)
+            for key in list(here):
+                i = place.get(key)
+                if i is None or not int(seeded[i >> 6]) >> (i & 63) & 1:
+                    continue
+                if x is None or not int(allowed[x, i >> 6]) >> (i & 63) & 1:
+                    del here[key]
         for node in [n for n, here in self.modes.items() if not here]:
             del self.modes[node]
 
@@ -174,7 +178,7 @@ def propagate_worklist(graph: nx.DiGraph, roots: list[Root], *, anonymised: set[
     """The reference implementation: a work list over the affected part of the graph, any shape."""
     anonymised = anonymised or set()
     by_key = {root.key: root for root in roots}
-    reach = Reach({})
+    reach = Reach({}, keys=[root.key for root in roots])
     for root in roots:
         if root.dataset in graph:
             reach.modes.setdefault(root.dataset, {})[root.key] = "direct"
