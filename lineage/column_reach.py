@@ -160,11 +160,30 @@ def _table_rule(cg: ColumnGraph, known: np.ndarray, words: int) -> np.ndarray:
     table = np.zeros_like(known)  # the table rule's own plane: a seed travels by it only from its assumed hops
     table[unique] = np.bitwise_or.reduceat(arriving, first, axis=0)
     topo = cg.topology
-    down = topo.down
-    classes = np.zeros(len(down.indices), dtype=np.int8)
-    _spread(down.indptr.astype(np.int64), down.indices.astype(np.int64), classes, topo.level, table,
-            np.full((1, words), np.iinfo(np.uint64).max, dtype=np.uint64), unique)
-    return known | table
+    if topo.by_level is None:  # a cycle: rounds until nothing changes
+        down = topo.down
+        classes = np.zeros(len(down.indices), dtype=np.int8)
+        _spread(down.indptr.astype(np.int64), down.indices.astype(np.int64), classes, None, table,
+                np.full((1, words), np.iinfo(np.uint64).max, dtype=np.uint64), unique)
+        return known | table
+    return known | _downstream(topo.by_level, table, int(topo.level[unique].min()))
+
+
+def _downstream(by_level, seeded: np.ndarray, first: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Every node's bits ORed with those of everything upstream of it, one level at a time from
+    `first`: the table propagation's sweep (each level's in-edges gathered and merged by one
+    `reduceat`), which costs the edges below the seeds, however many seeds there are."""
+    plane = seeded[by_level.nodes]  # rows by position (level order)
+    starts, in_ptr, src = by_level.node_starts, by_level.in_ptr, by_level.src
+    reduceat = np.bitwise_or.reduceat
+    for level in range(first + 1, len(starts) - 1):
+        lo, hi = int(starts[level]), int(starts[level + 1])
+        e0, e1 = int(in_ptr[lo]), int(in_ptr[hi])
+        if e0 == e1:
+            continue
+        # every node above level 0 has an in-edge from the level below: no segment is empty
+        plane[lo:hi] |= reduceat(plane[src[e0:e1]], in_ptr[lo:hi] - e0, axis=0)
+    return plane[by_level.position]
 
 
 def _spread(out_ptr: np.ndarray, out_dst: np.ndarray, out_class: np.ndarray, level: np.ndarray | None,
