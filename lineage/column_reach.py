@@ -140,7 +140,9 @@ def reach_columns(cg: ColumnGraph, seeds: Sequence[Seed], *, places: Sequence[in
             for p in range(COLUMN_PLANES):
                 bits[x, p * words + (j >> 6)] |= np.uint64(1) << np.uint64(j & 63)
         start |= rows
-    _spread(cg.out_ptr, cg.out_dst, cg.out_class, cg.level, bits, masks, np.array(sorted(start), dtype=np.int64))
+    # in rounds, not by level: known lineage reaches a few columns per seed, so its longest path is a
+    # handful of rounds where the levels it touches, over all seeds, are most of the graph's hundreds
+    _spread(cg.out_ptr, cg.out_dst, cg.out_class, None, bits, masks, np.array(sorted(start), dtype=np.int64))
     table = _table_rule(cg, bits[:cg.n, :words].copy(), words)
     return ColumnReach(cg, [s.key for s in seeds], {s.key: j for s, j in zip(seeds, places, strict=True)}, bits,
                        table, words, seed_nodes)
@@ -173,17 +175,20 @@ def _downstream(by_level, seeded: np.ndarray, first: int) -> np.ndarray:  # type
     """Every node's bits ORed with those of everything upstream of it, one level at a time from
     `first`: the table propagation's sweep (each level's in-edges gathered and merged by one
     `reduceat`), which costs the edges below the seeds, however many seeds there are."""
-    plane = seeded[by_level.nodes]  # rows by position (level order)
+    plane = np.take(seeded, by_level.nodes, axis=0)  # rows by position (level order)
     starts, in_ptr, src = by_level.node_starts, by_level.in_ptr, by_level.src
-    reduceat = np.bitwise_or.reduceat
+    reduceat, take = np.bitwise_or.reduceat, np.take
+    merged = np.empty_like(plane)
     for level in range(first + 1, len(starts) - 1):
         lo, hi = int(starts[level]), int(starts[level + 1])
         e0, e1 = int(in_ptr[lo]), int(in_ptr[hi])
         if e0 == e1:
             continue
         # every node above level 0 has an in-edge from the level below: no segment is empty
-        plane[lo:hi] |= reduceat(plane[src[e0:e1]], in_ptr[lo:hi] - e0, axis=0)
-    return plane[by_level.position]
+        out = merged[lo:hi]
+        reduceat(take(plane, src[e0:e1], axis=0), in_ptr[lo:hi] - e0, axis=0, out=out)
+        plane[lo:hi] |= out
+    return np.take(plane, by_level.position, axis=0)
 
 
 def _spread(out_ptr: np.ndarray, out_dst: np.ndarray, out_class: np.ndarray, level: np.ndarray | None,
