@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 
 from catalog.lineage_rows import ColumnRows
-from lineage.graph import DATASET, MODEL
+from lineage.graph import DATASET, MODEL, _no_collection
 
 INTERNAL, DIRECT, INDIRECT = 0, 1, 2
 # a flow between datasets the table lineage does not join: shown by column walks, carries no condition
@@ -109,8 +109,12 @@ def column_graph(graph: nx.DiGraph) -> ColumnGraph:
     key = (id(graph), len(graph))
     cached = graph.graph.get("_column_graph")
     if cached is None or cached[0] != key:
-        cached = (key, _build(graph, graph.graph.get("column_rows") or ColumnRows()))
+        from lineage.graph import keep_for_the_revision
+
+        with _no_collection():
+            cached = (key, _build(graph, graph.graph.get("column_rows") or ColumnRows()))
         graph.graph["_column_graph"] = cached
+        keep_for_the_revision()  # millions of column and flow objects: the collector must not walk them again
     return cached[1]
 
 
