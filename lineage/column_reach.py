@@ -132,14 +132,18 @@ def reach_columns(cg: ColumnGraph, seeds: Sequence[Seed], *, places: Sequence[in
                 masks[c, p * words:(p + 1) * words] = every
     bits = np.zeros((cg.size, COLUMN_PLANES * words), dtype=np.uint64)
     seed_nodes: dict[str, set[int]] = {}
-    start: set[int] = set()
+    hit_rows: list[int] = []
+    hit_bits: list[int] = []
     for seed, j in zip(seeds, places, strict=True):
         rows = {cg.column_number[(seed.dataset, c)] for c in seed.columns if (seed.dataset, c) in cg.column_number}
         seed_nodes[seed.key] = rows
-        for x in rows:
-            for p in range(COLUMN_PLANES):
-                bits[x, p * words + (j >> 6)] |= np.uint64(1) << np.uint64(j & 63)
-        start |= rows
+        hit_rows.extend(rows)
+        hit_bits.extend([j] * len(rows))
+    at, which = np.array(hit_rows, dtype=np.int64), np.array(hit_bits, dtype=np.uint64)
+    word, value = (which >> np.uint64(6)).astype(np.intp), np.uint64(1) << (which & np.uint64(63))
+    for p in range(COLUMN_PLANES):
+        np.bitwise_or.at(bits, (at, p * words + word), value)
+    start = set(hit_rows)
     # in rounds, not by level: known lineage reaches a few columns per seed, so its longest path is a
     # handful of rounds where the levels it touches, over all seeds, are most of the graph's hundreds
     _spread(cg.out_ptr, cg.out_dst, cg.out_class, None, bits, masks, np.array(sorted(start), dtype=np.int64))
@@ -151,11 +155,10 @@ def reach_columns(cg: ColumnGraph, seeds: Sequence[Seed], *, places: Sequence[in
 def _table_rule(cg: ColumnGraph, known: np.ndarray, words: int) -> np.ndarray:
     """A: what P reached, and everything downstream of the outputs of assumed hops out of it."""
     a_src, a_dst = cg.assumed_src, cg.assumed_dst
-    arriving = known[a_src]
-    live = np.flatnonzero(arriving.any(axis=1))
+    live = np.flatnonzero(known.any(axis=1)[a_src])  # the assumed hops out of what known lineage reached
     if not len(live):
         return known
-    targets, arriving = a_dst[live], arriving[live]
+    targets, arriving = a_dst[live], known[a_src[live]]
     order = np.argsort(targets, kind="stable")
     targets, arriving = targets[order], arriving[order]
     unique, first = np.unique(targets, return_index=True)
@@ -177,18 +180,31 @@ def _downstream(by_level, seeded: np.ndarray, first: int) -> np.ndarray:  # type
     `reduceat`), which costs the edges below the seeds, however many seeds there are."""
     plane = np.take(seeded, by_level.nodes, axis=0)  # rows by position (level order)
     starts, in_ptr, src = by_level.node_starts, by_level.in_ptr, by_level.src
+    # the seeds' own bits, by level: a level's merge overwrites its rows, and they are put back
+    held = np.flatnonzero(plane.any(axis=1))
+    held_level = np.searchsorted(starts, held, side="right") - 1
+    fixups = {int(lv): (rows, plane[rows]) for lv, rows in
+              zip(*_grouped(held_level, held)) if lv > first}
     reduceat, take = np.bitwise_or.reduceat, np.take
-    merged = np.empty_like(plane)
     for level in range(first + 1, len(starts) - 1):
         lo, hi = int(starts[level]), int(starts[level + 1])
         e0, e1 = int(in_ptr[lo]), int(in_ptr[hi])
         if e0 == e1:
             continue
         # every node above level 0 has an in-edge from the level below: no segment is empty
-        out = merged[lo:hi]
-        reduceat(take(plane, src[e0:e1], axis=0), in_ptr[lo:hi] - e0, axis=0, out=out)
-        plane[lo:hi] |= out
+        reduceat(take(plane, src[e0:e1], axis=0), in_ptr[lo:hi] - e0, axis=0, out=plane[lo:hi])
+        fixup = fixups.get(level)
+        if fixup is not None:
+            plane[fixup[0]] |= fixup[1]
     return np.take(plane, by_level.position, axis=0)
+
+
+def _grouped(keys: np.ndarray, values: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
+    """`values` split by their (sorted) `keys`."""
+    if not len(keys):
+        return [], []
+    unique, first = np.unique(keys, return_index=True)
+    return unique.tolist(), np.split(values, first[1:])
 
 
 def _spread(out_ptr: np.ndarray, out_dst: np.ndarray, out_class: np.ndarray, level: np.ndarray | None,
