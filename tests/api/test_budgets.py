@@ -37,7 +37,7 @@ CAPS = [
     ("/api/v1/datasets", "limit", 1000), ("/api/v1/datasets", "offset", 2**31 - 1),
     *((path, name, cap) for path in ("/api/v1/feeds", "/api/v1/derivations", "/api/v1/incidents", "/api/v1/models")
       for name, cap in (("limit", 1000), ("offset", 2**31 - 1))),
-    ("/api/v1/lineage/{node}", "depth", 1000),
+    ("/api/v1/lineage/{node}", "depth", 1000), ("/api/v1/column-lineage/{dataset}", "depth", 1000),
     ("/api/v1/impact/{dataset}", "paths", 20), ("/api/v1/impact/{dataset}", "limit", 500),
     ("/api/v1/impact/{dataset}", "offset", 2**31 - 1), ("/api/v1/impact/{dataset}", "datasets", 10_000),
     ("/api/v1/paths", "limit", 100),
