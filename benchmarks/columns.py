@@ -50,7 +50,7 @@ import networkx as nx
 import numpy as np
 
 from benchmarks.common import memory, reset_peak
-from benchmarks.propagation import Case, first_run, flagged_sources, load, machine, sample_round_robin
+from benchmarks.propagation import Case, first_run, flagged_sources, load, machine, sample_round_robin, timing_row
 from benchmarks.reference import describe, reference_graph
 from catalog.lineage_rows import ColumnRows
 from lineage.graph import DATASET, JOB, MODEL
@@ -421,12 +421,7 @@ def markdown(result: dict[str, Any]) -> str:
     mib = lambda kib: f"{kib / 1024:,.0f} MiB"
 
     def row(name: str, label: str, note: str = "") -> str:
-        s = t[name]
-        ratio = x.get(name)
-        n = len(s["samples_s"])
-        spread = f"{s['min_s']:.4f} - {s['max_s']:.4f}" if n > 1 else "(one run)"
-        return (f"| {label} | {s['median_s']:.4f} | {spread} | {n} | {'' if ratio is None else f'{ratio:,.1f}x'} | "
-                f"{mib(s['memory']['peak_above_start_kib'])} | {note} |")
+        return timing_row(t, x, name, label, note)
 
     target = result["target"]
     commit = m.get("commit") or "unknown"

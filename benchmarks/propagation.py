@@ -425,17 +425,22 @@ def run(scale: float, repeat: int, repeat_slow: int, do_profile: bool) -> dict[s
     return result
 
 
+def timing_row(timings: dict[str, Any], ratios: dict[str, float], name: str, label: str, note: str = "") -> str:
+    """One case's markdown row: median, spread, runs, ratio to the baseline, peak memory, note."""
+    s = timings[name]
+    ratio = ratios.get(name)
+    n = len(s["samples_s"])
+    spread = f"{s['min_s']:.4f} - {s['max_s']:.4f}" if n > 1 else "(one run)"
+    return (f"| {label} | {s['median_s']:.4f} | {spread} | {n} | {'' if ratio is None else f'{ratio:,.1f}x'} | "
+            f"{s['memory']['peak_above_start_kib'] / 1024:,.0f} MiB | {note} |")
+
+
 def markdown(result: dict[str, Any]) -> str:
     m, g, t, r, x = result["machine"], result["graph"], result["timings"], result["reached"], result["ratios_to_csgraph"]
     mib = lambda kib: f"{kib / 1024:,.0f} MiB"
 
     def row(name: str, label: str, note: str = "") -> str:
-        s = t[name]
-        ratio = x.get(name)
-        n = len(s["samples_s"])
-        spread = f"{s['min_s']:.4f} - {s['max_s']:.4f}" if n > 1 else "(one run)"
-        return (f"| {label} | {s['median_s']:.4f} | {spread} | {n} | {'' if ratio is None else f'{ratio:,.1f}x'} | "
-                f"{mib(s['memory']['peak_above_start_kib'])} | {note} |")
+        return timing_row(t, x, name, label, note)
 
     target = result["target"]
     ix = result["index"]
