@@ -214,6 +214,11 @@ def path_counts(topo: Topology, start: int) -> PathCounts | None:
     one sparse product written straight into its own rows (scipy's C kernel, called directly: a
     level is often a few hundred nodes, and the Python around each call was most of the cost), then
     a carry from each digit to the next.
+
+    One carry a level is enough when digits are 27 bits or wider: a digit is then below
+    2**bits + 2**(53 - bits) (its remainder plus the carry from below), and a level's sum of fewer
+    than 2**(52 - bits) of those stays below 2**53. Digits are left that way, not normalised
+    (`PathCounts.of` adds them up whatever their size); a second pass a level cost a fifth of the count.
     """
     from scipy.sparse import _sparsetools
 
@@ -223,14 +228,16 @@ def path_counts(topo: Topology, start: int) -> PathCounts | None:
     bits = min(LIMB, 52 - max(1, levels.max_fan_in).bit_length())
     if bits < 1:
         return None  # a fan-in of 2**51: no float64 digit sums it exactly
+    once = bits >= 27
     base, scale = float(2**bits), 1.0 / 2**bits  # a power of two: multiplying by its inverse is exact
     n = len(topo.nodes)
     digits = np.zeros((n, 1))  # by position, row-major: a level's rows are one slice
     digits[levels.position[start], 0] = 1.0
-    ptr, src, ones, starts = levels.in_ptr, levels.src, levels.ones, levels.node_starts
+    ptr, src, ones = levels.in_ptr, levels.src, levels.ones
+    starts, edges = levels.node_starts.tolist(), ptr[levels.node_starts].tolist()
     for level in range(int(topo.level[start]) + 1, len(starts) - 1):
-        n0, n1 = int(starts[level]), int(starts[level + 1])
-        if ptr[n0] == ptr[n1]:
+        n0, n1 = starts[level], starts[level + 1]
+        if edges[level] == edges[level + 1]:
             continue
         # rows n0..n1 of the product, from the rows of lower levels (disjoint, so one buffer serves both)
         _sparsetools.csr_matvecs(n1 - n0, n, digits.shape[1], ptr[n0:n1 + 1], src, ones, digits.ravel(),
@@ -240,11 +247,14 @@ def path_counts(topo: Topology, start: int) -> PathCounts | None:
             carry = np.floor(block * scale)
             if not carry.any():
                 break
-            if carry[:, -1].any():  # the counts outgrew the digits: one more for every node
-                digits = np.hstack([digits, np.zeros((n, 1))])
-                block, carry = digits[n0:n1], np.hstack([carry, np.zeros((n1 - n0, 1))])
+            if carry[:, -1].any():  # the counts outgrew the digits: twice as many (and one) for every node
+                width = digits.shape[1]
+                digits = np.hstack([digits, np.zeros((n, width + 1))])
+                block, carry = digits[n0:n1], np.hstack([carry, np.zeros((n1 - n0, width + 1))])
             block -= carry * base
             block[:, 1:] += carry[:, :-1]
+            if once:
+                break
     return PathCounts(digits, bits, levels.position)
 
 
