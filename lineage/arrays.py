@@ -22,7 +22,8 @@ import networkx as nx
 import numpy as np
 
 KIND_CODES = {"dataset": 0, "job": 1, "model": 2}
-LIMB = 44  # the widest digit of a path count (see path_counts): a hub's counts on the reference graph reach 2**118
+LIMB = 40  # the widest digit of a path count (see path_counts): on the reference graph 40 bits cut its 255 levels
+# into 21 runs where 44 needed 53, for the same three digits
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Levels:
     src: np.ndarray  # CSR columns: each in-edge's source, as its position
     ones: np.ndarray  # CSR values (float64 ones)
     max_fan_in: int
+    bits: int | None  # the width of a path count's digit; None when a fan-in is too wide for exact float sums
+    runs: list[int]  # see _runs
 
 
 def topology(graph: nx.DiGraph) -> Topology:
@@ -98,8 +101,13 @@ def _by_level(level: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> Lev
     fan_in = np.bincount(target, minlength=len(level))
     in_ptr = np.zeros(len(level) + 1, dtype=indices.dtype)
     np.cumsum(fan_in, out=in_ptr[1:])
-    return Levels(nodes, np.searchsorted(level[nodes], bounds), position, in_ptr, src[order], np.ones(len(order)),
-                  int(fan_in.max(initial=0)))
+    widest = int(fan_in.max(initial=0))
+    bits = min(LIMB, 52 - max(1, widest).bit_length())  # _runs needs 2**53 / D above the widest fan-in
+    found = Levels(nodes, np.searchsorted(level[nodes], bounds), position, in_ptr, src[order], np.ones(len(order)),
+                   widest, bits if bits >= 27 else None, [])  # below 27 bits one carry would not bound a digit
+    if found.bits is not None:
+        found.runs = _runs(found, found.bits)
+    return found
 
 
 def levels(n: int, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
@@ -194,68 +202,92 @@ class Walk(Mapping[str, int]):
 
 
 class PathCounts:
-    """Exact path counts from one node, as digits of `bits` bits (`digits[position[node], i]`,
-    float64 integers)."""
+    """Exact path counts from one node, as digits of `bits` bits: `digits[i][position[node]]` is the
+    i-th (float64 integers, not normalised: see `path_counts`)."""
 
-    def __init__(self, digits: np.ndarray, bits: int, position: np.ndarray) -> None:
+    def __init__(self, digits: list[np.ndarray], bits: int, position: np.ndarray) -> None:
         self.digits, self.bits, self.position = digits, bits, position
 
     def of(self, node: int) -> int:
-        row = self.digits[self.position[node]].tolist()
-        return sum(int(d) << (self.bits * i) for i, d in enumerate(row))
+        place = self.position[node]
+        return sum(int(digit[place]) << (self.bits * i) for i, digit in enumerate(self.digits))
 
 
 def path_counts(topo: Topology, start: int) -> PathCounts | None:
-    """Number of paths from `start` to every node (0 where it does not reach), exact, a level at a time:
-    a node's count is the sum of its predecessors', all on lower levels. None on a cycle.
+    """Number of paths from `start` to every node (0 where it does not reach), exact. None on a cycle.
 
-    Counts outgrow any machine integer (2**118 on the reference graph), so they are kept as float64
-    digits, each small enough that a level's sum of them stays below 2**53 and so exact. A level is
-    one sparse product written straight into its own rows (scipy's C kernel, called directly: a
-    level is often a few hundred nodes, and the Python around each call was most of the cost), then
-    a carry from each digit to the next.
-
-    One carry a level is enough when digits are 27 bits or wider: a digit is then below
-    2**bits + 2**(53 - bits) (its remainder plus the carry from below), and a level's sum of fewer
-    than 2**(52 - bits) of those stays below 2**53. Digits are left that way, not normalised
-    (`PathCounts.of` adds them up whatever their size); a second pass a level cost a fifth of the count.
+    A node's count is the sum of its predecessors', all on lower levels, so one sparse product over
+    the rows in level order, written into the vector it reads, sums the whole graph in one C loop (a
+    row reads rows already summed). Counts outgrow any machine integer (2**117 on the reference
+    graph), so each is kept as float64 digits of `Levels.bits` bits, one vector per digit, and the
+    levels are cut into the runs of `Levels.runs`: within a run no sum can pass 2**53 (see
+    `_runs`), so it stays exact, and one carry after each run brings every digit back under the
+    bound the next run assumes. A product a level at a time, with a carry each, spent most of its
+    time in the Python between 255 small calls.
     """
     from scipy.sparse import _sparsetools
 
     levels = topo.by_level
-    if levels is None or topo.level is None:
+    if levels is None or topo.level is None or levels.bits is None:
         return None
-    bits = min(LIMB, 52 - max(1, levels.max_fan_in).bit_length())
-    if bits < 1:
-        return None  # a fan-in of 2**51: no float64 digit sums it exactly
-    once = bits >= 27
-    base, scale = float(2**bits), 1.0 / 2**bits  # a power of two: multiplying by its inverse is exact
+    bits = levels.bits
+    base, scale = float(2**bits), 1.0 / 2**bits
     n = len(topo.nodes)
-    digits = np.zeros((n, 1))  # by position, row-major: a level's rows are one slice
-    digits[levels.position[start], 0] = 1.0
-    ptr, src, ones = levels.in_ptr, levels.src, levels.ones
-    starts, edges = levels.node_starts.tolist(), ptr[levels.node_starts].tolist()
-    for level in range(int(topo.level[start]) + 1, len(starts) - 1):
-        n0, n1 = starts[level], starts[level + 1]
-        if edges[level] == edges[level + 1]:
+    digits = [np.zeros(n)]
+    digits[0][levels.position[start]] = 1.0
+    ptr, src, ones, starts = levels.in_ptr, levels.src, levels.ones, levels.node_starts
+    first = int(topo.level[start]) + 1
+    for begin, end in zip(levels.runs[:-1], levels.runs[1:], strict=True):
+        if end <= first:
             continue
-        # rows n0..n1 of the product, from the rows of lower levels (disjoint, so one buffer serves both)
-        _sparsetools.csr_matvecs(n1 - n0, n, digits.shape[1], ptr[n0:n1 + 1], src, ones, digits.ravel(),
-                                 digits[n0:n1].ravel())
-        block = digits[n0:n1]
-        while True:
-            carry = np.floor(block * scale)
-            if not carry.any():
-                break
-            if carry[:, -1].any():  # the counts outgrew the digits: twice as many (and one) for every node
-                width = digits.shape[1]
-                digits = np.hstack([digits, np.zeros((n, width + 1))])
-                block, carry = digits[n0:n1], np.hstack([carry, np.zeros((n1 - n0, width + 1))])
+        n0, n1 = int(starts[max(begin, first)]), int(starts[end])
+        if ptr[n0] == ptr[n1]:
+            continue
+        for digit in digits:
+            _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], src, ones, digit, digit[n0:n1])
+        carries = []
+        for digit in digits:  # every carry from the sums as they are, then added: each digit < 2**bits + 2**(53 - bits)
+            block = digit[n0:n1]
+            carry = np.floor(block * scale)  # exact: scale is a power of two (np.divmod costs three times this)
             block -= carry * base
-            block[:, 1:] += carry[:, :-1]
-            if once:
-                break
+            carries.append(carry)
+        if carries[-1].any():  # the counts outgrew the digits
+            digits.append(np.zeros(n))
+        for digit, carry in zip(digits[1:], carries, strict=False):
+            digit[n0:n1] += carry
     return PathCounts(digits, bits, levels.position)
+
+
+def _runs(levels: Levels, bits: int) -> list[int]:
+    """Where each run of levels begins (and, last, the number of levels): the longest runs within
+    which no path count's digit can pass 2**53.
+
+    Entering a run every digit is below D = 2**bits + 2**(53 - bits) (a remainder, and a carry from
+    the digit below). Within the run a digit is the sum, over paths that enter the run, of the
+    digit they entered with, so it stays below D times the number of such paths. That number, m, is
+    counted here once per graph and independently of where a count starts: m(v) is the sum over
+    v's predecessors of 1 for one before the run and of m for one within it, and at least 1 (v may
+    be the start itself). A run ends before the level at which D * m would reach 2**53.
+    """
+    from scipy.sparse import _sparsetools
+
+    limit = 2.0**53 / (2.0**bits + 2.0**(53 - bits))
+    starts, ptr = levels.node_starts.tolist(), levels.in_ptr
+    n = len(levels.nodes)
+    entering = np.ones(n)
+    runs = [0]
+    for level in range(len(starts) - 1):
+        n0, n1 = starts[level], starts[level + 1]
+        paths = np.zeros(n1 - n0)
+        _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], levels.src, levels.ones, entering, paths)
+        if n1 > n0 and paths.max() > limit:
+            runs.append(level)
+            entering[starts[runs[-2]]:n0] = 1.0  # the run before is now "before the run"
+            paths[:] = 0.0
+            _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], levels.src, levels.ones, entering, paths)
+        entering[n0:n1] = np.maximum(paths, 1.0)
+    runs.append(len(starts) - 1)
+    return runs
 
 
 def first_shortest_path(topo: Topology, start: int, target: int, distance: np.ndarray) -> list[int]:
@@ -298,12 +330,15 @@ def first_shortest_paths(topo: Topology, start: int, targets: list[int], distanc
         frontier = np.unique(before[keep] * width + place[keep])
     current = np.full(len(ends), start, dtype=np.int64)
     for level in range(1, far + 1):
-        going = places[lengths >= level]
-        counts = (down.indptr[current[going] + 1] - down.indptr[current[going]]).astype(np.int64)
-        after = neighbours(down.indptr, down.indices, current[going]).astype(np.int64)
-        place = np.repeat(going, counts)
-        allowed = np.isin(after * width + place, on_path[level])
-        after, place = after[allowed], place[allowed]
+        if level == 1:  # every node at distance 1 follows the start: no successors to list (a hub has thousands)
+            after, place = on_path[1] // width, on_path[1] % width
+        else:
+            going = places[lengths >= level]
+            counts = (down.indptr[current[going] + 1] - down.indptr[current[going]]).astype(np.int64)
+            after = neighbours(down.indptr, down.indices, current[going]).astype(np.int64)
+            place = np.repeat(going, counts)
+            allowed = np.isin(after * width + place, on_path[level])
+            after, place = after[allowed], place[allowed]
         order = np.lexsort((topo.rank[after], place))
         chosen, first = np.unique(place[order], return_index=True)
         current[chosen] = after[order][first]

@@ -89,6 +89,33 @@ def test_path_counts_stay_exact_far_past_64_bits():
     assert counted.of(topo.number["dataset:t:n1"]) == 2
 
 
+@pytest.mark.parametrize("width", [3, 300])
+def test_path_counts_stay_exact_where_every_level_multiplies_them(width):
+    """Complete layers: every node of a layer feeds every node of the next, so a count grows `width`
+    times a level (300: fan-ins wider than 2**8, runs of one level; 3: long runs) and a run that
+    let one sum pass 2**53 would lose its low bits."""
+    layers = 14 if width == 300 else 90
+    graph = nx.DiGraph()
+    graph.add_node("dataset:t:s", kind="dataset")
+    previous = ["dataset:t:s"]
+    for layer in range(layers):
+        current = [f"dataset:t:{layer}-{i}" for i in range(width)]
+        graph.add_nodes_from(current, kind="dataset")
+        graph.add_edges_from((a, b) for a in previous for b in current)
+        previous = current
+    topo = arrays.topology(graph)
+    assert len(topo.by_level.runs) - 1 > 2  # the bound did cut the levels into several runs
+    counted = arrays.path_counts(topo, topo.number["dataset:t:s"])
+    assert counted is not None
+    for layer in range(layers):
+        assert counted.of(topo.number[f"dataset:t:{layer}-{layer % width}"]) == width**layer
+    assert counted.of(topo.number[previous[-1]]) == width ** (layers - 1)
+    assert (width ** (layers - 1)).bit_length() > 100
+    from_within = arrays.path_counts(topo, topo.number["dataset:t:3-0"])  # a start in the middle of a run
+    assert from_within.of(topo.number[previous[0]]) == width ** (layers - 5)
+    assert from_within.of(topo.number["dataset:t:3-1"]) == 0
+
+
 def test_path_counts_say_nothing_on_a_cycle():
     graph = lineage_graph(1, cycle=True)
     topo = arrays.topology(graph)
