@@ -10,6 +10,8 @@ needs a column, or a line here, and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -38,15 +40,35 @@ def stored_columns(spec: BaseModel, *, skip: set[str]) -> dict[str, Any]:
     prefix's columns (a missing entry writes each of its fields' defaults, None when required).
     `skip` are the fields the caller writes itself (identity, references, normalised values)."""
     columns: dict[str, Any] = {}
-    for name, info in type(spec).model_fields.items():
+    for name, nested in _layout(type(spec)):
         if name in skip:
             continue
         value = getattr(spec, name)
-        if is_nested(name, info.annotation):
-            inner = nested_spec(info.annotation)
-            for field_name, field_info in inner.model_fields.items():
-                default = None if field_info.is_required() else field_info.get_default(call_default_factory=True)
-                columns[NESTED[name] + field_name] = getattr(value, field_name) if value is not None else default
-        else:
+        if nested is None:
             columns[name] = list(value) if isinstance(value, (list, tuple)) else value
+        elif value is None:
+            columns.update({column: default() for column, _, default in nested})
+        else:
+            columns.update({column: getattr(value, field) for column, field, _ in nested})
     return columns
+
+
+_Nested = list[tuple[str, str, Callable[[], Any]]]
+
+
+@cache
+def _layout(spec: type[BaseModel]) -> list[tuple[str, _Nested | None]]:
+    """Each field of a spec class, with its nested entry's (column, field, default) when it has one:
+    worked out once per class, not for each of a load's 100,000 entries (it was a tenth of a load)."""
+    layout: list[tuple[str, _Nested | None]] = []
+    for name, info in spec.model_fields.items():
+        if not is_nested(name, info.annotation):
+            layout.append((name, None))
+            continue
+        nested = []
+        for field_name, field_info in nested_spec(info.annotation).model_fields.items():
+            default = ((lambda: None) if field_info.is_required()
+                       else partial(field_info.get_default, call_default_factory=True))
+            nested.append((NESTED[name] + field_name, field_name, default))
+        layout.append((name, nested))
+    return layout

@@ -78,6 +78,10 @@ def configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # A load is one transaction of a million rows and their history: with spilling on, SQLite wrote its
+        # dirty pages out each time its 2 MB cache filled, 6.7 million page writes, a quarter of the load
+        # (and a third of it system time). Off, they stay in memory until the commit writes them once.
+        cursor.execute("PRAGMA cache_spill=OFF")
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

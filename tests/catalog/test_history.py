@@ -366,3 +366,24 @@ def test_a_datasets_history_shows_its_columns_and_column_flows(timed_store: Stor
                    if c.row == "column email of dataset:h:people" and c.op == "updated")
     assert updated.fields["classifications"].model_dump() == {"before": ["direct_identifier"],
                                                               "after": ["direct_identifier", "personal_data"]}
+
+
+@pytest.mark.parametrize("row", [
+    (1, "datasets", "17", "insert", None, '{"name": "café \\"quoted\\"", "tab": "\t", "nl": "\n"}'),
+    (2**40, "feeds", "3", "update", '{"a": 1}', '{"a": "\u2028 \x00 \ud7ff"}'),
+    (3, "models", "x:y", "delete", '{}', None),
+    (4, "datasets", "5", "baseline", None, None),
+    (True, "odd", "1", "insert", None, None),  # not the table's shape: the encoder itself writes it
+    (5, "datasets", 6, "insert", b"bytes?", None),
+])
+def test_a_change_is_hashed_as_the_json_encoder_writes_it(row):
+    """The digest's spelt-out encoding must give the encoder's exact bytes, or every stored chain breaks."""
+    from catalog.history.chain import encode_change
+
+    try:
+        expected = json.JSONEncoder(ensure_ascii=False).encode(list(row))
+    except TypeError:
+        with pytest.raises(TypeError):
+            encode_change(row)
+        return
+    assert encode_change(row) == expected

@@ -107,6 +107,22 @@ def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_url):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_a_big_sqlite_transaction_is_written_once_at_its_commit(tmp_path):
+    """A load is one transaction far bigger than SQLite's page cache: it must not be written out page
+    by page as the cache fills (cache_spill), which cost a quarter of a reference load."""
+    path = tmp_path / "big.db"
+    with Store(f"sqlite:///{path}") as store, store.engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE scratch (x BLOB)")
+        connection.commit()
+        wal = path.with_name(path.name + "-wal")
+        before = wal.stat().st_size
+        connection.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+                                   "INSERT INTO scratch SELECT randomblob(1000) FROM n")
+        assert wal.stat().st_size == before  # 20 MB pending, ten times the default cache, none of it written
+        connection.commit()
+        assert wal.stat().st_size > before + 20_000_000
+
+
 def test_in_memory_sqlite_keeps_its_data_across_connections():
     with Store("sqlite://") as store:
         with store.transaction() as writer:
