@@ -50,7 +50,6 @@ class Levels:
     in_ptr: np.ndarray  # CSR row pointers: row p holds the in-edges of nodes[p]
     src: np.ndarray  # CSR columns: each in-edge's source, as its position
     ones: np.ndarray  # CSR values (float64 ones)
-    max_fan_in: int
     bits: int | None  # the width of a path count's digit; None when a fan-in is too wide for exact float sums
     runs: list[int]  # see _runs
 
@@ -104,7 +103,7 @@ def _by_level(level: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> Lev
     widest = int(fan_in.max(initial=0))
     bits = min(LIMB, 52 - max(1, widest).bit_length())  # _runs needs 2**53 / D above the widest fan-in
     found = Levels(nodes, np.searchsorted(level[nodes], bounds), position, in_ptr, src[order], np.ones(len(order)),
-                   widest, bits if bits >= 27 else None, [])  # below 27 bits one carry would not bound a digit
+                   bits if bits >= 27 else None, [])  # below 27 bits one carry would not bound a digit
     if found.bits is not None:
         found.runs = _runs(found, found.bits)
     return found
