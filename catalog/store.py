@@ -168,12 +168,10 @@ class Store:
             }
 
     def lineage_rows(self) -> "LineageRows":
-        """Everything the lineage graph needs, in one read transaction, as plain rows."""
-        from catalog.lineage_rows import read_lineage_rows
+        """Everything the lineage graph needs, as plain rows of one snapshot of the store."""
+        from catalog.lineage_rows import read_present_rows
 
-        with self.engine.connect() as connection:
-            with connection.begin():
-                return read_lineage_rows(connection)
+        return read_present_rows(self.engine)
 
 
 _REVISION = StoreRevision.__table__
