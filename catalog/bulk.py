@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 
 from catalog.changes import Change, Transaction
+from catalog.history.triggers import recorded_set_wise
 from catalog.ids import Key
 from catalog.schema import Derivation, Feed, Incident, Job, Model, utcnow
 
@@ -298,8 +299,6 @@ class Bulk:
 
     # --- plumbing --------------------------------------------------------------------------------
     def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        from sqlalchemy import insert
-
         if not rows:
             return
         if self._insert_plain(table, rows):
@@ -319,10 +318,9 @@ class Bulk:
         COPY, over a transition table of all its rows, which writes the same images in the same
         order (ORDER BY id, ids in row order). The values bound are the ones Core would bind, and a
         column left out that has a Python-side default (a dataset's skeleton) gets it as Core would
-        compute it (`_defaults`). Returns whether the rows were written.
+        compute it (`_defaults`). On SQLite the history records them set-wise
+        (`catalog.history.triggers.recorded_set_wise`). Returns whether the rows were written.
         """
-        from sqlalchemy import insert
-
         given = rows[0].keys()
         if any(row.keys() != given for row in rows):
             return False
@@ -345,8 +343,9 @@ class Bulk:
             return False
         position = {c.key: i for i, c in enumerate(columns)}
         params = list(zip(*(values[position[name]] for name in compiled.positiontup)))
-        for chunk in chunks(params, 10 * CHUNK):
-            connection.exec_driver_sql(compiled.string, list(chunk))
+        with recorded_set_wise(connection, table.__tablename__, len(params)):
+            for chunk in chunks(params, 10 * CHUNK):
+                connection.exec_driver_sql(compiled.string, list(chunk))
         return True
 
     def _defaults(self, table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

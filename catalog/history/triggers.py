@@ -13,10 +13,19 @@ and after, as JSON text the database writes:
 
 `install` is idempotent (drop, then create): a migration that rebuilds a tracked table (SQLite's
 batch mode copies it, which drops its triggers) must call it again at its end.
+
+A load's bulk INSERT on SQLite (`catalog.bulk`) is recorded set-wise instead (`recorded_set_wise`):
+the table's insert trigger dropped for the statement, then one INSERT ... SELECT writes the rows it
+added with the trigger's own image expression, in id order, and the trigger is created again, all
+in the load's transaction (DDL is transactional in SQLite; no one else writes meanwhile). The same
+change rows, without running a trigger program per row: about 60% of the history's share of
+inserting a million edges.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, inspect, text
@@ -68,6 +77,41 @@ def record_baseline(connection: Connection, only: tuple[str, ...] | None = None)
             connection.execute(text(
                 f"INSERT INTO history_changes (entity, row_id, op, after) SELECT '{table}', CAST(r.{key} AS TEXT), "
                 f"'baseline', {image} FROM {table} r ORDER BY r.{key}"))
+
+
+@contextmanager
+def recorded_set_wise(connection: Connection, table: str, rows: int) -> Iterator[None]:
+    """Around a plain INSERT of `rows` rows into `table` that gives no ids (SQLite): the `insert`
+    changes its trigger would have written, written by one statement after it. A table without
+    the trigger (history off) records nothing, as before. The new rows are those above the largest
+    id before (the write lock keeps other writers out); when their count is not `rows` (an id
+    chosen below it) this raises, and the transaction rolls back, rather than record less. Rows a
+    failing INSERT wrote before its failure are recorded too, and the trigger is back either way."""
+    name = f"headwater_history_{table}_insert"
+    trigger = None
+    if connection.dialect.name == "sqlite" and TRACKED.get(table) == "id":
+        trigger = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar()
+    if trigger is None:
+        yield
+        return
+    since = int(connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0)
+    connection.exec_driver_sql(f"DROP TRIGGER {name}")
+    failed = False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        image = _sqlite_image(_columns(connection, table), "r")
+        written = connection.exec_driver_sql(
+            f"INSERT INTO history_changes (entity, row_id, op, after) SELECT '{table}', CAST(r.id AS TEXT), "
+            f"'insert', {image} FROM {table} r WHERE r.id > ? ORDER BY r.id", (since,)).rowcount
+        connection.exec_driver_sql(trigger)
+        if written != rows and not failed:
+            raise RuntimeError(f"a bulk insert of {rows} rows into {table} added {written} above id {since}: "
+                               f"their history cannot be written set-wise")
 
 
 def pin_image_format(connection: Connection) -> None:
