@@ -133,7 +133,8 @@ def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int,
     paths: list[list[str]] = []
     path_count = None
     if node != root.dataset and path_limit == 1 and len(assessment.graph) >= queries.ARRAY_WALK_NODES:
-        from lineage.arrays import FromSource, topology
+        from lineage.arrays import topology
+        from lineage.path_counts import FromSource
 
         if root.dataset not in downstream:  # on the arrays: no Python step per node a hub reaches
             downstream[root.dataset] = FromSource(topology(assessment.graph), root.dataset)  # type: ignore[assignment]

@@ -21,8 +21,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+
 KIND_CODES = {"dataset": 0, "job": 1, "model": 2}
-LIMB = 40  # the widest digit of a path count (see path_counts): on the reference graph 40 bits cut its 255 levels
+LIMB = 40  # the widest digit of a path count (see lineage.path_counts): on the reference graph 40 bits cut its 255 levels
 # into 21 runs where 44 needed 53, for the same three digits
 
 
@@ -51,7 +52,7 @@ class Levels:
     src: np.ndarray  # CSR columns: each in-edge's source, as its position
     ones: np.ndarray  # CSR values (float64 ones)
     bits: int | None  # the width of a path count's digit; None when a fan-in is too wide for exact float sums
-    runs: list[int]  # see _runs
+    runs: list[int]  # see lineage.path_counts.runs_of, which fills it in on first use
 
 
 def topology(graph: nx.DiGraph) -> Topology:
@@ -101,11 +102,9 @@ def _by_level(level: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> Lev
     in_ptr = np.zeros(len(level) + 1, dtype=indices.dtype)
     np.cumsum(fan_in, out=in_ptr[1:])
     widest = int(fan_in.max(initial=0))
-    bits = min(LIMB, 52 - max(1, widest).bit_length())  # _runs needs 2**53 / D above the widest fan-in
+    bits = min(LIMB, 52 - max(1, widest).bit_length())  # runs_of needs 2**53 / D above the widest fan-in
     found = Levels(nodes, np.searchsorted(level[nodes], bounds), position, in_ptr, src[order], np.ones(len(order)),
                    bits if bits >= 27 else None, [])  # below 27 bits one carry would not bound a digit
-    if found.bits is not None:
-        found.runs = _runs(found, found.bits)
     return found
 
 
@@ -200,95 +199,6 @@ class Walk(Mapping[str, int]):
         return self._index
 
 
-class PathCounts:
-    """Exact path counts from one node, as digits of `bits` bits: `digits[i][position[node]]` is the
-    i-th (float64 integers, not normalised: see `path_counts`)."""
-
-    def __init__(self, digits: list[np.ndarray], bits: int, position: np.ndarray) -> None:
-        self.digits, self.bits, self.position = digits, bits, position
-
-    def of(self, node: int) -> int:
-        place = self.position[node]
-        return sum(int(digit[place]) << (self.bits * i) for i, digit in enumerate(self.digits))
-
-
-def path_counts(topo: Topology, start: int) -> PathCounts | None:
-    """Number of paths from `start` to every node (0 where it does not reach), exact. None on a cycle.
-
-    A node's count is the sum of its predecessors', all on lower levels, so one sparse product over
-    the rows in level order, written into the vector it reads, sums the whole graph in one C loop (a
-    row reads rows already summed). Counts outgrow any machine integer (2**117 on the reference
-    graph), so each is kept as float64 digits of `Levels.bits` bits, one vector per digit, and the
-    levels are cut into the runs of `Levels.runs`: within a run no sum can pass 2**53 (see
-    `_runs`), so it stays exact, and one carry after each run brings every digit back under the
-    bound the next run assumes. A product a level at a time, with a carry each, spent most of its
-    time in the Python between 255 small calls.
-    """
-    from scipy.sparse import _sparsetools
-
-    levels = topo.by_level
-    if levels is None or topo.level is None or levels.bits is None:
-        return None
-    bits = levels.bits
-    base, scale = float(2**bits), 1.0 / 2**bits
-    n = len(topo.nodes)
-    digits = [np.zeros(n)]
-    digits[0][levels.position[start]] = 1.0
-    ptr, src, ones, starts = levels.in_ptr, levels.src, levels.ones, levels.node_starts
-    first = int(topo.level[start]) + 1
-    for begin, end in zip(levels.runs[:-1], levels.runs[1:], strict=True):
-        if end <= first:
-            continue
-        n0, n1 = int(starts[max(begin, first)]), int(starts[end])
-        if ptr[n0] == ptr[n1]:
-            continue
-        for digit in digits:
-            _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], src, ones, digit, digit[n0:n1])
-        carries = []
-        for digit in digits:  # every carry from the sums as they are, then added: each digit < 2**bits + 2**(53 - bits)
-            block = digit[n0:n1]
-            carry = np.floor(block * scale)  # exact: scale is a power of two (np.divmod costs three times this)
-            block -= carry * base
-            carries.append(carry)
-        if carries[-1].any():  # the counts outgrew the digits
-            digits.append(np.zeros(n))
-        for digit, carry in zip(digits[1:], carries, strict=False):
-            digit[n0:n1] += carry
-    return PathCounts(digits, bits, levels.position)
-
-
-def _runs(levels: Levels, bits: int) -> list[int]:
-    """Where each run of levels begins (and, last, the number of levels): the longest runs within
-    which no path count's digit can pass 2**53.
-
-    Entering a run every digit is below D = 2**bits + 2**(53 - bits) (a remainder, and a carry from
-    the digit below). Within the run a digit is the sum, over paths that enter the run, of the
-    digit they entered with, so it stays below D times the number of such paths. That number, m, is
-    counted here once per graph and independently of where a count starts: m(v) is the sum over
-    v's predecessors of 1 for one before the run and of m for one within it, and at least 1 (v may
-    be the start itself). A run ends before the level at which D * m would reach 2**53.
-    """
-    from scipy.sparse import _sparsetools
-
-    limit = 2.0**53 / (2.0**bits + 2.0**(53 - bits))
-    starts, ptr = levels.node_starts.tolist(), levels.in_ptr
-    n = len(levels.nodes)
-    entering = np.ones(n)
-    runs = [0]
-    for level in range(len(starts) - 1):
-        n0, n1 = starts[level], starts[level + 1]
-        paths = np.zeros(n1 - n0)
-        _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], levels.src, levels.ones, entering, paths)
-        if n1 > n0 and paths.max() > limit:
-            runs.append(level)
-            entering[starts[runs[-2]]:n0] = 1.0  # the run before is now "before the run"
-            paths[:] = 0.0
-            _sparsetools.csr_matvec(n1 - n0, n, ptr[n0:n1 + 1], levels.src, levels.ones, entering, paths)
-        entering[n0:n1] = np.maximum(paths, 1.0)
-    runs.append(len(starts) - 1)
-    return runs
-
-
 def first_shortest_path(topo: Topology, start: int, target: int, distance: np.ndarray) -> list[int]:
     """The shortest path from `start` to `target` that comes first in node-id order, as node numbers
     ([] when the target is the start or unreached). `distance`: every node's distance from `start`
@@ -344,28 +254,3 @@ def first_shortest_paths(topo: Topology, start: int, targets: list[int], distanc
         for j, node in zip(chosen.tolist(), current[chosen].tolist(), strict=True):
             paths[j].append(node)
     return paths
-
-
-class FromSource:
-    """What one source reaches, its distances and path counts, for answering about many targets."""
-
-    def __init__(self, topo: Topology, source: str) -> None:
-        self.topo = topo
-        self.start = topo.number[source]
-        self.found, self.steps = reach(topo, self.start, "downstream")
-        self.distance = np.full(len(topo.nodes), -1, dtype=np.int64)
-        self.distance[self.found], self.distance[self.start] = self.steps, 0
-        self._counts: PathCounts | None | bool = False  # False: not counted yet
-
-    def count(self, target: str) -> int | None:
-        """Paths from the source to `target`; None on a cycle."""
-        if self._counts is False:
-            self._counts = path_counts(self.topo, self.start)
-        return self._counts.of(self.topo.number[target]) if self._counts else None  # type: ignore[union-attr]
-
-    def first_path(self, target: str) -> list[str]:
-        """The first shortest path in node-id order ([] when the target is not reached)."""
-        number = self.topo.number[target]
-        if self.distance[number] <= 0:
-            return []
-        return self.topo.nodes[first_shortest_path(self.topo, self.start, number, self.distance)].tolist()

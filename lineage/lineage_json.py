@@ -10,7 +10,6 @@ holds the two to the same bytes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -18,27 +17,10 @@ import networkx as nx
 
 from catalog.store import Store
 from lineage import queries
-from lineage.graph import MODEL
-
-# Python's escaping of a str, as pydantic's serialiser writes it: `"`, `\`, control characters
-# escaped, everything else (non-ASCII included) as it is.
-_string = json.JSONEncoder(ensure_ascii=False).encode
+from lineage.json_pieces import ref_json, string as _string
 
 # `walk_tree` steps: a node opened (children follow until its CLOSE), a leaf, a leaf marked repeated.
 OPEN, LEAF, REPEATED, CLOSE = 0, 1, 2, 3
-
-
-def ref_json(graph: nx.DiGraph, node: str) -> str:
-    """A node's `NodeRef` as JSON, made once per graph (see `lineage.service.ref`, whose fields it writes)."""
-    cached = graph.graph.setdefault("_ref_json", {})
-    found = cached.get(node)
-    if found is None:
-        attrs = graph._node[node]
-        version = attrs.get("version") if attrs["kind"] == MODEL else None
-        found = cached[node] = (f'{{"id":{_string(node)},"kind":{_string(attrs["kind"])},'
-                                f'"namespace":{_string(attrs["namespace"])},"name":{_string(attrs["name"])},'
-                                f'"version":{"null" if version is None else _string(version)}}}')
-    return found
 
 
 def walk_tree(graph: nx.DiGraph, root: str, direction: str, depth: int | None = None) -> Iterator[tuple[int, str]]:

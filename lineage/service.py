@@ -24,9 +24,7 @@ from lineage.results import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from lineage.arrays import Topology
+    from lineage.impact import ImpactFound
 
 DEFAULT_PATH_LIMIT = 10
 # Validating a list of plain dicts runs in pydantic's Rust core: three times faster than
@@ -141,6 +139,19 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
     return on(graph, root, path_limit, limit, offset, dataset_limit)
 
 
+def impact_json(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, limit: int | None = None,
+                offset: int = 0, dataset_limit: int | None = None, as_of: datetime | None = None) -> str:
+    """`impact(...).model_dump_json()`, written directly when the graph is large enough for arrays."""
+    graph = graph_of(store, as_of)
+    if len(graph) < queries.ARRAY_WALK_NODES:  # small: the dict walk, dumped by pydantic, is cheap
+        return impact(store, dataset, path_limit=path_limit, limit=limit, offset=offset, dataset_limit=dataset_limit,
+                      as_of=as_of).model_dump_json()
+    from lineage.impact import find_on_arrays, found_json
+
+    root = queries.resolve(graph, dataset, kinds=(DATASET,))
+    return found_json(graph, find_on_arrays(graph, root, path_limit, limit, offset, dataset_limit))
+
+
 def _impact_in_python(graph: nx.DiGraph, root: str, path_limit: int, limit: int | None, offset: int,
                       dataset_limit: int | None) -> ImpactResult:
     """`impact` on the graph's dicts: cheaper than building the arrays on a small graph."""
@@ -166,67 +177,27 @@ def _impact_in_python(graph: nx.DiGraph, root: str, path_limit: int, limit: int 
 
 def _impact_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | None, offset: int,
                       dataset_limit: int | None) -> ImpactResult:
-    """`impact` on the graph's arrays (`lineage.arrays`): the same answer, without a Python step per
-    reached node; only the page's models and the listed datasets become objects."""
-    import numpy as np
+    """`impact` on the graph's arrays (`lineage.impact`): the same answer, without a Python step per
+    reached node."""
+    from lineage.impact import find_on_arrays
 
-    from lineage import arrays
+    return as_result(graph, find_on_arrays(graph, root, path_limit, limit, offset, dataset_limit))
 
-    topo = arrays.topology(graph)
-    start = topo.number[root]
-    found, steps = arrays.reach(topo, start, "downstream")
-    kinds = topo.kind[found]
-    stop = None if limit is None else offset + limit
-    models_found, model_distance, models_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[MODEL], stop)
-    page, page_distance = models_found[offset:stop].tolist(), model_distance[offset:stop].tolist()
-    counts = arrays.path_counts(topo, start) if page else None
-    exact = None
-    if page and counts is None:  # a cycle: counted in Python, which says there is no count
-        within = set(topo.nodes[found].tolist())
-        exact = queries.count_paths(graph, root, within)
-    distance = np.full(len(topo.nodes), -1, dtype=np.int64)
-    distance[found], distance[start] = steps, 0
-    within_set: set[str] | None = None
-    firsts = arrays.first_shortest_paths(topo, start, page, distance) if path_limit == 1 else []
+
+def as_result(graph: nx.DiGraph, found: ImpactFound) -> ImpactResult:
+    """What `lineage.impact` found, as the pydantic answer (`lineage.impact.found_json` writes its JSON)."""
     models = []
-    for i, (number, d) in enumerate(zip(page, page_distance, strict=True)):
-        node = topo.nodes[number]
-        attrs = graph.nodes[node]
-        if path_limit == 1:
-            paths = [topo.nodes[firsts[i]].tolist()]
-        else:
-            if within_set is None:
-                within_set = set(topo.nodes[found].tolist())
-            paths = queries.paths_between(graph, root, node, path_limit, within_set)
+    for model in found.models:
+        attrs = graph.nodes[model.node]
         models.append(AffectedModel(
-            model=ref(graph, node), version=attrs.get("version"), risk_tier=attrs.get("risk_tier"),
-            deployed=bool(attrs.get("deployed")), distance=d,
-            path_count=counts.of(number) if counts is not None else (exact.get(node) if exact is not None else None),
-            paths=paths,
-        ))
-    datasets_found, dataset_distance, datasets_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[DATASET],
-                                                                dataset_limit)
+            model=ref(graph, model.node), version=attrs.get("version"), risk_tier=attrs.get("risk_tier"),
+            deployed=bool(attrs.get("deployed")), distance=model.distance, path_count=model.path_count,
+            paths=model.paths))
     datasets = _REACHED.validate_python([{"node": ref(graph, n), "distance": d} for n, d in
-                                         zip(topo.nodes[datasets_found].tolist(), dataset_distance.tolist(), strict=True)])
-    return ImpactResult(root=ref(graph, root), revision=graph.graph["revision"], models=models, datasets=datasets,
-                        models_total=models_total, datasets_total=datasets_total, offset=offset, limit=limit)
-
-
-def _nearest(topo: Topology, found: np.ndarray, steps: np.ndarray, mine: np.ndarray,
-             stop: int | None) -> tuple[np.ndarray, np.ndarray, int]:
-    """The first `stop` of the nodes selected by `mine`, by distance then id, and how many there are.
-
-    `found` comes nearest first (a breadth-first order), so only the distances up to the one at
-    `stop` need sorting by id: the thousand nearest of a hub's 45,000 datasets, not all of them.
-    """
-    import numpy as np
-
-    nodes, distance = found[mine], steps[mine]
-    if stop is not None and stop < len(nodes):
-        cut = int(np.searchsorted(distance, distance[stop - 1], side="right")) if stop > 0 else 0
-        nodes, distance = nodes[:cut], distance[:cut]
-    order = np.lexsort((topo.rank[nodes], distance))[:stop]
-    return nodes[order], distance[order], int(mine.sum())
+                                         zip(found.datasets, found.dataset_distances, strict=True)])
+    return ImpactResult(root=ref(graph, found.root), revision=found.revision, models=models, datasets=datasets,
+                        models_total=found.models_total, datasets_total=found.datasets_total, offset=found.offset,
+                        limit=found.limit)
 
 
 def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LIMIT,
@@ -241,9 +212,10 @@ def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LI
         counted = None
         if len(graph) >= queries.ARRAY_WALK_NODES:
             from lineage import arrays
+            from lineage.path_counts import path_counts
 
             topo = arrays.topology(graph)
-            counted = arrays.path_counts(topo, topo.number[start])
+            counted = path_counts(topo, topo.number[start])
         if counted is not None:
             count = counted.of(topo.number[end])
         else:  # a small graph, or a cycle (then there is no count)

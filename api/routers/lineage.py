@@ -62,7 +62,8 @@ async def impact(budget: BudgetDep, store: StoreDep, dataset: str,
                  as_of: Timestamp | None = None) -> Response:
     """Models are paged and datasets capped (`models_total`, `datasets_total` count them all): a hub
     reaches thousands of models and half the platform's tables."""
-    return await budget.run(lambda: json_response(service.impact(
+    # written straight to JSON (lineage.impact.found_json): the bytes of the ImpactResult dumped, without its objects
+    return await budget.run(lambda: json_response(service.impact_json(
         store, dataset, path_limit=paths, limit=limit, offset=offset, dataset_limit=datasets, as_of=as_of)))
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lineage import arrays, queries, service
+from lineage.path_counts import path_counts
 
 
 def lineage_graph(seed: int, datasets: int = 40, models: int = 12, edges: int = 120, cycle: bool = False) -> nx.DiGraph:
@@ -62,7 +63,7 @@ def test_path_counts_equal_the_dict_count_on_every_node(seed):
     graph = lineage_graph(seed, edges=200)
     topo = arrays.topology(graph)
     for node in list(graph)[:10]:
-        counted = arrays.path_counts(topo, topo.number[node])
+        counted = path_counts(topo, topo.number[node])
         expected = queries.count_paths(graph, node, set(queries.downstream(graph, node)))
         assert counted is not None and expected is not None
         assert {n: counted.of(topo.number[n]) for n in expected} == expected
@@ -82,7 +83,7 @@ def test_path_counts_stay_exact_far_past_64_bits():
         graph.add_edges_from([(previous, left), (previous, right), (left, joined), (right, joined)])
         previous = joined
     topo = arrays.topology(graph)
-    counted = arrays.path_counts(topo, topo.number["dataset:t:n0"])
+    counted = path_counts(topo, topo.number["dataset:t:n0"])
     assert counted is not None
     assert counted.of(topo.number[previous]) == 2**150
     assert counted.of(topo.number["dataset:t:l149"]) == 2**149
@@ -104,14 +105,14 @@ def test_path_counts_stay_exact_where_every_level_multiplies_them(width):
         graph.add_edges_from((a, b) for a in previous for b in current)
         previous = current
     topo = arrays.topology(graph)
-    assert len(topo.by_level.runs) - 1 > 2  # the bound did cut the levels into several runs
-    counted = arrays.path_counts(topo, topo.number["dataset:t:s"])
+    counted = path_counts(topo, topo.number["dataset:t:s"])
     assert counted is not None
+    assert len(topo.by_level.runs) - 1 > 2  # the bound did cut the levels into several runs
     for layer in range(layers):
         assert counted.of(topo.number[f"dataset:t:{layer}-{layer % width}"]) == width**layer
     assert counted.of(topo.number[previous[-1]]) == width ** (layers - 1)
     assert (width ** (layers - 1)).bit_length() > 100
-    from_within = arrays.path_counts(topo, topo.number["dataset:t:3-0"])  # a start in the middle of a run
+    from_within = path_counts(topo, topo.number["dataset:t:3-0"])  # a start in the middle of a run
     assert from_within.of(topo.number[previous[0]]) == width ** (layers - 5)
     assert from_within.of(topo.number["dataset:t:3-1"]) == 0
 
@@ -120,7 +121,7 @@ def test_path_counts_say_nothing_on_a_cycle():
     graph = lineage_graph(1, cycle=True)
     topo = arrays.topology(graph)
     assert topo.level is None
-    assert arrays.path_counts(topo, 0) is None
+    assert path_counts(topo, 0) is None
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -193,3 +194,16 @@ def test_first_shortest_paths_at_once_are_each_targets_first_path(seed):
         expected = [queries.paths_between(graph, source, t, 1)[:1] for t in topo.nodes[found].tolist()]
         assert [[p] if p else [] for p in together[:len(found)]] == expected
         assert together[len(found):] == [[]] * (1 + len(unreached))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_path_counts_cut_at_a_level_are_the_full_counts_up_to_it(seed):
+    graph = lineage_graph(seed, edges=160)
+    topo = arrays.topology(graph)
+    for source in list(graph)[:10]:
+        start = topo.number[source]
+        full = path_counts(topo, start)
+        for last in range(int(topo.level.max()) + 1):
+            upto = [v for v in range(len(topo.nodes)) if topo.level[v] <= last]
+            cut = path_counts(topo, start, last_level=last)
+            assert [cut.of(v) for v in upto] == [full.of(v) for v in upto]
