@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import LOOPBACK_HOSTS, Settings
 from api.errors import classify
+from api.read_turns import TURNS
 from api.routine_ingest import RoutineIngest
 from api.tokens import parse_tokens
 from catalog.errors import ConfigurationError, HeadwaterError, InvalidCatalogFile, InvalidEvent
@@ -160,6 +161,8 @@ def settings_problems(settings: Settings) -> list[str]:
     found += parse_tokens(settings.tokens)[1]
     if settings.max_body_bytes < 1:
         found.append("HEADWATER_MAX_BODY_BYTES must be a whole number of bytes above 0")
+    if not 1 <= settings.read_concurrency <= 1024:
+        found.append("HEADWATER_READ_CONCURRENCY must be a whole number of reads from 1 to 1024")
     if settings.allowed_hosts is not None and not settings.allowed_hosts:
         found.append("HEADWATER_ALLOWED_HOSTS names no host")
     return found
@@ -180,6 +183,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.db)
+    TURNS.width = settings.read_concurrency
 
     app.add_middleware(RoutineIngest)  # innermost of these: after the Host check and the body limit
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

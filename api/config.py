@@ -33,6 +33,9 @@ class Settings:
     # Seconds an expensive read (risk, impact, lineage, reports, viewer) may run before it is stopped
     # and answered 503: an anonymous request must not cost without bound as the catalog grows.
     read_budget: float = 30.0
+    # Expensive reads that compute at once in one server process; the rest wait their turn in
+    # arrival order (api/read_turns.py).
+    read_concurrency: int = 2
     # Seconds `headwater serve` lets running requests finish after SIGTERM before cancelling them.
     shutdown_timeout: float = 3.0
 
@@ -49,6 +52,7 @@ class Settings:
                    reads=os.environ.get("HEADWATER_READS", "").strip().lower() or "open",
                    allowed_hosts=hosts or LOOPBACK_HOSTS,
                    read_budget=_seconds("HEADWATER_READ_BUDGET", 30.0),
+                   read_concurrency=_bytes("HEADWATER_READ_CONCURRENCY", 2),
                    shutdown_timeout=_seconds("HEADWATER_SHUTDOWN_TIMEOUT", 3.0))
 
 
@@ -57,7 +61,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def _bytes(name: str, default: int) -> int:
-    """A size from the environment, judged as `_seconds` values are: junk becomes 0, which
+    """A size or count from the environment, judged as `_seconds` values are: junk becomes 0, which
     `api.app.settings_problems` names (so only the server refuses it, not every command)."""
     raw = os.environ.get(name, "").strip()
     try:

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from api.read_turns import TURNS
+
 
 class ReadAbandoned(BaseException):
     """Raised inside a read's worker thread to stop it: its client left, its time ran out, or the
@@ -80,11 +82,12 @@ class ReadJob:
             try:
                 if self.prepare is not None:
                     self.prepare()
-                with self.lock:
-                    if self.stopped:
-                        raise ReadAbandoned
-                    self.running = True
-                outcome: tuple[bool, Any] = (True, self.work())
+                with TURNS.turn(lambda: self.stopped) as mine:  # a few reads compute at once, in arrival order
+                    with self.lock:
+                        if self.stopped or not mine:
+                            raise ReadAbandoned
+                        self.running = True
+                    outcome: tuple[bool, Any] = (True, self.work())
             finally:
                 self.close()
         except BaseException as error:  # noqa: BLE001 - handed to the request's coroutine, or dropped when abandoned

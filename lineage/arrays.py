@@ -138,17 +138,21 @@ def neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.
 
 
 def reach(topo: Topology, start: int, direction: str, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The nodes up- or downstream of `start` (without it), nearest first, and their distances, by
-    scipy's breadth-first search.
+    """The nodes up- or downstream of `start` (without it), nearest first, and their distances.
 
-    The distances come from the search's own order: a breadth-first queue holds the nodes a level at
-    a time, and each node's parent sits earlier in it, never out of order, so the parents' places
+    To a few levels (`depth` up to FRONTIER_DEPTH), a level at a time: csgraph has no depth limit,
+    and searched the whole closure of a table (a quarter of the reference graph, on average) to keep
+    its first three levels, a third of a lineage request's time. Otherwise scipy's breadth-first
+    search, whose distances come from its own order: a breadth-first queue holds the nodes a level
+    at a time, and each node's parent sits earlier in it, never out of order, so the parents' places
     rise along the queue and each level ends where the parents stop being in the level before
     (one binary search per level, no Python step per node).
     """
+    matrix = topo.down if direction == "downstream" else topo.up
+    if depth is not None and depth <= FRONTIER_DEPTH:
+        return _reach_by_levels(matrix, start, depth)
     from scipy.sparse import csgraph
 
-    matrix = topo.down if direction == "downstream" else topo.up
     order, parent = csgraph.breadth_first_order(matrix, start, directed=True, return_predecessors=True)
     place = np.empty(len(parent), dtype=np.int64)
     place[order] = np.arange(len(order))
@@ -158,6 +162,26 @@ def reach(topo: Topology, start: int, direction: str, depth: int | None = None) 
         ends.append(1 + int(np.searchsorted(parent_place, ends[-1], side="left")))
     steps = np.repeat(np.arange(1, len(ends), dtype=np.int64), np.diff(ends))
     return order[1:ends[-1]], steps
+
+
+FRONTIER_DEPTH = 8
+
+
+def _reach_by_levels(matrix: Any, start: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """`reach` to `depth` levels, one vector step per level (each level in node-number order)."""
+    seen = np.zeros(matrix.shape[0], dtype=bool)
+    seen[start] = True
+    frontier = np.array([start], dtype=matrix.indices.dtype)
+    levels: list[np.ndarray] = []
+    while frontier.size and len(levels) < depth:
+        following = np.unique(neighbours(matrix.indptr, matrix.indices, frontier))
+        frontier = following[~seen[following]]
+        seen[frontier] = True
+        levels.append(frontier)
+    if not levels:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    steps = np.repeat(np.arange(1, len(levels) + 1, dtype=np.int64), [len(level) for level in levels])
+    return np.concatenate(levels), steps
 
 
 class Walk(Mapping[str, int]):

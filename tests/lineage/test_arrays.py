@@ -52,10 +52,12 @@ def test_reach_finds_the_same_nodes_and_distances_as_the_dict_walk(seed):
     topo = arrays.topology(graph)
     for node in list(graph)[::5]:
         for direction in ("upstream", "downstream"):
-            for depth in (None, 1, 2):
+            # by levels up to FRONTIER_DEPTH, by csgraph's search beyond it and without a depth
+            for depth in (None, 0, 1, 2, 3, arrays.FRONTIER_DEPTH, arrays.FRONTIER_DEPTH + 1, 40):
                 found, steps = arrays.reach(topo, topo.number[node], direction, depth)
                 got = dict(zip(topo.nodes[found].tolist(), steps.tolist(), strict=True))
                 assert got == python_reach(graph, node, direction, depth)
+                assert len(got) == len(found) and steps.tolist() == sorted(steps.tolist())
 
 
 @pytest.mark.parametrize("seed", range(8))
