@@ -9,7 +9,7 @@ rebuilt, never edited, when the store revision moves) and kept in `graph.graph`.
   answers break ties.
 - `level` is each node's longest distance from a node without predecessors (None when the graph has a
   cycle, which OpenLineage input can make): every edge goes from a lower level to a higher one, so
-  path counts can be summed level by level.
+  path counts can be summed level by level (`lineage.path_counts`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-
 
 KIND_CODES = {"dataset": 0, "job": 1, "model": 2}
 LIMB = 40  # the widest digit of a path count (see lineage.path_counts): on the reference graph 40 bits cut its 255 levels
