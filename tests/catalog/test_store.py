@@ -123,6 +123,17 @@ def test_a_big_sqlite_transaction_is_written_once_at_its_commit(tmp_path):
         assert wal.stat().st_size > before + 20_000_000
 
 
+def test_sqlite_writes_keep_their_statement_journals_in_memory_and_reads_do_not(sqlite_url):
+    """Each row of a history-tracked executemany fires a trigger, so it keeps a statement journal:
+    in a temporary file that was millions of page writes per ingest; reads keep the default."""
+    with Store(sqlite_url) as store:
+        for _ in range(2):  # the same pooled connection, turned back and forth
+            with store.transaction() as writer:
+                assert writer.session.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
+            with store.read() as session:
+                assert session.execute(text("PRAGMA temp_store")).scalar() == 0  # DEFAULT
+
+
 def test_in_memory_sqlite_keeps_its_data_across_connections():
     with Store("sqlite://") as store:
         with store.transaction() as writer:
