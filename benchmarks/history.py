@@ -17,7 +17,7 @@ starts, so the figures are the load's, not the migrations'.
   smoke size the function it calls, in-process: the command's start-up would be all it measured);
   time with vs without, bar <= 1.25x.
 - `--as-of` on the present: `lineage.service.lineage(store, node, depth=3, as_of=now)` against
-  `lineage(store, node, depth=3)`, median over random datasets, same store, graph cached; bar <= 1.1x.
+  `lineage(store, node, depth=3)`, mean over random datasets, same store, graph cached; bar <= 1.1x.
   On the loaded store and again on the HTTP ingestion store (many audit entries). One
   report row for the past: the first call at a past moment (rebuilds the graph from the history)
   against the present graph's build, and the cached second call against the present's call.
@@ -358,8 +358,8 @@ def _file_ingestion(folder: Path, urls: dict[bool, str], events: int, cli: bool)
 
 def _present(store: Any, graph: Any, samples: int) -> dict[str, Any]:
     """`lineage(store, node, as_of=now)` against `lineage(store, node)` over random datasets, each
-    node once untimed, then both ways (alternating which goes first), the graph cached; the medians,
-    and the answers asserted equal."""
+    node once untimed, then both ways (alternating which goes first), the graph cached; the means
+    (and medians), and the answers asserted equal."""
     from sqlalchemy import func, select
 
     from catalog.schema import HistoryEntry
@@ -393,18 +393,23 @@ def _present(store: Any, graph: Any, samples: int) -> dict[str, Any]:
         raise AssertionError("the graph was rebuilt during the present as_of calls")
     with store.read() as session:
         entries = int(session.scalar(select(func.count()).select_from(HistoryEntry)) or 0)
-    return {"as_of_s": statistics.median(as_of), "plain_s": statistics.median(plain), "nodes": nodes,
+    # Means, not medians: the calls' times are bimodal (small and large lineages), and a median lands
+    # on either side of the gap, so two medians of nearly equal lists differed 1.96x while each node's
+    # own ratio was 1.08x. The mean is what the calls cost in all; the medians stay in the JSON.
+    return {"as_of_s": statistics.fmean(as_of), "plain_s": statistics.fmean(plain), "nodes": nodes,
+            "as_of_median_s": statistics.median(as_of), "plain_median_s": statistics.median(plain),
             "extra_ms": statistics.median(differences) * 1000, "entries": entries,
             "paired_ratio": statistics.median(a / b for a, b in zip(as_of, plain, strict=True))}
 
 
 def _present_figure(timed: dict[str, Any], where: str) -> dict[str, Any]:
     ratio = timed["as_of_s"] / timed["plain_s"]
-    return figure(f"history: `--as-of` now vs none, lineage.service.lineage upstream depth {DEPTH}, median of {len(timed['nodes'])} "
+    return figure(f"history: `--as-of` now vs none, lineage.service.lineage upstream depth {DEPTH}, mean of {len(timed['nodes'])} "
                   f"random datasets, graph cached; {where} ({timed['entries']:,} audit entries)",
                   timed["as_of_s"], timed["plain_s"], target=f"as fast as today (<= {AS_OF_TARGET:g}x)",
                   met=ratio <= AS_OF_TARGET, median_extra_ms=timed["extra_ms"],
-                  median_paired_ratio=timed["paired_ratio"])
+                  median_paired_ratio=timed["paired_ratio"], as_of_median_s=timed["as_of_median_s"],
+                  plain_median_s=timed["plain_median_s"])
 
 
 def _as_of(url: str, graph: Any, samples: int) -> tuple[list[dict[str, Any]], list[str]]:
