@@ -130,32 +130,34 @@ INCIDENT_KEYS = tuple(COLUMNS["incidents"][1:])
 
 
 class Edges:
-    """Edges in the order `add_edge` would have inserted them, as node numbers and attribute dicts;
+    """Edges in the order `add_edge` would have inserted them, as node numbers and attribute dicts,
+    kept as the chunks they came in (numpy arrays from the derivations, lists from the rest);
     `write` turns them into networkx's adjacency dicts a node at a time, each by one `dict(zip(...))`
     (a Python step per edge took half as long again)."""
 
     def __init__(self) -> None:
-        self.sources: list[int] = []
-        self.targets: list[int] = []
-        self.attrs: list[dict] = []
+        self.sources: list[list[int] | np.ndarray] = [[]]
+        self.targets: list[list[int] | np.ndarray] = [[]]
+        self.attrs: list[list[dict] | np.ndarray] = [[]]
 
     def add(self, source: int, target: int, attrs: dict) -> None:
-        self.sources.append(source)
-        self.targets.append(target)
-        self.attrs.append(attrs)
+        self.sources[-1].append(source)
+        self.targets[-1].append(target)
+        self.attrs[-1].append(attrs)
 
-    def extend(self, sources: list[int], targets: list[int], attrs: list[dict]) -> None:
-        self.sources.extend(sources)
-        self.targets.extend(targets)
-        self.attrs.extend(attrs)
+    def extend(self, sources: "np.ndarray", targets: "np.ndarray", attrs: "np.ndarray | list[dict]") -> None:
+        """A chunk as arrays (ints, ints, objects or a list of them), kept as they are: no round trip through lists."""
+        self.sources += [sources, []]
+        self.targets += [targets, []]
+        self.attrs += [attrs, []]
 
     def write(self, graph: nx.DiGraph, names: list[str]) -> None:
         import numpy as np
 
         labels = np.array(names, dtype=object)
-        attrs = np.empty(len(self.attrs), dtype=object)
-        attrs[:] = self.attrs
-        sources, targets = np.array(self.sources, dtype=np.int64), np.array(self.targets, dtype=np.int64)
+        attrs = np.concatenate([_objects(chunk) for chunk in self.attrs])
+        sources, targets = (np.concatenate([np.asarray(chunk, dtype=np.int64) for chunk in chunks])
+                            for chunks in (self.sources, self.targets))
         for adjacency, mine, other in ((graph._succ, sources, targets), (graph._pred, targets, sources)):
             order = np.argsort(mine, kind="stable")  # stable: each node's edges stay in insertion order
             ends = np.searchsorted(mine[order], np.arange(len(names) + 1)).tolist()
@@ -163,6 +165,16 @@ class Edges:
             for number, node in enumerate(names):
                 first, last = ends[number], ends[number + 1]
                 adjacency[node] = dict(zip(neighbours[first:last], values[first:last])) if last > first else {}
+
+
+def _objects(chunk: "list[dict] | np.ndarray") -> "np.ndarray":
+    import numpy as np
+
+    if isinstance(chunk, np.ndarray):
+        return chunk
+    found = np.empty(len(chunk), dtype=object)
+    found[:] = chunk
+    return found
 
 
 def _derivations(rows: Derivations, datasets: dict[int, int], jobs: dict[int, int], names: list[str],
@@ -222,7 +234,7 @@ def _derivations(rows: Derivations, datasets: dict[int, int], jobs: dict[int, in
     edge_sources = np.where(kinds == 0, inputs[rows_at], job[rows_at])
     produces = np.empty(len(produced), dtype=object)
     produces[:] = [{"kind": "produces"}] * len(produced)
-    edges.extend(edge_sources.tolist(), outputs[rows_at].tolist(), np.concatenate((pair_attrs, produces))[order].tolist())
+    edges.extend(edge_sources, outputs[rows_at], np.concatenate((pair_attrs, produces))[order])
 
 
 def _numbers(numbering: dict[int, int], ids: "np.ndarray") -> "np.ndarray":
@@ -233,6 +245,11 @@ def _numbers(numbering: dict[int, int], ids: "np.ndarray") -> "np.ndarray":
     numbers = np.fromiter(numbering.values(), dtype=np.int64, count=len(numbering))
     if not len(known):
         return np.full(len(ids), -1, dtype=np.int64)
+    low, high = int(known.min()), int(known.max())
+    if low >= 0 and high < 4 * len(known) + 1024:  # store ids are dense: a table, not a search per id
+        table = np.full(high + 2, -1, dtype=np.int64)  # the last entry stands for every id out of range
+        table[known] = numbers
+        return table[np.where((ids >= 0) & (ids <= high), ids, high + 1)]
     order = np.argsort(known)
     known, numbers = known[order], numbers[order]
     place = np.minimum(np.searchsorted(known, ids), len(known) - 1)
@@ -240,18 +257,30 @@ def _numbers(numbering: dict[int, int], ids: "np.ndarray") -> "np.ndarray":
 
 
 def _feeds(rows: list[tuple], datasets: dict[int, int], models: dict[int, int], edges: Edges) -> None:
-    """One feed edge per dataset/model pair, with every use of it; alike role lists shared."""
-    uses: dict[tuple[int, int], list[dict]] = {}
-    for dataset_id, model_id, role, fingerprint, consumed_at in rows:
-        key = (datasets[dataset_id], models[model_id])
-        found = uses.get(key)
-        if found is None:
-            found = uses[key] = []
-        found.append({"role": role, "fingerprint": fingerprint, "consumed_at": consumed_at})
-    roles: dict[tuple[str, ...], list[str]] = {}
-    for (source, target), used in uses.items():
-        key = tuple(sorted(u["role"] for u in used))
-        edges.add(source, target, {"kind": "feed", "uses": used, "roles": roles.setdefault(key, list(key))})
+    """One feed edge per dataset/model pair, with every use of it (in row order), the pairs in the
+    order of their first row; alike role lists shared. Pairs grouped with numpy: a Python dict of
+    pairs over the reference catalog's 165,000 feeds was a seventh of the build."""
+    import numpy as np
+
+    if not rows:
+        return
+    dataset_ids, model_ids, roles, fingerprints, times = zip(*rows)
+    sources = _numbers(datasets, np.array(dataset_ids, dtype=np.int64))
+    targets = _numbers(models, np.array(model_ids, dtype=np.int64))
+    if (sources < 0).any() or (targets < 0).any():
+        raise ValueError("a feed names a dataset or model the rows do not hold")
+    _, first, inverse = np.unique(sources * (int(targets.max()) + 1) + targets, return_index=True, return_inverse=True)
+    grouped: list[list[dict]] = [[] for _ in range(len(first))]
+    for group, role, fingerprint, consumed_at in zip(inverse.tolist(), roles, fingerprints, times):
+        grouped[group].append({"role": role, "fingerprint": fingerprint, "consumed_at": consumed_at})
+    in_order = np.argsort(first)
+    shared: dict[tuple[str, ...], list[str]] = {}
+    attrs = []
+    for used in (grouped[g] for g in in_order.tolist()):
+        key = (used[0]["role"],) if len(used) == 1 else tuple(sorted(u["role"] for u in used))
+        attrs.append({"kind": "feed", "uses": used, "roles": shared.setdefault(key, list(key))})
+    at = first[in_order]
+    edges.extend(sources[at], targets[at], attrs)
 
 
 @dataclass

@@ -23,7 +23,7 @@ datasets:
   - {name: feat.z, derived_from: [raw.a, feat.x]}
 models:
   - {name: base, version: "1", risk_tier: high, trained_on: [{dataset: feat.x}, {dataset: feat.h, role: validation}]}
-  - {name: tuned, version: "2", risk_tier: limited, base_model: base, trained_on: [{dataset: feat.y}]}
+  - {name: tuned, version: "2", risk_tier: limited, base_model: base, trained_on: [{dataset: feat.y}, {dataset: feat.y, role: validation}, {dataset: raw.b, role: fine_tuning}]}
   - {name: other, version: "1", risk_tier: minimal, base_model: base, trained_on: [{dataset: feat.z}]}
 incidents:
   - {dataset: raw.a, kind: breach, opened: 2026-11-01}
@@ -86,3 +86,20 @@ def test_the_direct_build_is_the_graph_add_edge_builds_in_the_same_order(store, 
     assert fast.nodes[node_id(DATASET, "t", "raw.a")]["incidents"][0]["kind"] == "breach"
     # a networkx algorithm run on it agrees with the reference
     assert list(nx.topological_sort(fast)) == list(nx.topological_sort(reference))
+
+
+def test_store_ids_become_node_numbers_the_same_way_dense_or_sparse():
+    """`_numbers` reads dense ids through a table and sparse ones by a search: the same answer, -1
+    for an id the rows do not hold (a derivation without a job is -1 already)."""
+    import numpy as np
+
+    from lineage.graph import _numbers
+
+    ids = np.array([5, 1, -1, 3, 7, 2, 10**6, 0], dtype=np.int64)
+    dense = {1: 10, 2: 11, 3: 12, 5: 13}
+    sparse = {1: 10, 2: 11, 3: 12, 5: 13, 10**9: 14}  # one far id: too sparse for a table
+    want = [13, 10, -1, 12, -1, 11, -1, -1]
+    assert _numbers(dense, ids).tolist() == want
+    assert _numbers(sparse, ids).tolist() == want
+    assert _numbers(sparse, np.array([10**9], dtype=np.int64)).tolist() == [14]
+    assert _numbers({}, ids).tolist() == [-1] * len(ids)
