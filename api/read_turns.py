@@ -15,6 +15,7 @@ budget, as the client's clock does; a read stopped while it waits leaves the que
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -68,3 +69,5 @@ class ReadTurns:
 
 
 TURNS = ReadTurns()  # the process's; `api.app.create_app` sets its width from the settings
+# a forked child has none of the parent's reads, and its copy of the condition may be held
+os.register_at_fork(after_in_child=lambda: TURNS.__init__(TURNS.width))

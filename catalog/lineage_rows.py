@@ -140,7 +140,7 @@ def read_present_rows(engine: Engine) -> LineageRows:
         beside = pool.submit(_marked_derivations, engine)
         with _snapshot(engine) as connection:
             mark = _snapshot_mark(connection)
-            rows = read_lineage_rows(connection, derivations=_LATER)
+            rows = read_lineage_rows(connection, derivations=False)
         their_mark, derivations = beside.result()
     if their_mark != mark:
         return _in_one_transaction(engine)
@@ -178,20 +178,17 @@ def _snapshot_mark(connection: Connection) -> tuple[Any, ...]:
     return tuple(connection.execute(select(StoreRevision.revision, newest_change)).one())
 
 
-_LATER: Any = object()  # `read_lineage_rows(derivations=_LATER)`: the caller reads them on its own
-
-
-def read_lineage_rows(connection: Connection, *, derivations: Any = None) -> LineageRows:
+def read_lineage_rows(connection: Connection, *, derivations: bool = True) -> LineageRows:
     """The rows as they are now (call inside a transaction, so they agree with each other).
 
-    `derivations=_LATER` leaves them out (an empty placeholder) for `read_present_rows` to fill in."""
+    `derivations=False` leaves them out (an empty placeholder) for `read_present_rows` to fill in."""
     tables: dict[str, Any] = {}
     decoders: dict[str, list[Any]] = {}
     for name, table in TABLES.items():
         columns = [table.__table__.c[column] for column in COLUMNS[name]]
         query = select(*columns)
         if name == "derivations":
-            tables[name] = Derivations.from_rows([]) if derivations is _LATER else _derivations(connection, query)
+            tables[name] = _derivations(connection, query) if derivations else Derivations.from_rows([])
         elif name in _DECODED_LATER:
             # as the driver returns them; the graph decodes a node's row when a typed field is read
             tables[name] = _driver_rows(connection, query)

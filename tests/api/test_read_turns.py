@@ -94,13 +94,38 @@ def test_a_read_stopped_while_it_waits_leaves_the_queue_and_the_next_goes_first(
 
 
 def test_the_width_comes_from_the_environment_and_junk_is_refused(monkeypatch, sqlite_url):
+    def width_of_an_app() -> int:
+        app = create_app(Settings.from_env(db=sqlite_url))
+        app.state.store.close()
+        return TURNS.width
+
     monkeypatch.setenv("HEADWATER_READ_CONCURRENCY", "3")
-    create_app(Settings.from_env(db=sqlite_url))
-    assert TURNS.width == 3
+    assert width_of_an_app() == 3
     for junk in ("0", "two", "-1"):
         monkeypatch.setenv("HEADWATER_READ_CONCURRENCY", junk)
         with pytest.raises(ConfigurationError, match="HEADWATER_READ_CONCURRENCY"):
             create_app(Settings.from_env(db=sqlite_url))
+        assert TURNS.width == 3  # refused before anything changed
     monkeypatch.delenv("HEADWATER_READ_CONCURRENCY")
-    create_app(Settings.from_env(db=sqlite_url))
-    assert TURNS.width == 2
+    assert width_of_an_app() == 2
+
+
+def test_a_forked_child_starts_with_no_reads_of_its_parent():
+    """A child forked while the parent's only turn is taken can take one at once: the parent's
+    reads do not exist there (without the reset it would wait forever)."""
+    import os
+
+    width = TURNS.width
+    TURNS.width = 1
+    try:
+        with TURNS.turn(lambda: False) as mine:
+            assert mine
+            child = os.fork()
+            if child == 0:  # the child: exit 0 only if it got a turn within 5 s
+                deadline = time.monotonic() + 5
+                with TURNS.turn(lambda: time.monotonic() > deadline) as got:
+                    os._exit(0 if got else 1)
+            _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        TURNS.width = width
