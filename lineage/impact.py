@@ -18,7 +18,7 @@ import networkx as nx
 
 from lineage import queries
 from lineage.graph import DATASET, MODEL
-from lineage.json_pieces import ref_json, string as _string
+from lineage.json_pieces import entries, entry_prefixes, refs_of, string as _string
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,12 +41,21 @@ class ImpactFound:
     root: str
     revision: int
     models: list[PageModel]
-    datasets: list[str]
-    dataset_distances: list[int]
+    nodes: np.ndarray  # every node id, by number (`Topology.nodes`)
+    dataset_numbers: np.ndarray  # the listed datasets, nearest first
+    dataset_steps: np.ndarray  # and their distances
     models_total: int
     datasets_total: int
     offset: int
     limit: int | None
+
+    @property
+    def datasets(self) -> list[str]:
+        return self.nodes[self.dataset_numbers].tolist()
+
+    @property
+    def dataset_distances(self) -> list[int]:
+        return self.dataset_steps.tolist()
 
 
 def find_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | None, offset: int,
@@ -90,8 +99,8 @@ def find_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | N
         models.append(PageModel(node, d, count, paths))
     datasets_found, dataset_distance, datasets_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[DATASET],
                                                                 dataset_limit)
-    return ImpactFound(root, graph.graph["revision"], models, topo.nodes[datasets_found].tolist(),
-                       dataset_distance.tolist(), models_total, datasets_total, offset, limit)
+    return ImpactFound(root, graph.graph["revision"], models, topo.nodes, datasets_found, dataset_distance,
+                       models_total, datasets_total, offset, limit)
 
 
 def _nearest(topo: Topology, found: np.ndarray, steps: np.ndarray, mine: np.ndarray,
@@ -113,19 +122,18 @@ def _nearest(topo: Topology, found: np.ndarray, steps: np.ndarray, mine: np.ndar
 
 def found_json(graph: nx.DiGraph, found: ImpactFound) -> str:
     """The JSON of the `ImpactResult` `service.as_result(found)` makes, field for field."""
-    refs = graph.graph.setdefault("_ref_json", {})
+    refs = refs_of(graph)
     nodes = graph._node
     models = []
     for model in found.models:
         attrs = nodes[model.node]
         paths = ",".join("[" + ",".join(map(_string, path)) + "]" for path in model.paths)
-        models.append(f'{{"model":{refs.get(model.node) or ref_json(graph, model.node)},'
+        models.append(f'{{"model":{refs[model.node]},'
                       f'"version":{_optional(attrs.get("version"))},"risk_tier":{_optional(attrs.get("risk_tier"))},'
                       f'"deployed":{"true" if attrs.get("deployed") else "false"},"distance":{int(model.distance)},'
                       f'"path_count":{"null" if model.path_count is None else int(model.path_count)},"paths":[{paths}]}}')
-    datasets = ",".join(f'{{"node":{refs.get(n) or ref_json(graph, n)},"distance":{d}}}'
-                        for n, d in zip(found.datasets, found.dataset_distances, strict=True))
-    return (f'{{"root":{ref_json(graph, found.root)},"revision":{int(found.revision)},"models":[{",".join(models)}],'
+    datasets = entries(entry_prefixes(graph, found.nodes), found.dataset_numbers, found.dataset_steps)
+    return (f'{{"root":{refs[found.root]},"revision":{int(found.revision)},"models":[{",".join(models)}],'
             f'"datasets":[{datasets}],"models_total":{found.models_total},"datasets_total":{found.datasets_total},'
             f'"offset":{int(found.offset)},"limit":{"null" if found.limit is None else int(found.limit)}}}')
 

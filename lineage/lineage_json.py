@@ -17,7 +17,7 @@ import networkx as nx
 
 from catalog.store import Store
 from lineage import queries
-from lineage.json_pieces import ref_json, string as _string
+from lineage.json_pieces import entries, entry_prefixes, refs_of, string as _string
 
 # `walk_tree` steps: a node opened (children follow until its CLOSE), a leaf, a leaf marked repeated.
 OPEN, LEAF, REPEATED, CLOSE = 0, 1, 2, 3
@@ -89,14 +89,21 @@ def lineage_json(store: Store, node: str, *, direction: str = "upstream", depth:
 def lineage_json_on(graph: nx.DiGraph, root: str, direction: str, depth: int | None) -> str:
     """`service.lineage_on(...).model_dump_json()`, written directly."""
     reached = queries.reachable(graph, root, direction, depth)
-    named = ref_json(graph, root)
-    refs = graph.graph["_ref_json"]
+    refs = refs_of(graph)
+    named = refs[root]
     parts = [f'{{"root":{named},"direction":{_string(direction)},"depth":{"null" if depth is None else int(depth)},'
              f'"nodes":[']
-    entries = []
-    for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0])):
-        entries.append(f'{{"node":{refs.get(n) or ref_json(graph, n)},"distance":{int(d)}}}')
-    parts.append(",".join(entries))
+    from lineage.arrays import Walk  # numpy: imported by the first lineage, not with this module
+
+    if isinstance(reached, Walk):  # found on the arrays: ordered and written there, no step per node
+        import numpy as np
+
+        topo = reached.topo
+        order = np.lexsort((topo.rank[reached.found], reached.steps))
+        parts.append(entries(entry_prefixes(graph, topo.nodes), reached.found[order], reached.steps[order]))
+    else:
+        parts.append(",".join(f'{{"node":{refs[n]},"distance":{int(d)}}}'
+                              for n, d in sorted(reached.items(), key=lambda x: (x[1], x[0]))))
     parts.append('],"tree":')
     after = False  # a node written just before at the same level: a comma first
     for kind, n in walk_tree(graph, root, direction, depth):
@@ -106,7 +113,7 @@ def lineage_json_on(graph: nx.DiGraph, root: str, direction: str, depth: int | N
             continue
         if after:
             parts.append(",")
-        ref = refs.get(n) or ref_json(graph, n)
+        ref = refs[n]
         if kind == OPEN:
             parts.append(f'{{"node":{ref},"repeated":false,"children":[')
         else:

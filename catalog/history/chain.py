@@ -128,13 +128,13 @@ def digest(session: Session, first: int, last: int) -> str:
         return python_digest(session, first, last)
     cursor = connection.connection.dbapi_connection.cursor()  # the session's own transaction, no row objects
     hasher = hashlib.sha256()
+    update = hasher.update
     try:
         for start in range(first, last + 1, _STEP):
             cursor.execute(_LINES[dialect].format(rows=_RANGE[dialect]), (start, min(start + _STEP - 1, last)))
-            lines = [bytes(line) for line, in cursor.fetchall()]
-            if lines:
-                hasher.update(b"\n".join(lines))
-                hasher.update(b"\n")
+            for line, in cursor:  # hashed as they come: a list and a joined copy of each step cost a sixth more
+                update(line)
+                update(b"\n")
     finally:
         cursor.close()
     return hasher.hexdigest()

@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 from catalog.ids import NodeId
-from lineage import queries, service
+from lineage import arrays, queries, service
 from lineage.lineage_json import lineage_json, lineage_json_on, tree_dict
 
 EDGE_KINDS = {("dataset", "dataset"): "derivation", ("job", "dataset"): "produces",
@@ -66,6 +66,18 @@ def test_the_json_is_the_pydantic_answer_dumped_byte_for_byte(name: str, node: s
                                                               depth: int | None) -> None:
     graph = GRAPHS[name]
     expected = service.lineage_on(graph, node, direction, depth).model_dump_json()
+    assert lineage_json_on(graph, node, direction, depth) == expected
+
+
+@pytest.mark.parametrize(("name", "node", "direction", "depth"), cases())
+def test_the_json_from_the_arrays_walk_is_the_same_bytes(name: str, node: str, direction: str, depth: int | None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on the arrays' walk (the reference graph's path), whose flat list is ordered and
+    written in numpy: ties in distance (the lattice's, the diamond's) must still come in id order."""
+    graph = GRAPHS[name]
+    expected = service.lineage_on(graph, node, direction, depth).model_dump_json()
+    monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+    assert isinstance(queries.reachable(graph, node, direction, depth), arrays.Walk)
     assert lineage_json_on(graph, node, direction, depth) == expected
 
 
