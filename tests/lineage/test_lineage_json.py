@@ -48,7 +48,9 @@ ODD = make_graph([(d('quote"back\\slash'), d("tab\tnew\nline\x01")), (d("tab\tne
 # a layered lattice: every node of a layer derives from the two nearest of the layer above
 LATTICE = make_graph([(d(f"l{level}-{i}"), d(f"l{level + 1}-{(i + k) % 7}"))
                       for level in range(6) for i in range(7) for k in (0, 1)])
-GRAPHS = {"diamond": DIAMOND, "cycle": CYCLE, "odd": ODD, "lattice": LATTICE}
+# a node that names itself as its own input (a self-loop), with a neighbour each way
+LOOP = make_graph([(d("s"), d("s")), (d("s"), d("t")), (d("r"), d("s"))])
+GRAPHS = {"diamond": DIAMOND, "cycle": CYCLE, "odd": ODD, "lattice": LATTICE, "loop": LOOP}
 
 
 def cases() -> list[tuple[str, str, str, int | None]]:
