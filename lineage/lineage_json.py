@@ -110,14 +110,17 @@ def lineage_json_on(graph: nx.DiGraph, root: str, direction: str, depth: int | N
     return "".join(parts)
 
 
-_LEAF, _REPEATED_LEAF, _OPENED = ',"repeated":false,"children":[]}', ',"repeated":true,"children":[]}', ',"repeated":false,"children":['
+_LEAF = ',"repeated":false,"children":[]}'
+_REPEATED_LEAF = ',"repeated":true,"children":[]}'
+_OPENED = ',"repeated":false,"children":['
 
 
 def tree_json(graph: nx.DiGraph, root: str, direction: str, depth: int | None, refs: dict[str, str],
               out: list[str]) -> None:
     """The JSON of `walk_tree`'s tree, appended to `out`: the same steps, with a node whose children
-    all lie at the depth limit written with them in one go (each is a leaf, never opened). Through
-    the walk's generator, the leaves of a depth-3 lineage, nine steps in ten, were most of its CPU."""
+    all lie at the depth limit written with them in one go (each is a leaf, never opened): nine steps
+    in ten of a depth-3 lineage are such leaves, and taking them past the generator and its stack
+    saved about 6% of the answer."""
     step = queries._neighbours(graph, direction)
     expanded: set[str] = set()
     shown: set[str] = set()
