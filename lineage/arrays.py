@@ -72,7 +72,10 @@ def topology(graph: nx.DiGraph) -> Topology:
 def _build(graph: nx.DiGraph) -> Topology:
     from scipy import sparse
 
-    nodes = list(graph)
+    # Numbered in id order, each row's columns sorted: csgraph's breadth-first search then meets a
+    # node's successors in id order, and its tree's path to every node is the shortest path that comes
+    # first in id order (`paths_from_parents`), which the impact answer lists.
+    nodes = sorted(graph)
     n = len(nodes)
     number = {node: i for i, node in enumerate(nodes)}
     succ = graph._succ  # plain dicts: see lineage.queries.count_paths
@@ -80,11 +83,13 @@ def _build(graph: nx.DiGraph) -> Topology:
     np.cumsum(np.fromiter((len(succ[v]) for v in nodes), dtype=np.int64, count=n), out=indptr[1:])
     indices = np.fromiter((number[w] for v in nodes for w in succ[v]), dtype=np.int32, count=int(indptr[-1]))
     down = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))  # float64: what csgraph takes without a copy
+    down.sort_indices()
     up = down.T.tocsr()
+    up.sort_indices()
     array = np.array(nodes, dtype=object)
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(array.astype(str), kind="stable")] = np.arange(n)
-    kind = np.fromiter((KIND_CODES[k] for _, k in graph.nodes(data="kind")), dtype=np.int8, count=n)
+    rank = np.arange(n, dtype=np.int64)  # the numbers are the id order
+    attrs = graph._node
+    kind = np.fromiter((KIND_CODES[attrs[v]["kind"]] for v in nodes), dtype=np.int8, count=n)
     level = levels(n, indptr, indices)
     return Topology(array, number, rank, kind, down, up, level, _by_level(level, indptr, indices) if level is not None else None)
 
@@ -150,8 +155,17 @@ def reach(topo: Topology, start: int, direction: str, depth: int | None = None) 
     matrix = topo.down if direction == "downstream" else topo.up
     if depth is not None and depth <= FRONTIER_DEPTH:
         return _reach_by_levels(matrix, start, depth)
+    found, steps, _ = reach_with_parents(topo, start, direction, depth)
+    return found, steps
+
+
+def reach_with_parents(topo: Topology, start: int, direction: str,
+                       depth: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`reach` by scipy's breadth-first search, and the search tree: each node's parent in it (for
+    `paths_from_parents`)."""
     from scipy.sparse import csgraph
 
+    matrix = topo.down if direction == "downstream" else topo.up
     order, parent = csgraph.breadth_first_order(matrix, start, directed=True, return_predecessors=True)
     place = np.empty(len(parent), dtype=np.int64)
     place[order] = np.arange(len(order))
@@ -160,7 +174,32 @@ def reach(topo: Topology, start: int, direction: str, depth: int | None = None) 
     while ends[-1] < len(order) and (depth is None or len(ends) <= depth):
         ends.append(1 + int(np.searchsorted(parent_place, ends[-1], side="left")))
     steps = np.repeat(np.arange(1, len(ends), dtype=np.int64), np.diff(ends))
-    return order[1:ends[-1]], steps
+    return order[1:ends[-1]], steps, parent
+
+
+def paths_from_parents(parent: np.ndarray, start: int, targets: np.ndarray, distances: np.ndarray) -> list[list[int]]:
+    """The path from `start` to each of `targets` (reached, at `distances` from it, none the start)
+    in the search tree of `reach_with_parents`: the shortest path that comes first in id order, the
+    one `first_shortest_paths` finds.
+
+    csgraph's search is first in, first out and reads each row's columns in order (numbers are the id
+    order), so, by induction on the distance: a level's nodes join the queue in the order of their
+    first shortest paths, each is found first from the predecessor whose own first path comes first,
+    and that predecessor is its parent. One vector step per level of the deepest target.
+    """
+    targets = np.asarray(targets, dtype=np.int64)
+    lengths = np.asarray(distances, dtype=np.int64).tolist()
+    if not lengths:
+        return []
+    far = max(lengths)
+    walked = [targets]
+    for _ in range(far):  # a target d away is at the start after d steps, and stays there
+        current = walked[-1]
+        walked.append(np.where(current == start, start, parent[current]))
+    if (walked[-1] != start).any():
+        raise ValueError("a target is not in the search tree at its distance")
+    rows = np.stack(walked[::-1], axis=1).tolist()  # each row: the start (repeated far - d times), then the path
+    return [row[far - d:] for row, d in zip(rows, lengths, strict=True)]
 
 
 FRONTIER_DEPTH = 8

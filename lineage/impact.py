@@ -63,14 +63,13 @@ def find_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | N
     """The impact of `root`, without a Python step per reached node: only the page's models and the
     listed datasets become Python values. Path counts are summed only up to the deepest model on
     the page, which is all the page shows."""
-    import numpy as np
 
     from lineage import arrays
     from lineage.path_counts import path_counts
 
     topo = arrays.topology(graph)
     start = topo.number[root]
-    found, steps = arrays.reach(topo, start, "downstream")
+    found, steps, parent = arrays.reach_with_parents(topo, start, "downstream")
     kinds = topo.kind[found]
     stop = None if limit is None else offset + limit
     models_found, model_distance, models_total = _nearest(topo, found, steps, kinds == arrays.KIND_CODES[MODEL], stop)
@@ -81,10 +80,8 @@ def find_on_arrays(graph: nx.DiGraph, root: str, path_limit: int, limit: int | N
         counts = path_counts(topo, start, last_level=deepest)
         if counts is None:  # a cycle: counted in Python, which says there is no count
             exact = queries.count_paths(graph, root, set(topo.nodes[found].tolist()))
+    firsts = arrays.paths_from_parents(parent, start, page, page_distance) if path_limit == 1 else []
     page = page.tolist()
-    distance = np.full(len(topo.nodes), -1, dtype=np.int64)
-    distance[found], distance[start] = steps, 0
-    firsts = arrays.first_shortest_paths(topo, start, page, distance) if path_limit == 1 else []
     within: set[str] | None = None
     models = []
     for i, (number, d) in enumerate(zip(page, page_distance, strict=True)):

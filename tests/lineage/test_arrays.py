@@ -209,3 +209,22 @@ def test_path_counts_cut_at_a_level_are_the_full_counts_up_to_it(seed):
             upto = [v for v in range(len(topo.nodes)) if topo.level[v] <= last]
             cut = path_counts(topo, start, last_level=last)
             assert [cut.of(v) for v in upto] == [full.of(v) for v in upto]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_search_trees_paths_are_the_first_shortest_paths(seed):
+    """The impact page's paths come from the breadth-first search's own tree: for every node a source
+    reaches, the same path as `first_shortest_paths` (the first shortest path in id order) and as the
+    dict walk. The graphs have many shortest paths of equal length, where the tie-break is all."""
+    graph = lineage_graph(seed, edges=220, cycle=seed == 7)
+    topo = arrays.topology(graph)
+    assert topo.nodes.tolist() == sorted(graph)  # the numbering the tree's order rests on
+    for source in list(graph)[:10]:
+        start = topo.number[source]
+        found, steps, parent = arrays.reach_with_parents(topo, start, "downstream")
+        distance = np.full(len(topo.nodes), -1, dtype=np.int64)
+        distance[found], distance[start] = steps, 0
+        from_tree = arrays.paths_from_parents(parent, start, found, steps)
+        assert from_tree == arrays.first_shortest_paths(topo, start, found.tolist(), distance)
+        assert [[topo.nodes[p].tolist()] for p in from_tree] == [
+            queries.paths_between(graph, source, target, 1) for target in topo.nodes[found].tolist()]
