@@ -34,7 +34,7 @@ from lineage.roots import Mode, Root, trained_before
 if TYPE_CHECKING:
     import numpy as np
 
-    from lineage.bitsets import Planes
+    from lineage.bitsets import Index, Planes
 
 STRENGTH = {"review": 1, "hard": 2, "direct": 3}
 
@@ -131,12 +131,12 @@ class Reach:
 
     def narrow(self, allowed: "np.ndarray", seeded: "np.ndarray", number: dict[str, int]) -> None:
         """Let each root whose bit is set in `seeded` reach only the nodes whose row of `allowed`
-        (uint64 words per node in graph order, as `number` numbers them; bit i is root i) has its bit:
-        what column lineage says a condition cannot reach is taken away, every root at once."""
+        (uint64 words per node as `number` numbers them, the arrays' numbering; bit i is root i) has
+        its bit: what column lineage says a condition cannot reach is taken away, every root at once."""
         if self._modes is None and self._packed:
             packed = self._packed
             index = packed.index
-            rows = allowed[index.order] if getattr(index, "order", None) is not None else allowed
+            rows = allowed[_numbers_of(index, number)]
             mask = rows | ~seeded
             words = packed.words
             for start in range(0, packed.bits.shape[1], words):
@@ -157,6 +157,18 @@ class Reach:
                     del here[key]
         for node in [n for n, here in self.modes.items() if not here]:
             del self.modes[node]
+
+
+def _numbers_of(index: "Index", number: dict[str, int]) -> "np.ndarray":
+    """Each row of the propagation's index as `number` numbers it, made once per index: the index
+    orders its rows by level, the arrays number nodes by id."""
+    import numpy as np
+
+    cached = getattr(index, "_numbers", None)
+    if cached is None or cached[0] is not number:
+        cached = (number, np.fromiter((number[node] for node in index.nodes), dtype=np.int64, count=len(index.nodes)))
+        index._numbers = cached
+    return cached[1]
 
 
 def _weaker(a: str, b: str) -> str:
