@@ -66,6 +66,7 @@ class Index:
     """
 
     def __init__(self, graph: nx.DiGraph) -> None:
+        self._numbered: tuple[dict[str, int], np.ndarray] | None = None  # see `numbered_by`
         listed = list(graph)
         n = len(listed)
         position = {node: i for i, node in enumerate(listed)}
@@ -112,6 +113,16 @@ class Index:
             e0, split, e1 = int(first_edge[lo]), int(first_edge[mid]), int(first_edge[hi])
             self.blocks.append((lo, mid, hi, e0, split, e1, int(np.searchsorted(self.into_models, split)),
                                 first_edge[lo:hi] - e0))
+
+    def numbered_by(self, number: dict[str, int]) -> np.ndarray:
+        """Each row's node as `number` numbers it (the graph's arrays, `lineage.arrays`, number nodes
+        by id; these rows go by level): made once per numbering and kept, for reading arrays in that
+        numbering row by row."""
+        cached = self._numbered
+        if cached is None or cached[0] is not number:
+            cached = self._numbered = (number, np.fromiter((number[node] for node in self.nodes), dtype=np.int64,
+                                                           count=len(self.nodes)))
+        return cached[1]
 
 
 def _latest_uses(successors: list[dict], listed: list, src: np.ndarray, dst: np.ndarray,

@@ -34,7 +34,7 @@ from lineage.roots import Mode, Root, trained_before
 if TYPE_CHECKING:
     import numpy as np
 
-    from lineage.bitsets import Index, Planes
+    from lineage.bitsets import Planes
 
 STRENGTH = {"review": 1, "hard": 2, "direct": 3}
 
@@ -136,7 +136,7 @@ class Reach:
         if self._modes is None and self._packed:
             packed = self._packed
             index = packed.index
-            rows = allowed[_numbers_of(index, number)]
+            rows = allowed[index.numbered_by(number)]
             mask = rows | ~seeded
             words = packed.words
             for start in range(0, packed.bits.shape[1], words):
@@ -157,18 +157,6 @@ class Reach:
                     del here[key]
         for node in [n for n, here in self.modes.items() if not here]:
             del self.modes[node]
-
-
-def _numbers_of(index: "Index", number: dict[str, int]) -> "np.ndarray":
-    """Each row of the propagation's index as `number` numbers it, made once per index: the index
-    orders its rows by level, the arrays number nodes by id."""
-    import numpy as np
-
-    cached = getattr(index, "_numbers", None)
-    if cached is None or cached[0] is not number:
-        cached = (number, np.fromiter((number[node] for node in index.nodes), dtype=np.int64, count=len(index.nodes)))
-        index._numbers = cached
-    return cached[1]
 
 
 def _weaker(a: str, b: str) -> str:
