@@ -8,6 +8,9 @@ job's inputs and output (the jobs and tables of the reference graph), every run 
 client threads each POST single events (one event per request, keep-alive), as openlineage-python's
 HttpTransport does. Figure: events per second from the first request to the last 201. Baseline, same
 run, same server, fresh events: one client POSTing batches of 500 (the cheapest way to send them).
+A second row sets the rate beside the machine's ceiling: the same POSTs, same clients, to an app
+that reads each body and answers 201 (benchmarks/ceiling.py), and says how much CPU per event the
+bar leaves, beside what the server spends per event when the events come 500 to a request.
 
 `--workers` is `headwater serve --workers` (default: what serve picks for SQLite). The figure also
 reports the server's CPU time per event (every server process, from /proc; Linux), which the other
@@ -32,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.ceiling import ceiling_server
 from benchmarks.common import figure, log, serving
 
 TARGET = 2000.0  # events/s: the ingestion bar of benchmarks/RESULTS.md
@@ -140,6 +144,19 @@ def _server_cpu(port: str) -> float | None:
     return sum(cpu for pid, (parent, cpu) in stats.items() if pid in listening or parent in listening)
 
 
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _budget_ms(target: float, ceiling: float) -> float:
+    """CPU per event left, on all cores together, for whatever a server does beyond answering, if it
+    is to reach `target` events/s where an empty server reaches `ceiling` (the client's and the HTTP
+    layer's share is in the ceiling): negative when the bar is above the ceiling."""
+    return _cores() * (1 / target - 1 / ceiling) * 1000
+
+
 def run(quick: bool = False, *, events: int | None = None, clients: int = 16, workers: int | None = None) -> dict[str, Any]:
     from sqlalchemy import create_engine, func, select
 
@@ -171,6 +188,12 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16, wo
             cpu_after = _server_cpu(port)
             log(f"ingestion: baseline, {count:,} events in batches of 500 from one client")
             batch_seconds, batch_statuses, _ = _post_all(base, batches, 1)
+            cpu_batched = _server_cpu(port)
+        with ceiling_server() as empty:
+            log(f"ingestion: the machine's ceiling, the same {count:,} POSTs to an app that does nothing")
+            ceiling_seconds, ceiling_statuses, _ = _post_all(empty, single, clients)
+        if set(ceiling_statuses) != {201}:
+            raise AssertionError(f"the ceiling app answered {sorted(set(ceiling_statuses))}")
         bad = [s for s in statuses + batch_statuses if s != 201]
         if bad:
             raise AssertionError(f"{len(bad)} requests were not acknowledged with 201: {sorted(set(bad))}")
@@ -180,7 +203,7 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16, wo
         engine.dispose()
         if stored != 2 * count + 50:  # the warm-up's 50, the single POSTs, the batches
             raise AssertionError(f"sent {2 * count + 50} events, the store holds {stored}")
-        rate, batch_rate = count / seconds, count / batch_seconds
+        rate, batch_rate, ceiling_rate = count / seconds, count / batch_seconds, count / ceiling_seconds
         return {"figures": [
             figure(f"ingestion: OpenLineage events/s, SQLite, {clients} clients x single-event POSTs", rate, batch_rate,
                    target=f">= {TARGET:,.0f} events/s, nothing acknowledged lost", met=rate >= TARGET, unit="events/s",
@@ -188,8 +211,20 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16, wo
                    p99_ms=percentile(latencies, 99) * 1000, events=count, stored=stored, workers=workers,
                    server_cpu_ms_per_event=None if cpu_before is None or cpu_after is None
                    else (cpu_after - cpu_before) / count * 1000),
+            figure(f"ingestion: Headwater's single-event rate vs the machine's ceiling (the same POSTs from {clients} "
+                   "clients to an ASGI app that reads each body and answers 201, nothing parsed or stored: "
+                   "benchmarks/ceiling.py, uvicorn, one process, access log on)", rate, ceiling_rate, unit="events/s",
+                   target="report: no Python server reaches the ceiling; the ratio is the share of it reached",
+                   cores=_cores(), bar_budget_ms_per_event=_budget_ms(TARGET, ceiling_rate),
+                   batched_server_cpu_ms_per_event=None if cpu_after is None or cpu_batched is None
+                   else (cpu_batched - cpu_after) / count * 1000),
         ], "notes": [f"ingestion baseline: the same number of events POSTed by one client in batches of 500 "
-                     f"({batch_rate:,.0f} events/s); every request got a 201 and all {stored:,} events are stored"]}
+                     f"({batch_rate:,.0f} events/s); every request got a 201 and all {stored:,} events are stored",
+                     f"ingestion ceiling: an app that does nothing took the same POSTs at {ceiling_rate:,.0f}/s on "
+                     f"{_cores()} cores; at {TARGET:,.0f}/s that leaves {_budget_ms(TARGET, ceiling_rate):.2f} ms of "
+                     "CPU per event (all cores together) for parsing, validating and storing it; the server's CPU per "
+                     "event when they come 500 to a request (the store's cost with the HTTP share spread thin) is "
+                     "beside it in the row"]}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -17,7 +17,9 @@ edges). Figures, each beside its baseline from the same run:
 - API latency: a real `headwater serve`, 16 client threads, each GETting /api/v1/lineage/{dataset}
   (upstream, depth 3) and /api/v1/impact/{dataset}?paths=1 for datasets drawn at random (uniformly,
   so mostly ordinary tables, some hubs); p50 and p99 against the same service calls in-process (no
-  HTTP), so the ratio is what the HTTP layer adds.
+  HTTP), so the ratio is what the HTTP layer adds; and the impact p99 beside the machine's ceiling,
+  the same GETs answered with one fixed impact answer by an app that computes nothing
+  (benchmarks/ceiling.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from benchmarks.ceiling import ceiling_server
 from benchmarks.common import clock, figure, log, main_for, median_time, memory, percentile, serving
 
 TRAVERSAL_TARGET = 3.0
@@ -207,6 +210,10 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
             _latency(base, lineage_paths[:32] + impact_paths[:32], 4, budget)  # warm-up: the server builds its graph
             over_http = {"lineage": _latency(base, lineage_paths, CLIENTS, budget),
                          "impact": _latency(base, impact_paths, CLIENTS, budget)}
+        answers = sorted((service.impact_json(store, n, path_limit=1, limit=100, dataset_limit=1000) for n in picked[:21]),
+                         key=len)
+        with ceiling_server(answers[len(answers) // 2].encode()) as empty:  # the median answer of 21, every time
+            ceiling = _latency(empty, impact_paths, CLIENTS, budget)
         for name, samples in over_http.items():
             p99 = percentile(samples, 99) * 1000
             base_p99 = percentile(in_process[name], 99) * 1000
@@ -214,6 +221,12 @@ def run(quick: bool = False, *, scale: float | None = None, requests: int | None
                                   unit="ms", target=f"p99 < {P99_TARGET_MS:g} ms; baseline: same call in-process, no HTTP",
                                   met=p99 < P99_TARGET_MS, p50_ms=percentile(samples, 50) * 1000,
                                   max_ms=max(samples) * 1000, requests=len(samples)))
+        figures.append(figure(f"API impact p99, {CLIENTS} concurrent clients: Headwater vs the machine's ceiling (the same "
+                              "GETs answered with one fixed impact answer, the median size of 21, by an ASGI app that "
+                              "computes nothing: benchmarks/ceiling.py, uvicorn, one process, access log on) (ms)",
+                              percentile(over_http["impact"], 99) * 1000, percentile(ceiling, 99) * 1000, unit="ms",
+                              target="report: what HTTP alone costs here", answer_bytes=len(answers[len(answers) // 2]),
+                              ceiling_p50_ms=percentile(ceiling, 50) * 1000, ceiling_requests=len(ceiling)))
         notes.append(f"API latency: up to {requests} requests per endpoint"
                      + (f", time-boxed to {budget:g} s per endpoint and phase (requests made: "
                         + ", ".join(f"{k} {len(v)}" for k, v in over_http.items()) + ")" if budget else "")

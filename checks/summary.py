@@ -132,7 +132,7 @@ def _finding(assessment: Any, node: str, key: str, tier: str, path_limit: int,
     root, condition = priced.root, priced.condition
     paths: list[list[str]] = []
     path_count = None
-    if node != root.dataset and path_limit == 1 and len(assessment.graph) >= queries.ARRAY_WALK_NODES:
+    if node != root.dataset and path_limit == 1 and len(assessment.graph) >= queries.ARRAY_PATHS_NODES:
         from lineage.arrays import topology
         from lineage.path_counts import FromSource
 

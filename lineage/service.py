@@ -135,7 +135,7 @@ def impact(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LIMIT, 
     """
     graph = graph_of(store, as_of)
     root = queries.resolve(graph, dataset, kinds=(DATASET,))
-    on = _impact_on_arrays if len(graph) >= queries.ARRAY_WALK_NODES else _impact_in_python
+    on = _impact_on_arrays if len(graph) >= queries.ARRAY_PATHS_NODES else _impact_in_python
     return on(graph, root, path_limit, limit, offset, dataset_limit)
 
 
@@ -143,7 +143,7 @@ def impact_json(store: Store, dataset: str, *, path_limit: int = DEFAULT_PATH_LI
                 offset: int = 0, dataset_limit: int | None = None, as_of: datetime | None = None) -> str:
     """`impact(...).model_dump_json()`, written directly when the graph is large enough for arrays."""
     graph = graph_of(store, as_of)
-    if len(graph) < queries.ARRAY_WALK_NODES:  # small: the dict walk, dumped by pydantic, is cheap
+    if len(graph) < queries.ARRAY_PATHS_NODES:  # small: the dict walk, dumped by pydantic, is cheap
         return impact(store, dataset, path_limit=path_limit, limit=limit, offset=offset, dataset_limit=dataset_limit,
                       as_of=as_of).model_dump_json()
     from lineage.impact import find_on_arrays, found_json
@@ -210,7 +210,7 @@ def path(store: Store, source: str, target: str, *, limit: int = DEFAULT_PATH_LI
     count: int | None = 0
     if end in within:
         counted = None
-        if len(graph) >= queries.ARRAY_WALK_NODES:
+        if len(graph) >= queries.ARRAY_PATHS_NODES:
             from lineage import arrays
             from lineage.path_counts import path_counts
 

@@ -64,9 +64,11 @@ def test_the_summary_is_the_same_when_its_paths_are_walked_on_arrays(store, exam
     from lineage import queries
 
     loaded(store, examples, tmp_path)
+    monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 10**9)
     on_dicts = summarise(store, as_of=AS_OF, limit=1000, top=5, path_limit=1).model_dump()
     risk.ASSESSMENTS.clear()
     monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+    monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 0)
     on_arrays = summarise(store, as_of=AS_OF, limit=1000, top=5, path_limit=1).model_dump()
     assert on_arrays == on_dicts
     assert any(f["paths"] and f["path_count"] for row in on_arrays["models"] for f in row["top"])

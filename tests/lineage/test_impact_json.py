@@ -55,7 +55,34 @@ def test_names_are_escaped_as_pydantic_escapes_them():
 def test_impact_json_on_a_store_is_what_the_service_answers(example_store, monkeypatch):
     graph = service.graph_of(example_store)
     roots = [n for n in graph if graph.nodes[n]["kind"] == "dataset"]
+    monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 10**9)  # the dict walk, dumped by pydantic
     want = {root: service.impact(example_store, root, path_limit=2, limit=5).model_dump_json() for root in roots}
-    monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)  # the example is small: take the arrays path anyway
+    monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 0)  # the example is small: take the arrays path anyway
     assert {root: service.impact_json(example_store, root, path_limit=2, limit=5) for root in roots} == want
     assert any(json.loads(answer)["models"] for answer in want.values())
+
+
+def test_a_catalog_of_a_thousand_nodes_answers_impact_from_the_arrays(sqlite_url, monkeypatch):
+    """From ARRAY_PATHS_NODES up, impact runs on the arrays (the dict search per listed model cost
+    17 times as much at 2,112 nodes); the answer is the dict walk's, byte for byte."""
+    from benchmarks.reference import reference_graph
+    from benchmarks.reference_catalog import load_into_store, reference_incidents
+    from catalog.store import Store
+
+    reference = reference_graph(scale=0.01)
+    assert len(reference) >= queries.ARRAY_PATHS_NODES
+    with Store(sqlite_url) as store:
+        load_into_store(reference, store, reference_incidents(reference))
+        graph = service.graph_of(store)
+        roots = sorted(n for n in graph if graph.nodes[n]["kind"] == "dataset")[::40]
+        on_dicts = {root: service._impact_in_python(graph, root, 1, 100, 0, 1000).model_dump_json() for root in roots}
+
+        def refused(*_args):
+            raise AssertionError("the dict walk answered a graph above ARRAY_PATHS_NODES")
+
+        monkeypatch.setattr(service, "_impact_in_python", refused)
+        answers = {root: service.impact_json(store, root, path_limit=1, limit=100, dataset_limit=1000) for root in roots}
+        assert answers == on_dicts
+        assert {root: service.impact(store, root, path_limit=1, limit=100, dataset_limit=1000).model_dump_json()
+                for root in roots} == on_dicts
+        assert sum(bool(json.loads(answer)["models"]) for answer in answers.values()) >= len(roots) // 2

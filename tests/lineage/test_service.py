@@ -76,6 +76,10 @@ def walks(request, monkeypatch):
     large graphs use; both must say the same."""
     if request.param == "arrays":
         monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 0)
+        monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 0)
+    else:
+        monkeypatch.setattr(queries, "ARRAY_WALK_NODES", 10**9)
+        monkeypatch.setattr(queries, "ARRAY_PATHS_NODES", 10**9)
     return request.param
 
 
