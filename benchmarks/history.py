@@ -63,6 +63,7 @@ def _store(url: str, history: bool) -> None:
     """A fresh store at `url`, migrated; with `history` False, its triggers dropped. A SQLite store is
     a copy of one migrated once (the migrations take a second, which a smoke run notices)."""
     if not url.startswith("sqlite:///"):
+        _fresh_postgres_database(url)  # the second pair's loads too: a reload of unchanged files writes nothing
         _migrated(url, migrate=True, history=history)
         return
     path = Path(url.removeprefix("sqlite:///"))
@@ -72,6 +73,21 @@ def _store(url: str, history: bool) -> None:
         shutil.copyfile(template["on"], template["off"])
         _migrated(f"sqlite:///{template['off']}", migrate=False, history=False)
     shutil.copyfile(template["on" if history else "off"], path)
+
+
+def _fresh_postgres_database(url: str) -> None:
+    """Drop and create the database `url` names (its server's other databases untouched)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 def _migrated(url: str, *, migrate: bool, history: bool) -> None:
