@@ -11,7 +11,6 @@ is parsed, validated, stored or computed, so a real server can only be slower.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT
+from benchmarks.common import served
 
 BODY_FILE = "HEADWATER_CEILING_BODY"
 _body: bytes | None = None
@@ -45,19 +44,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @contextmanager
 def ceiling_server(answer: bytes = b"{}") -> Iterator[str]:
     """This app under uvicorn on a free port, logging as `headwater serve` does (one process, access
-log on, to a file); yields the base URL."""
-    from tests.server import free_port, stop, wait_until_up
-
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="headwater-ceiling-") as folder, tempfile.TemporaryFile() as output:
+    log on, to a file); yields the base URL."""
+    with tempfile.TemporaryDirectory(prefix="headwater-ceiling-") as folder:
         body = Path(folder) / "answer.json"
         body.write_bytes(answer)
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks.ceiling:app", "--port", str(port),
-                                   "--log-level", "info"],
-                                  env={**os.environ, BODY_FILE: str(body)}, stdout=output, stderr=output, cwd=ROOT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(base, server)
+        with served(lambda port: [sys.executable, "-m", "uvicorn", "benchmarks.ceiling:app", "--port", str(port),
+                                  "--log-level", "info"], env={BODY_FILE: str(body)}) as base:
             yield base
-        finally:
-            stop(server)

@@ -122,7 +122,15 @@ def postgres_database(server_url: str, name: str) -> str:
 
 @contextmanager
 def serving(db: str, *, tokens: str = "", workers: int = 1) -> Iterator[str]:
-    """`headwater serve` over `db` as a real process on a free port; yields the base URL.
+    """`headwater serve` over `db` as a real process on a free port; yields the base URL."""
+    with served(lambda port: headwater("--db", db, "serve", "--port", str(port), "--workers", str(workers)),
+                env={"HEADWATER_TOKENS": tokens}) as base:
+        yield base
+
+
+@contextmanager
+def served(command: Callable[[int], list[str]], *, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`command(port)` run from the repository on a free port until it answers HTTP; yields the base URL.
 
     Its output goes to a file: thousands of access-log lines would fill a pipe nobody reads and stall
     the server mid-benchmark.
@@ -133,8 +141,8 @@ def serving(db: str, *, tokens: str = "", workers: int = 1) -> Iterator[str]:
 
     port = free_port()
     with tempfile.TemporaryFile() as output:
-        server = subprocess.Popen(headwater("--db", db, "serve", "--port", str(port), "--workers", str(workers)),
-                                  env={**os.environ, "HEADWATER_TOKENS": tokens}, stdout=output, stderr=output, cwd=ROOT)
+        server = subprocess.Popen(command(port), env={**os.environ, **(env or {})}, stdout=output, stderr=output,
+                                  cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base, server)

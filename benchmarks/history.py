@@ -77,17 +77,10 @@ def _store(url: str, history: bool) -> None:
 
 def _fresh_postgres_database(url: str) -> None:
     """Drop and create the database `url` names (its server's other databases untouched)."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = make_url(url).database
-    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
+    postgres_database(make_url(url).set(database="postgres").render_as_string(hide_password=False),
+                      make_url(url).database)
 
 
 def _migrated(url: str, *, migrate: bool, history: bool) -> None:

@@ -144,17 +144,13 @@ def _server_cpu(port: str) -> float | None:
     return sum(cpu for pid, (parent, cpu) in stats.items() if pid in listening or parent in listening)
 
 
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _budget_ms(target: float, ceiling: float) -> float:
     """CPU per event left, on all cores together, for whatever a server does beyond answering, if it
     is to reach `target` events/s where an empty server reaches `ceiling` (the client's and the HTTP
     layer's share is in the ceiling): negative when the bar is above the ceiling."""
-    return _cores() * (1 / target - 1 / ceiling) * 1000
+    from api.cli.server import usable_cores
+
+    return usable_cores() * (1 / target - 1 / ceiling) * 1000
 
 
 def run(quick: bool = False, *, events: int | None = None, clients: int = 16, workers: int | None = None) -> dict[str, Any]:
@@ -176,7 +172,7 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16, wo
         single = [json.dumps(e).encode() for e in run_events(graph, count, seed=1)]
         batched = run_events(graph, count, seed=2)
         batches = [json.dumps(batched[i:i + 500]).encode() for i in range(0, count, 500)]
-        from api.cli.server import default_workers
+        from api.cli.server import default_workers, usable_cores
 
         workers = workers or default_workers(url)
         with serving(url, tokens=TOKEN, workers=workers) as base:
@@ -215,13 +211,13 @@ def run(quick: bool = False, *, events: int | None = None, clients: int = 16, wo
                    "clients to an ASGI app that reads each body and answers 201, nothing parsed or stored: "
                    "benchmarks/ceiling.py, uvicorn, one process, access log on)", rate, ceiling_rate, unit="events/s",
                    target="report: no Python server reaches the ceiling; the ratio is the share of it reached",
-                   cores=_cores(), bar_budget_ms_per_event=_budget_ms(TARGET, ceiling_rate),
+                   cores=usable_cores(), bar_budget_ms_per_event=_budget_ms(TARGET, ceiling_rate),
                    batched_server_cpu_ms_per_event=None if cpu_after is None or cpu_batched is None
                    else (cpu_batched - cpu_after) / count * 1000),
         ], "notes": [f"ingestion baseline: the same number of events POSTed by one client in batches of 500 "
                      f"({batch_rate:,.0f} events/s); every request got a 201 and all {stored:,} events are stored",
                      f"ingestion ceiling: an app that does nothing took the same POSTs at {ceiling_rate:,.0f}/s on "
-                     f"{_cores()} cores; at {TARGET:,.0f}/s that leaves {_budget_ms(TARGET, ceiling_rate):.2f} ms of "
+                     f"{usable_cores()} cores; at {TARGET:,.0f}/s that leaves {_budget_ms(TARGET, ceiling_rate):.2f} ms of "
                      "CPU per event (all cores together) for parsing, validating and storing it; the server's CPU per "
                      "event when they come 500 to a request (the store's cost with the HTTP share spread thin) is "
                      "beside it in the row"]}

@@ -106,7 +106,7 @@ def create_database(server_url: str, name: str) -> str:
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # a leftover session: still dropped
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()

@@ -73,6 +73,11 @@ def default_workers(db: str) -> int:
     """One worker per core where writers can run side by side; SQLite has one writer whatever the count."""
     if db.startswith("sqlite"):
         return DEFAULT_SQLITE_WORKERS
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
